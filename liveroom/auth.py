@@ -1,0 +1,132 @@
+"""Access tokens: JWTs (HS256) whose claims are the grants, signed with the server secret.
+
+A shop backend that knows the secret can mint tokens itself; the claims are:
+    sub   user id            name  display name        role  viewer | moderator | host | admin
+    room  room id, or "*"    exp   expiry (unix time)  iss   "liveroom"
+An admin token with room "*" is the operator token for the admin API.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from .errors import LiveroomError
+from .validation import check_display_name, check_user_id
+
+ISSUER = "liveroom"
+ALGORITHM = "HS256"
+ANY_ROOM = "*"
+
+# What each role may do. Host and moderator both run the room; only a host publishes media.
+CAPABILITIES: dict[str, frozenset[str]] = {
+    "viewer": frozenset({"watch", "chat", "like", "buy"}),
+    "moderator": frozenset({"watch", "chat", "like", "moderate", "pin", "products", "sales"}),
+    "host": frozenset(
+        {"watch", "chat", "like", "moderate", "pin", "products", "sales", "publish"}
+    ),
+    "admin": frozenset(
+        {"watch", "chat", "like", "moderate", "pin", "products", "sales", "publish", "rooms"}
+    ),
+}
+ROLES = tuple(CAPABILITIES)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is speaking, as the server trusts it."""
+
+    user_id: str
+    name: str | None
+    role: str
+    room: str  # a room id, or ANY_ROOM
+    guest: bool = False
+
+    def can(self, capability: str) -> bool:
+        return capability in CAPABILITIES[self.role]
+
+    def covers(self, room: str) -> bool:
+        return self.room == ANY_ROOM or self.room == room
+
+    def public(self) -> dict:
+        return {"user_id": self.user_id, "name": self.name, "role": self.role, "guest": self.guest}
+
+
+def mint(
+    secret: str,
+    *,
+    room: str,
+    role: str,
+    user_id: str,
+    name: str | None = None,
+    ttl: float = 86400,
+    guest: bool = False,
+) -> str:
+    if role not in CAPABILITIES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    check_user_id(user_id)
+    if name is not None:
+        check_display_name(name)
+    if room == ANY_ROOM and role != "admin":
+        raise ValueError('only an admin token may cover every room ("*")')
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": user_id,
+        "room": room,
+        "role": role,
+        "iat": now,
+        "exp": now + int(ttl),
+    }
+    if name is not None:
+        claims["name"] = name
+    if guest:
+        claims["guest"] = True
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify(secret: str, token: str) -> Identity:
+    """Check signature, expiry and claims; raise LiveroomError with a precise code."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "sub", "room", "role", "iss"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise LiveroomError("token_expired", "the access token has expired") from None
+    except jwt.InvalidTokenError as exc:
+        raise LiveroomError("invalid_token", f"the access token is not valid: {exc}") from None
+    role = claims.get("role")
+    if role not in CAPABILITIES:
+        raise LiveroomError("invalid_token", f"the access token names an unknown role {role!r}")
+    room, user_id, name = claims.get("room"), claims.get("sub"), claims.get("name")
+    if not isinstance(room, str) or not isinstance(user_id, str):
+        raise LiveroomError("invalid_token", "the access token's room and sub must be strings")
+    if name is not None and not isinstance(name, str):
+        raise LiveroomError("invalid_token", "the access token's name must be a string")
+    return Identity(
+        user_id=user_id, name=name, role=role, room=room, guest=bool(claims.get("guest"))
+    )
+
+
+def guest(secret: str, room: str, ttl: float = 86400) -> tuple[Identity, str]:
+    """A fresh anonymous viewer, and a token that lets it keep its identity on reconnect."""
+    user_id = "guest-" + secrets.token_hex(5)
+    token = mint(secret, room=room, role="viewer", user_id=user_id, ttl=ttl, guest=True)
+    return Identity(user_id=user_id, name=None, role="viewer", room=room, guest=True), token
+
+
+def bearer(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, if any."""
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise LiveroomError("unauthorized", "Authorization must be 'Bearer <token>'")
+    return token.strip()

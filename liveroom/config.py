@@ -1,0 +1,160 @@
+"""Settings: one frozen dataclass, filled from command-line flags and `LIVEROOM_*` variables.
+
+Precedence is flag > environment > default. A bad value stops start-up with a message that
+names the setting, so an operator never has to guess which of twenty variables is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # No Redis URL means the embedded engine: one process, durable data under data_dir.
+    redis_url: str | None = None
+    data_dir: Path = Path("liveroom-data")
+    secret: str | None = None
+    demo: bool = False
+    # Address printed in links and checked against the Origin header; derived from host/port
+    # when empty.
+    public_url: str = ""
+    allowed_origins: tuple[str, ...] = ()
+    # Room channel limits.
+    history_size: int = 1000
+    chat_tail: int = 50
+    max_frame_bytes: int = 16 * 1024
+    chat_max_chars: int = 500
+    send_buffer_bytes: int = 1024 * 1024
+    commands_per_second: float = 20.0
+    chat_per_second: float = 1.0
+    chat_burst: int = 5
+    # Presence: an instance refreshes its rows every heartbeat; rows of an instance silent for
+    # presence_ttl seconds no longer count.
+    heartbeat_interval: float = 2.0
+    presence_ttl: float = 6.0
+    log_level: str = "INFO"
+    instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+
+# name -> (environment variable, parser). Flags use the same names with dashes.
+_ENV = {
+    "host": ("LIVEROOM_HOST", str),
+    "port": ("LIVEROOM_PORT", int),
+    "redis_url": ("LIVEROOM_REDIS_URL", str),
+    "data_dir": ("LIVEROOM_DATA_DIR", Path),
+    "secret": ("LIVEROOM_SECRET", str),
+    "demo": ("LIVEROOM_DEMO", lambda v: _parse_bool("LIVEROOM_DEMO", v)),
+    "public_url": ("LIVEROOM_PUBLIC_URL", str),
+    "allowed_origins": (
+        "LIVEROOM_ALLOWED_ORIGINS",
+        lambda v: tuple(o.strip().rstrip("/") for o in v.split(",") if o.strip()),
+    ),
+    "history_size": ("LIVEROOM_HISTORY_SIZE", int),
+    "max_frame_bytes": ("LIVEROOM_MAX_FRAME_BYTES", int),
+    "send_buffer_bytes": ("LIVEROOM_SEND_BUFFER_BYTES", int),
+    "heartbeat_interval": ("LIVEROOM_HEARTBEAT_INTERVAL", float),
+    "presence_ttl": ("LIVEROOM_PRESENCE_TTL", float),
+    "log_level": ("LIVEROOM_LOG_LEVEL", str),
+}
+
+
+def _parse_bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name}: expected true or false, got {value!r}")
+
+
+def settings_from(overrides: dict | None = None, environ: dict | None = None) -> Settings:
+    """Build settings from the environment, then apply explicit overrides (flags)."""
+    environ = os.environ if environ is None else environ
+    values: dict = {}
+    for name, (var, parse) in _ENV.items():
+        raw = environ.get(var)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[name] = parse(raw)
+        except ConfigError:
+            raise
+        except ValueError as exc:
+            raise ConfigError(f"{var}: {exc}") from None
+    known = {f.name for f in fields(Settings)}
+    for name, value in (overrides or {}).items():
+        if name not in known:
+            raise ConfigError(f"unknown setting {name!r}")
+        if value is not None:
+            values[name] = value
+    settings = Settings(**values)
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    if not 0 <= settings.port <= 65535:
+        raise ConfigError(f"port (LIVEROOM_PORT): {settings.port} is not a TCP port")
+    if settings.redis_url is not None and not settings.redis_url.startswith(
+        ("redis://", "rediss://", "unix://")
+    ):
+        raise ConfigError(
+            f"redis-url (LIVEROOM_REDIS_URL): {settings.redis_url!r} must start with "
+            "redis://, rediss:// or unix://"
+        )
+    if settings.redis_url and not settings.secret:
+        raise ConfigError(
+            "secret (LIVEROOM_SECRET) is required with a Redis URL: every instance must sign "
+            "and check tokens with the same secret"
+        )
+    if settings.secret is not None and len(settings.secret) < 16:
+        raise ConfigError("secret (LIVEROOM_SECRET) must be at least 16 characters")
+    if settings.presence_ttl < 2 * settings.heartbeat_interval:
+        raise ConfigError(
+            "presence-ttl (LIVEROOM_PRESENCE_TTL) must be at least twice the heartbeat interval"
+        )
+    for name in ("history_size", "max_frame_bytes", "send_buffer_bytes", "chat_tail"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{name} must be positive")
+    if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(
+            f"log-level (LIVEROOM_LOG_LEVEL): {settings.log_level!r} is not one of "
+            "DEBUG, INFO, WARNING, ERROR"
+        )
+
+
+def with_secret(settings: Settings) -> Settings:
+    """Fill in the secret for the embedded engine: generated once, kept in data_dir.
+
+    With Redis the operator must give one (validate() says so); on a laptop a generated secret
+    that survives restarts means tokens printed yesterday still work today.
+    """
+    if settings.secret:
+        return settings
+    path = settings.data_dir / "secret"
+    if path.exists():
+        return replace(settings, secret=path.read_text().strip())
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(secret)
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return replace(settings, secret=secret)

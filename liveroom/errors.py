@@ -1,0 +1,62 @@
+"""Error codes shared by the REST API and the room channel.
+
+One exception type carries a stable machine-readable code, a human message and, for HTTP, a
+status. The codes are the protocol: docs/protocol.md lists every one of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# code -> HTTP status. The channel uses the same codes in its error frames.
+STATUS = {
+    "bad_request": 400,
+    "invalid_json": 400,
+    "invalid_field": 400,
+    "unknown_command": 400,
+    "unauthorized": 401,
+    "invalid_token": 401,
+    "token_expired": 401,
+    "forbidden": 403,
+    "wrong_room": 403,
+    "banned": 403,
+    "muted": 403,
+    "name_required": 403,
+    "not_found": 404,
+    "room_not_found": 404,
+    "product_not_found": 404,
+    "message_not_found": 404,
+    "method_not_allowed": 405,
+    "conflict": 409,
+    "payload_too_large": 413,
+    "rate_limited": 429,
+    "slow_mode": 429,
+    "internal": 500,
+    "unavailable": 503,
+}
+
+
+class LiveroomError(Exception):
+    """A refusal with a code from STATUS; extra fields travel with the error (retry_after...)."""
+
+    def __init__(self, code: str, message: str, **extra: Any) -> None:
+        if code not in STATUS:
+            raise ValueError(f"unregistered error code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+    @property
+    def status(self) -> int:
+        return STATUS[self.code]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.extra}
+
+
+class EngineUnavailable(LiveroomError):
+    """The shared engine (Redis) cannot be reached right now; the caller may retry."""
+
+    def __init__(self, message: str = "the room service is temporarily unavailable") -> None:
+        super().__init__("unavailable", message)

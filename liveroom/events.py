@@ -1,0 +1,74 @@
+"""The room events, built in one place so both engines publish the same shapes.
+
+A few events are built inside Redis Lua scripts because they carry a value only the script knows
+(the like total, the pinned product as stored); their shape is written next to them there and
+checked against these by the engine contract tests. docs/protocol.md documents every one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def chat_message(message: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "chat.message", "message": message}
+
+
+def chat_deleted(message_id: str, by: str) -> dict[str, Any]:
+    return {"type": "chat.deleted", "message_id": message_id, "by": by}
+
+
+def product_pinned(product: dict[str, Any], by: str) -> dict[str, Any]:
+    return {"type": "product.pinned", "product": product, "by": by}
+
+
+def product_unpinned(by: str) -> dict[str, Any]:
+    return {"type": "product.unpinned", "by": by}
+
+
+def product_added(product: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "product.added", "product": product}
+
+
+def product_updated(product: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "product.updated", "product": product}
+
+
+def product_removed(product_id: str) -> dict[str, Any]:
+    return {"type": "product.removed", "product_id": product_id}
+
+
+def likes(added: int, total: int) -> dict[str, Any]:
+    return {"type": "likes", "added": added, "total": total}
+
+
+def viewers(count: int) -> dict[str, Any]:
+    return {"type": "viewers", "count": count}
+
+
+def slow_mode(seconds: int, by: str) -> dict[str, Any]:
+    return {"type": "room.slow_mode", "seconds": seconds, "by": by}
+
+
+def user_muted(user_id: str, until_ms: int, by: str) -> dict[str, Any]:
+    return {"type": "user.muted", "user_id": user_id, "until": until_ms, "by": by}
+
+
+def user_unmuted(user_id: str, by: str) -> dict[str, Any]:
+    return {"type": "user.unmuted", "user_id": user_id, "by": by}
+
+
+def user_banned(user_id: str, by: str) -> dict[str, Any]:
+    return {"type": "user.banned", "user_id": user_id, "by": by}
+
+
+def user_unbanned(user_id: str, by: str) -> dict[str, Any]:
+    return {"type": "user.unbanned", "user_id": user_id, "by": by}
+
+
+def room_updated(room: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "room.updated", "room": room}
+
+
+def room_deleted(room_id: str) -> dict[str, Any]:
+    return {"type": "room.deleted", "room_id": room_id}
