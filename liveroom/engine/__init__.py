@@ -1,0 +1,45 @@
+"""The engine: everything instances share (broker, presence, store), behind one small interface.
+
+`create_engine` picks the implementation once, by whether a Redis URL is configured; nothing
+else in the code base asks which one it got.
+"""
+
+from __future__ import annotations
+
+from ..config import Settings
+from .broker import Broker, EventHandler, Position
+from .presence import Presence
+from .store import Snapshot, Store
+
+__all__ = [
+    "Broker", "Engine", "EventHandler", "Position", "Presence", "Snapshot", "Store",
+    "create_engine",
+]
+
+
+class Engine:
+    """Broker, presence and store of one implementation, started and closed together."""
+
+    kind: str
+    broker: Broker
+    presence: Presence
+    store: Store
+
+    async def start(self) -> None:
+        """Connect; raise EngineUnavailable if the backing service cannot be reached."""
+
+    async def close(self) -> None:
+        """Stop background work and release connections."""
+
+    async def ping(self) -> None:
+        """Raise EngineUnavailable unless the engine can serve requests right now."""
+
+
+def create_engine(settings: Settings) -> Engine:
+    if settings.redis_url:
+        from .redis_engine import RedisEngine
+
+        return RedisEngine(settings)
+    from .memory_engine import MemoryEngine
+
+    return MemoryEngine(settings)

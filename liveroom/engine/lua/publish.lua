@@ -1,0 +1,2 @@
+-- ARGV[4] event body
+return publish(ARGV[4])

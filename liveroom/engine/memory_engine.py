@@ -1,0 +1,21 @@
+"""The embedded engine: one process, state in memory, durable records under data_dir."""
+
+from __future__ import annotations
+
+from ..config import Settings
+from . import Engine
+from .memory_broker import MemoryBroker
+from .memory_presence import MemoryPresence
+from .memory_store import MemoryStore
+
+
+class MemoryEngine(Engine):
+    kind = "memory"
+
+    def __init__(self, settings: Settings) -> None:
+        self.broker = MemoryBroker(settings.history_size)
+        self.presence = MemoryPresence()
+        self.store = MemoryStore(self.broker, settings.data_dir, settings.chat_tail)
+
+    async def close(self) -> None:
+        self.store.flush()

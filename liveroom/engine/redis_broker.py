@@ -1,0 +1,311 @@
+"""Redis broker: Lua scripts publish (sequence, history and PUBLISH in one step), one pub/sub
+connection per instance receives; see broker.py for the guarantees.
+
+Pub/sub is fire-and-forget: a message published while the subscriber's connection is down, or
+after Redis cut a subscriber that fell behind its output buffer limit, is simply never delivered.
+So every room this instance follows is tracked as a stream with its last delivered sequence
+number, and any sign of a gap (a message whose seq jumps, a reconnect, the periodic audit) makes
+the stream *sync*: read the current position, replay what was missed from the history list, or,
+when the history no longer has it, tell the handler to reset the room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+from ..codec import pack, unpack
+from ..errors import EngineUnavailable
+from .broker import Broker, Position
+from .redis_errors import UNREACHABLE, unavailable_on_failure
+from .redis_keys import RoomKeys, room_of_channel
+from .redis_scripts import Scripts
+
+log = logging.getLogger(__name__)
+
+SUBSCRIBE_TIMEOUT = 5.0
+RECONNECT_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+LISTENER_STOP_TIMEOUT = 3.0
+
+
+class _Stream:
+    """What this instance has delivered of one room's stream."""
+
+    __slots__ = ("epoch", "last_seq", "buffer", "sync_task", "lost")
+
+    def __init__(self) -> None:
+        self.epoch: str | None = None
+        self.last_seq: int | None = None  # None until the first sync
+        # While not None, arriving messages wait here for a sync to finish.
+        self.buffer: list[tuple[str, int, dict]] | None = []
+        self.sync_task: asyncio.Task | None = None
+        self.lost = False  # the buffer overflowed: the next sync resets the room
+
+
+class RedisBroker(Broker):
+    def __init__(
+        self,
+        redis: Redis,
+        pubsub_redis: Redis,
+        scripts: Scripts,
+        *,
+        instance_id: str,
+        history_size: int,
+    ) -> None:
+        self._redis = redis
+        self._pubsub_redis = pubsub_redis
+        self._scripts = scripts
+        self._history_size = history_size
+        self._control_channel = f"lr:instance:{instance_id}"
+        self._streams: dict[str, _Stream] = {}
+        self._keys: dict[str, RoomKeys] = {}
+        self._subscribed_waiters: dict[str, asyncio.Future] = {}
+        self._pubsub: PubSub | None = None
+        self._listener: asyncio.Task | None = None
+        self._sync_tasks: set[asyncio.Task] = set()
+        self._subscription_lock = asyncio.Lock()
+        self.connected = asyncio.Event()
+        self._closing = False
+
+    def keys(self, room: str) -> RoomKeys:
+        keys = self._keys.get(room)
+        if keys is None:
+            keys = self._keys[room] = RoomKeys(room)
+        return keys
+
+    def stream_args(self, keys: RoomKeys) -> list[Any]:
+        """The arguments every publishing script starts with (see lua/prelude.lua)."""
+        return [keys.channel, self._history_size, secrets.token_hex(4)]
+
+    # --- publishing --------------------------------------------------------------------------
+    @unavailable_on_failure
+    async def publish(self, room: str, event: dict[str, Any]) -> int:
+        k = self.keys(room)
+        return await self._scripts.publish(keys=k.stream, args=[*self.stream_args(k), pack(event)])
+
+    @unavailable_on_failure
+    async def publish_latest(
+        self, room: str, slot: str, event: dict[str, Any], interval: float
+    ) -> int | None:
+        k = self.keys(room)
+        seq = await self._scripts.publish_latest(
+            keys=[*k.stream, k.latest],
+            args=[*self.stream_args(k), slot, pack(event), int(interval * 1000)],
+        )
+        return seq or None
+
+    @unavailable_on_failure
+    async def position(self, room: str) -> Position:
+        k = self.keys(room)
+        epoch, seq = await self._scripts.position(keys=k.stream, args=self.stream_args(k))
+        return Position(epoch.decode(), int(seq))
+
+    @unavailable_on_failure
+    async def history(self, room: str, since: Position) -> list[tuple[int, dict]] | None:
+        k = self.keys(room)
+        missed = await self._scripts.history(
+            keys=k.stream, args=[*self.stream_args(k), since.epoch, since.seq]
+        )
+        if missed is None:
+            return None
+        events = []
+        for message in reversed(missed):
+            _epoch, seq, event = unpack(message)
+            events.append((seq, event))
+        return events
+
+    # --- subscribing -------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._listener = asyncio.create_task(self._listen_forever(), name="redis-pubsub")
+
+    async def close(self) -> None:
+        # A flag rather than only cancel(): redis-py's read timeout can swallow a cancellation
+        # that lands as the timeout fires, and the listener wakes at least once a second anyway.
+        self._closing = True
+        tasks = [t for t in [self._listener, *self._sync_tasks] if t is not None]
+        for task in self._sync_tasks:
+            task.cancel()
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=LISTENER_STOP_TIMEOUT)
+            for task in pending:
+                task.cancel()
+
+    async def subscribe(self, room: str) -> Position:
+        if room in self._streams:
+            raise RuntimeError(f"room {room!r} is already subscribed")
+        stream = self._streams[room] = _Stream()
+        channel = self.keys(room).channel
+        waiter = asyncio.get_running_loop().create_future()
+        self._subscribed_waiters[channel] = waiter
+        try:
+            if self._pubsub is not None:
+                # Otherwise the listener subscribes every stream when it reconnects.
+                async with self._subscription_lock:
+                    await self._pubsub.subscribe(channel)
+            await asyncio.wait_for(asyncio.shield(waiter), SUBSCRIBE_TIMEOUT)
+            # Subscribed before reading the position: nothing published after it is missed.
+            await asyncio.shield(self._start_sync(room))
+            if stream.last_seq is None:
+                raise EngineUnavailable("could not read the stream position")
+        except (asyncio.TimeoutError, EngineUnavailable, *UNREACHABLE) as exc:
+            if self._streams.get(room) is stream:
+                del self._streams[room]
+            raise EngineUnavailable(f"could not subscribe to room {room!r}: {exc}") from exc
+        finally:
+            if self._subscribed_waiters.get(channel) is waiter:
+                del self._subscribed_waiters[channel]
+        return Position(stream.epoch, stream.last_seq)
+
+    async def unsubscribe(self, room: str) -> None:
+        if self._streams.pop(room, None) is None:
+            return
+        if self._pubsub is not None:
+            try:
+                # Serialised with subscribe(): an UNSUBSCRIBE overtaking a later SUBSCRIBE of
+                # the same room would leave us deaf to it.
+                async with self._subscription_lock:
+                    await self._pubsub.unsubscribe(self.keys(room).channel)
+            except UNREACHABLE:
+                pass  # the connection is gone; the next one subscribes only to live streams
+
+    async def audit(self) -> None:
+        """Sync every stream whose position moved past what was delivered (called periodically,
+        it catches a gap that no later message reveals)."""
+        for room, stream in list(self._streams.items()):
+            if stream.sync_task is not None or stream.last_seq is None:
+                continue
+            try:
+                position = await self.position(room)
+            except EngineUnavailable:
+                return
+            if stream.buffer is not None or (position.epoch, position.seq) != (
+                stream.epoch,
+                stream.last_seq,
+            ):
+                self._start_sync(room)
+
+    # --- the listener ------------------------------------------------------------------------
+    async def _listen_forever(self) -> None:
+        failures = 0
+        while not self._closing:
+            pubsub = self._pubsub_redis.pubsub()
+            try:
+                # Published before subscribing, so that a subscribe() from now on goes straight
+                # to this connection instead of waiting for the next reconnect.
+                self._pubsub = pubsub
+                channels = [self.keys(room).channel for room in self._streams]
+                await pubsub.subscribe(self._control_channel, *channels)
+                if failures:
+                    log.info("pub/sub reconnected; syncing %d room(s)", len(channels))
+                failures = 0
+                self.connected.set()
+                for room in list(self._streams):
+                    self._start_sync(room)
+                while not self._closing:
+                    # A bounded wait lets redis-py's health check PING an idle connection, so a
+                    # connection that died without a word is noticed too.
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self._on_message(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.connected.clear()
+                delay = RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS) - 1)]
+                failures += 1
+                if isinstance(exc, UNREACHABLE):
+                    log.warning("pub/sub connection lost (%s); retrying in %.2fs", exc, delay)
+                else:
+                    log.exception("pub/sub listener failed; reconnecting in %.2fs", delay)
+            finally:
+                self._pubsub = None
+                try:
+                    await pubsub.aclose()
+                except Exception:
+                    pass
+            if not self._closing:
+                await asyncio.sleep(delay)
+
+    def _on_message(self, message: dict) -> None:
+        kind = message["type"]
+        channel = message["channel"].decode()
+        if kind == "subscribe":
+            waiter = self._subscribed_waiters.get(channel)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+            return
+        if kind != "message" or channel == self._control_channel:
+            return
+        room = room_of_channel(message["channel"])
+        stream = self._streams.get(room)
+        if stream is None:
+            return  # a message still in flight when we unsubscribed
+        epoch, seq, event = unpack(message["data"])
+        self._accept(room, stream, epoch, seq, event)
+
+    def _accept(self, room: str, stream: _Stream, epoch: str, seq: int, event: dict) -> None:
+        if stream.buffer is not None:
+            stream.buffer.append((epoch, seq, event))
+            if len(stream.buffer) > self._history_size:
+                stream.buffer.clear()
+                stream.lost = True
+            return
+        if epoch == stream.epoch:
+            if seq <= stream.last_seq:
+                return  # already delivered (replayed from history)
+            if seq == stream.last_seq + 1:
+                stream.last_seq = seq
+                self.handler.on_event(room, seq, event)
+                return
+        # A jump in seq, or another epoch: something was lost on the way.
+        stream.buffer = [(epoch, seq, event)]
+        self._start_sync(room)
+
+    def _start_sync(self, room: str) -> asyncio.Task:
+        """The stream's running sync, or a new one."""
+        stream = self._streams[room]
+        if stream.sync_task is None:
+            stream.sync_task = asyncio.create_task(self._sync(room, stream))
+            self._sync_tasks.add(stream.sync_task)
+            stream.sync_task.add_done_callback(self._sync_tasks.discard)
+        return stream.sync_task
+
+    async def _sync(self, room: str, stream: _Stream) -> None:
+        if stream.buffer is None:
+            stream.buffer = []
+        try:
+            position = await self.position(room)
+            if stream.last_seq is None:
+                stream.epoch, stream.last_seq = position.epoch, position.seq
+            elif stream.lost or position.epoch != stream.epoch:
+                self._reset(room, stream, position)
+            elif position.seq > stream.last_seq:
+                missed = await self.history(room, Position(stream.epoch, stream.last_seq))
+                if missed is None:
+                    self._reset(room, stream, position)
+                else:
+                    for seq, event in missed:
+                        if seq > stream.last_seq and self._streams.get(room) is stream:
+                            stream.last_seq = seq
+                            self.handler.on_event(room, seq, event)
+        except EngineUnavailable as exc:
+            # Messages keep waiting in the buffer; the reconnect or the audit syncs again.
+            log.warning("could not sync room %s: %s", room, exc)
+            return
+        finally:
+            stream.sync_task = None
+        if self._streams.get(room) is not stream:
+            return  # unsubscribed meanwhile
+        buffered, stream.buffer = stream.buffer, None
+        for epoch, seq, event in buffered:
+            self._accept(room, stream, epoch, seq, event)
+
+    def _reset(self, room: str, stream: _Stream, position: Position) -> None:
+        log.warning("room %s: events lost beyond history; resetting its clients", room)
+        stream.epoch, stream.last_seq, stream.lost = position.epoch, position.seq, False
+        self.handler.on_reset(room, position)

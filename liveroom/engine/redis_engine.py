@@ -1,0 +1,96 @@
+"""The Redis engine: several instances share state, events and presence through one Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff, NoBackoff
+
+from ..config import Settings
+from ..errors import EngineUnavailable
+from . import Engine
+from .redis_broker import RedisBroker
+from .redis_errors import UNREACHABLE
+from .redis_presence import RedisPresence
+from .redis_scripts import Scripts
+from .redis_store import RedisStore
+
+log = logging.getLogger(__name__)
+
+PING_TIMEOUT = 2.0
+
+
+class RedisEngine(Engine):
+    kind = "redis"
+
+    def __init__(self, settings: Settings) -> None:
+        url = settings.redis_url
+        assert url
+        self.url = url
+        self._heartbeat_interval = settings.heartbeat_interval
+        # Commands retry briefly (a blip), then fail fast so requests get a clear error.
+        self.redis = Redis.from_url(
+            url,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            client_name=f"liveroom-{settings.instance_id}",
+        )
+        # The subscriber does not retry inside redis-py: the broker's listener reconnects and
+        # then syncs every room, which a silent internal reconnect would skip.
+        self._pubsub_redis = Redis.from_url(
+            url,
+            retry=Retry(NoBackoff(), 0),
+            socket_connect_timeout=2,
+            health_check_interval=5,
+            client_name=f"liveroom-sub-{settings.instance_id}",
+        )
+        scripts = Scripts(self.redis)
+        self.broker = RedisBroker(
+            self.redis,
+            self._pubsub_redis,
+            scripts,
+            instance_id=settings.instance_id,
+            history_size=settings.history_size,
+        )
+        self.presence = RedisPresence(
+            self.redis, scripts, instance_id=settings.instance_id, ttl=settings.presence_ttl
+        )
+        self.store = RedisStore(self.redis, scripts, self.broker, chat_tail=settings.chat_tail)
+        self._heartbeat: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        await self.ping()
+        await self.broker.start()
+        self._heartbeat = asyncio.create_task(self._beat(), name="redis-heartbeat")
+
+    async def ping(self) -> None:
+        try:
+            await asyncio.wait_for(self.redis.ping(), PING_TIMEOUT)
+        except (asyncio.TimeoutError, *UNREACHABLE) as exc:
+            raise EngineUnavailable(f"Redis at {self.url} is unreachable: {exc}") from exc
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self._heartbeat_interval)
+            try:
+                await self.presence.heartbeat()
+                await self.broker.audit()
+            except EngineUnavailable as exc:
+                log.warning("heartbeat failed: %s", exc)
+            except Exception:
+                log.exception("heartbeat failed")
+
+    async def close(self) -> None:
+        if self._heartbeat:
+            self._heartbeat.cancel()
+            await asyncio.wait([self._heartbeat])
+        with contextlib.suppress(EngineUnavailable):
+            await self.presence.leave_all()
+        await self.broker.close()
+        await self.redis.aclose()
+        await self._pubsub_redis.aclose()

@@ -1,0 +1,27 @@
+"""Turn Redis connection failures into EngineUnavailable, so callers handle one error type."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+
+from ..errors import EngineUnavailable
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+UNREACHABLE = (ConnectionError, TimeoutError, BusyLoadingError, OSError)
+
+
+def unavailable_on_failure(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except UNREACHABLE as exc:
+            raise EngineUnavailable(f"Redis is unreachable: {exc}") from exc
+
+    return wrapper

@@ -1,0 +1,278 @@
+"""Redis store: records as msgpack, every change of live state a Lua script that also publishes;
+see store.py for the guarantees and lua/ for the scripts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+
+from .. import events
+from ..codec import pack, unpack
+from ..errors import LiveroomError
+from .redis_broker import RedisBroker
+from .redis_errors import unavailable_on_failure
+from .redis_keys import ROOM_INDEX, RoomKeys
+from .redis_scripts import Scripts
+from .store import Snapshot, Store
+from .broker import Position
+
+
+def _room_not_found(room: str) -> LiveroomError:
+    return LiveroomError("room_not_found", f"no room {room!r}")
+
+
+def _product_not_found(room: str, product_id: str) -> LiveroomError:
+    return LiveroomError("product_not_found", f"no product {product_id!r} in {room!r}")
+
+
+class RedisStore(Store):
+    def __init__(
+        self, redis: Redis, scripts: Scripts, broker: RedisBroker, *, chat_tail: int
+    ) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self._broker = broker
+        self._chat_tail = chat_tail
+
+    def _k(self, room: str) -> RoomKeys:
+        return self._broker.keys(room)
+
+    async def _write_and_publish(
+        self, room: str, key: str, op: str, field: str, value: Any, event: dict
+    ) -> int:
+        k = self._k(room)
+        seq = await self._scripts.write_and_publish(
+            keys=[*k.stream, key, k.record],
+            args=[*self._broker.stream_args(k), op, field, value, pack(event)],
+        )
+        if seq == -2:
+            raise _room_not_found(room)
+        return seq
+
+    # --- rooms -------------------------------------------------------------------------------
+    @unavailable_on_failure
+    async def list_rooms(self) -> list[dict[str, Any]]:
+        ids = sorted(m.decode() for m in await self._redis.smembers(ROOM_INDEX))
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for room in ids:
+                pipe.get(self._k(room).record)
+            blobs = await pipe.execute()
+        return [unpack(blob) for blob in blobs if blob is not None]
+
+    @unavailable_on_failure
+    async def get_room(self, room: str) -> dict[str, Any] | None:
+        blob = await self._redis.get(self._k(room).record)
+        return unpack(blob) if blob is not None else None
+
+    @unavailable_on_failure
+    async def create_room(self, record: dict[str, Any]) -> None:
+        k = self._k(record["id"])
+        if not await self._redis.set(k.record, pack(record), nx=True):
+            raise LiveroomError("conflict", f"room {record['id']!r} already exists")
+        # The index lives outside the room's hash slot, so it cannot join the script; it is
+        # only an index: a record without it is re-added here, one without a record skipped.
+        await self._redis.sadd(ROOM_INDEX, record["id"])
+
+    @unavailable_on_failure
+    async def update_room(self, record: dict[str, Any]) -> int:
+        k = self._k(record["id"])
+        seq = await self._scripts.room_update(
+            keys=[*k.stream, k.record],
+            args=[*self._broker.stream_args(k), pack(record), pack(events.room_updated(record))],
+        )
+        if seq < 0:
+            raise _room_not_found(record["id"])
+        return seq
+
+    @unavailable_on_failure
+    async def delete_room(self, room: str) -> bool:
+        k = self._k(room)
+        if not await self._redis.exists(k.record):
+            return False
+        await self._broker.publish(room, events.room_deleted(room))
+        doomed = [key async for key in self._redis.scan_iter(match=_glob_escape(k.prefix) + "*")]
+        if doomed:
+            await self._redis.unlink(*doomed)
+        await self._redis.srem(ROOM_INDEX, room)
+        return True
+
+    # --- products ----------------------------------------------------------------------------
+    @unavailable_on_failure
+    async def list_products(self, room: str) -> list[dict[str, Any]]:
+        k = self._k(room)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.exists(k.record)
+            pipe.hgetall(k.products)
+            exists, products = await pipe.execute()
+        if not exists:
+            raise _room_not_found(room)
+        return sorted((unpack(b) for b in products.values()), key=lambda p: p["id"])
+
+    @unavailable_on_failure
+    async def get_product(self, room: str, product_id: str) -> dict[str, Any] | None:
+        blob = await self._redis.hget(self._k(room).products, product_id)
+        return unpack(blob) if blob is not None else None
+
+    @unavailable_on_failure
+    async def put_product(self, room: str, record: dict[str, Any], *, create: bool) -> int:
+        k = self._k(room)
+        event = events.product_added(record) if create else events.product_updated(record)
+        seq = await self._scripts.product_put(
+            keys=[*k.stream, k.products, k.record],
+            args=[
+                *self._broker.stream_args(k),
+                record["id"],
+                pack(record),
+                "create" if create else "update",
+                pack(event),
+            ],
+        )
+        if seq == -1:
+            raise LiveroomError("conflict", f"product {record['id']!r} already exists")
+        if seq == -2:
+            raise _room_not_found(room)
+        if seq == -3:
+            raise _product_not_found(room, record["id"])
+        return seq
+
+    @unavailable_on_failure
+    async def delete_product(self, room: str, product_id: str) -> int:
+        k = self._k(room)
+        seq = await self._scripts.product_delete(
+            keys=[*k.stream, k.products, k.state],
+            args=[
+                *self._broker.stream_args(k),
+                product_id,
+                pack(events.product_removed(product_id)),
+            ],
+        )
+        if seq < 0:
+            raise _product_not_found(room, product_id)
+        return seq
+
+    # --- live state --------------------------------------------------------------------------
+    @unavailable_on_failure
+    async def post_chat(self, room: str, message: dict[str, Any], *, privileged: bool) -> int:
+        k = self._k(room)
+        user = message["user_id"]
+        result = await self._scripts.chat_post(
+            keys=[*k.stream, k.chat, k.mutes, k.bans, k.state, k.slow(user), k.record],
+            args=[
+                *self._broker.stream_args(k),
+                user,
+                "1" if privileged else "0",
+                pack(events.chat_message(message)),
+                self._chat_tail,
+            ],
+        )
+        outcome = result[0].decode()
+        if outcome == "ok":
+            return int(result[1])
+        if outcome == "no_room":
+            raise _room_not_found(room)
+        if outcome == "banned":
+            raise LiveroomError("banned", "you are banned from this room")
+        if outcome == "muted":
+            raise LiveroomError("muted", "you are muted in this room", until=int(result[1]))
+        slow = int(result[1])
+        raise LiveroomError("slow_mode", "slow mode: wait before your next message",
+                            retry_after_ms=max(slow, 1))
+
+    @unavailable_on_failure
+    async def delete_chat(self, room: str, message_id: str, by: str) -> int:
+        k = self._k(room)
+        seq = await self._scripts.chat_delete(
+            keys=[*k.stream, k.chat],
+            args=[
+                *self._broker.stream_args(k),
+                message_id,
+                pack(events.chat_deleted(message_id, by)),
+            ],
+        )
+        if not seq:
+            raise LiveroomError("message_not_found", f"no recent message {message_id!r}")
+        return seq
+
+    @unavailable_on_failure
+    async def pin(self, room: str, product_id: str | None, by: str) -> int | None:
+        k = self._k(room)
+        seq = await self._scripts.pin(
+            keys=[*k.stream, k.state, k.products, k.record],
+            args=[*self._broker.stream_args(k), product_id or "", by],
+        )
+        if seq == -2:
+            raise _room_not_found(room)
+        if seq == -1:
+            raise _product_not_found(room, product_id or "")
+        return seq or None
+
+    @unavailable_on_failure
+    async def add_likes(self, room: str, count: int) -> int:
+        k = self._k(room)
+        seq = await self._scripts.likes(
+            keys=[*k.stream, k.state, k.record], args=[*self._broker.stream_args(k), count]
+        )
+        if seq == -2:
+            raise _room_not_found(room)
+        return seq
+
+    @unavailable_on_failure
+    async def set_slow_mode(self, room: str, seconds: int, by: str) -> int:
+        return await self._write_and_publish(
+            room, self._k(room).state, "HSET", "slow", seconds, events.slow_mode(seconds, by)
+        )
+
+    @unavailable_on_failure
+    async def mute(self, room: str, user_id: str, until_ms: int, by: str) -> int:
+        return await self._write_and_publish(
+            room, self._k(room).mutes, "HSET", user_id, until_ms,
+            events.user_muted(user_id, until_ms, by),
+        )
+
+    @unavailable_on_failure
+    async def unmute(self, room: str, user_id: str, by: str) -> int:
+        return await self._write_and_publish(
+            room, self._k(room).mutes, "HDEL", user_id, "", events.user_unmuted(user_id, by)
+        )
+
+    @unavailable_on_failure
+    async def ban(self, room: str, user_id: str, by: str) -> int:
+        return await self._write_and_publish(
+            room, self._k(room).bans, "SADD", user_id, "", events.user_banned(user_id, by)
+        )
+
+    @unavailable_on_failure
+    async def unban(self, room: str, user_id: str, by: str) -> int:
+        return await self._write_and_publish(
+            room, self._k(room).bans, "SREM", user_id, "", events.user_unbanned(user_id, by)
+        )
+
+    @unavailable_on_failure
+    async def is_banned(self, room: str, user_id: str) -> bool:
+        return bool(await self._redis.sismember(self._k(room).bans, user_id))
+
+    @unavailable_on_failure
+    async def snapshot(self, room: str) -> Snapshot | None:
+        k = self._k(room)
+        result = await self._scripts.snapshot(
+            keys=[*k.stream, k.record, k.state, k.chat, k.products],
+            args=self._broker.stream_args(k),
+        )
+        if result is None:
+            return None
+        epoch, seq, record, pinned, slow, likes, chat = result
+        return Snapshot(
+            position=Position(epoch.decode(), int(seq)),
+            room=unpack(record),
+            pin=unpack(pinned) if pinned else None,
+            chat=[unpack(item)["message"] for item in chat],
+            likes=int(likes),
+            slow_mode=int(slow),
+        )
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)

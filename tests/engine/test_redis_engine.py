@@ -1,0 +1,229 @@
+"""What only the Redis engine has to do: several instances on one Redis, and surviving Redis
+itself misbehaving (restarts, cut subscribers, lost data). Real Redis servers throughout; the
+fault tests start private ones so they can stop and reconfigure them."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+import time
+
+import pytest
+import redis
+
+from liveroom.codec import pack
+from liveroom.engine import create_engine
+from liveroom.engine.redis_keys import RoomKeys
+from liveroom.engine.redis_scripts import _source
+
+from ..conftest import Recorder
+from ..helpers import RedisServer, eventually
+
+
+@pytest.fixture
+async def instances(make_settings):
+    """Start Redis engines as separate instances (each its own instance id)."""
+    started = []
+
+    async def start(n=1, **overrides):
+        engines = []
+        for _ in range(n):
+            engine = create_engine(make_settings("redis", **overrides))
+            engine.broker.attach(Recorder())
+            await engine.start()
+            started.append(engine)
+            engines.append(engine)
+        return engines
+
+    yield start
+    for engine in started:
+        await engine.close()
+
+
+@pytest.fixture
+def private_redis():
+    server = RedisServer()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+async def test_events_published_on_one_instance_reach_another(instances):
+    a, b = await instances(2)
+    await b.broker.subscribe("r")
+    for i in range(20):
+        await a.broker.publish("r", {"type": "t", "n": i})
+    await eventually(lambda: len(b.broker.handler.events) == 20, what="20 events on b")
+    assert b.broker.handler.seqs("r") == list(range(1, 21))
+
+
+async def test_presence_is_shared_and_a_silent_instance_drops_out(instances):
+    a, b = await instances(2, heartbeat_interval=0.2, presence_ttl=1.0)
+    await a.presence.join("r", "a1", {"user_id": "u1"})
+    await b.presence.join("r", "b1", {"user_id": "u2"})
+    await b.presence.join("r", "b2", {"user_id": "u3"})
+    assert await a.presence.count("r") == 3
+    assert await b.presence.count("r") == 3
+    # b stops heartbeating without leaving, as a SIGKILLed process would.
+    b._heartbeat.cancel()
+    await eventually(lambda: _is(a.presence.count("r"), 1), timeout=5,
+                     what="b's viewers to drop out of the count")
+    # a keeps heartbeating: its viewer stays counted well past the TTL.
+    await asyncio.sleep(1.5)
+    assert await a.presence.count("r") == 1
+
+
+async def test_an_instance_registers_its_rows_again_after_they_were_lost(instances, make_settings):
+    (a,) = await instances(1, heartbeat_interval=0.2, presence_ttl=1.0)
+    await a.presence.join("r", "a1", {"user_id": "u1"})
+    keys = RoomKeys("r")
+    await a.redis.delete(keys.presence, keys.presence_instances)  # as if Redis lost them
+    assert await a.presence.count("r") == 0
+    await eventually(lambda: _is(a.presence.count("r"), 1), timeout=5,
+                     what="the instance to restore its presence rows")
+
+
+async def test_a_subscriber_cut_for_falling_behind_heals_from_history(private_redis, make_settings):
+    """Redis disconnects a subscriber whose output buffer passes its limit, silently dropping
+    what was queued; the sequence numbers reveal the gap and history fills it."""
+    private_redis.client().config_set("client-output-buffer-limit", "pubsub 256kb 0 0")
+    engine = create_engine(make_settings("redis", redis_url=private_redis.url,
+                                         history_size=5000))
+    recorder = Recorder()
+    engine.broker.attach(recorder)
+    await engine.start()
+    try:
+        await engine.broker.subscribe("r")
+        subscriber = _subscriber_id(private_redis)
+        # Freeze this instance's event loop while another process floods the room.
+        total = 3000
+        publisher = threading.Thread(target=_flood, args=(private_redis, "r", total, 5000))
+        publisher.start()
+        time.sleep(0.1)
+        publisher.join()
+        assert _subscriber_id(private_redis) != subscriber, "Redis did not cut the subscriber"
+        await eventually(lambda: len(recorder.events) >= total, timeout=20,
+                         what="every event after the cut")
+        assert recorder.seqs("r") == list(range(1, total + 1))
+        assert recorder.resets == []
+    finally:
+        await engine.close()
+
+
+async def test_a_gap_older_than_history_resets_the_room(private_redis, make_settings):
+    private_redis.client().config_set("client-output-buffer-limit", "pubsub 256kb 0 0")
+    engine = create_engine(make_settings("redis", redis_url=private_redis.url, history_size=100))
+    recorder = Recorder()
+    engine.broker.attach(recorder)
+    await engine.start()
+    try:
+        await engine.broker.subscribe("r")
+        publisher = threading.Thread(target=_flood, args=(private_redis, "r", 3000, 100))
+        publisher.start()
+        time.sleep(0.1)
+        publisher.join()
+        await eventually(lambda: recorder.resets, timeout=20, what="a reset")
+        room, position = recorder.resets[0]
+        assert room == "r"
+        # Delivery goes on after the reset position, in order.
+        await engine.broker.publish("r", {"type": "after"})
+        await eventually(lambda: recorder.events and recorder.events[-1][2]["type"] == "after",
+                         what="the next event")
+        assert recorder.events[-1][1] == 3001
+        after_reset = [seq for _, seq, _ in recorder.events if seq > position.seq]
+        assert after_reset == list(range(position.seq + 1, 3002))
+    finally:
+        await engine.close()
+
+
+async def test_a_restarted_redis_is_reconnected_and_nothing_is_lost(private_redis, make_settings):
+    a = create_engine(make_settings("redis", redis_url=private_redis.url))
+    b = create_engine(make_settings("redis", redis_url=private_redis.url))
+    for engine in (a, b):
+        engine.broker.attach(Recorder())
+        await engine.start()
+    try:
+        await b.broker.subscribe("r")
+        await a.broker.publish("r", {"type": "t", "n": 0})
+        await eventually(lambda: b.broker.handler.events, what="first event")
+        private_redis.stop()
+        await eventually(lambda: not b.broker.connected.is_set(), what="b noticing")
+        private_redis.start()  # same port, same append-only file
+        await eventually(lambda: _ready(a), timeout=10, what="a reconnecting")
+        for i in range(1, 6):
+            await a.broker.publish("r", {"type": "t", "n": i})
+        await eventually(lambda: len(b.broker.handler.events) == 6, timeout=10,
+                         what="events after the restart")
+        assert b.broker.handler.seqs("r") == [1, 2, 3, 4, 5, 6]
+        assert b.broker.handler.resets == []
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_redis_that_lost_its_data_resets_subscribed_rooms(private_redis, make_settings):
+    a = create_engine(make_settings("redis", redis_url=private_redis.url))
+    a.broker.attach(Recorder())
+    await a.start()
+    try:
+        await a.broker.subscribe("r")
+        await a.broker.publish("r", {"type": "t"})
+        await eventually(lambda: a.broker.handler.events, what="first event")
+        private_redis.stop()
+        shutil.rmtree(private_redis.dir)  # the data is gone
+        private_redis.dir.mkdir()
+        private_redis.start()
+        await eventually(lambda: a.broker.handler.resets, timeout=10, what="a reset")
+        await a.broker.publish("r", {"type": "t", "n": "new life"})
+        await eventually(lambda: a.broker.handler.events[-1][2].get("n") == "new life",
+                         what="delivery in the new epoch")
+        assert a.broker.handler.events[-1][1] == 1
+    finally:
+        await a.close()
+
+
+async def test_redis_unreachable_at_start_is_a_clear_error(make_settings):
+    from liveroom.errors import EngineUnavailable
+
+    from ..helpers import free_port
+
+    engine = create_engine(make_settings("redis", redis_url=f"redis://127.0.0.1:{free_port()}"))
+    with pytest.raises(EngineUnavailable, match="unreachable"):
+        await engine.start()
+    await engine.close()
+
+
+# --- helpers --------------------------------------------------------------------------------
+async def _is(awaitable, expected) -> bool:
+    return await awaitable == expected
+
+
+async def _ready(engine) -> bool:
+    try:
+        await engine.ping()
+        return True
+    except Exception:
+        return False
+
+
+def _subscriber_id(server: RedisServer) -> int | None:
+    """The client id of the (only) engine's pub/sub connection, None if it has none."""
+    for client in server.client().client_list():
+        if client["name"].startswith("liveroom-sub-"):
+            return int(client["id"])
+    return None
+
+
+def _flood(server: RedisServer, room: str, count: int, history_size: int) -> None:
+    """Publish `count` 4 KB events the way the engine does, from a plain synchronous client."""
+    client = server.client()
+    script = client.register_script(_source("prelude") + "\n" + _source("publish"))
+    keys = RoomKeys(room)
+    body = pack({"type": "t", "pad": "x" * 4096})
+    # Block the subscriber's loop: this thread runs while the test's loop sleeps in time.sleep.
+    pipe = client.pipeline(transaction=False)
+    for _ in range(count):
+        script(keys=keys.stream, args=[keys.channel, history_size, "e0", body], client=pipe)
+    pipe.execute()
+    client.close()

@@ -1,0 +1,174 @@
+"""Real components for the tests: a Redis server, liveroom server processes, tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+from liveroom import auth
+
+SECRET = "test-secret-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def token(room: str, role: str = "viewer", user: str | None = None, name: str | None = None,
+          ttl: float = 3600) -> str:
+    user = user or f"{role}-user"
+    name = name if name is not None else user.title()
+    return auth.mint(SECRET, room=room, role=role, user_id=user, name=name, ttl=ttl)
+
+
+def admin_token() -> str:
+    return auth.mint(SECRET, room="*", role="admin", user_id="operator", name="Operator")
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, what: str = "") -> None:
+    """Poll a condition a test needs to hold (a process up, a port open), then fail loudly."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+
+
+async def eventually(predicate, timeout: float = 10.0, interval: float = 0.05, what: str = ""):
+    """Await until an async or plain condition holds; returns its last truthy value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate} "
+                         f"(last value {last!r})")
+
+
+class RedisServer:
+    """A private redis-server on a free port, with append-only persistence so that a restart
+    keeps its data, for tests that stop, restart or reconfigure Redis."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        self.binary = binary
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="liveroom-redis-"))
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port)
+
+        def up() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
+        wait_until(up, what=f"redis-server on port {self.port}")
+        client.close()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port)
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ServerProcess:
+    """A real `liveroom serve` process."""
+
+    def __init__(self, redis_url: str | None, *, data_dir: Path | None = None,
+                 extra_env: dict[str, str] | None = None, demo: bool = False) -> None:
+        self.port = free_port()
+        self.redis_url = redis_url
+        self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="liveroom-data-"))
+        self.extra_env = extra_env or {}
+        self.demo = demo
+        self.proc: subprocess.Popen | None = None
+        self.log = Path(tempfile.mkstemp(prefix="liveroom-server-", suffix=".log")[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServerProcess:
+        env = {
+            **os.environ,
+            "LIVEROOM_SECRET": SECRET,
+            "LIVEROOM_PORT": str(self.port),
+            "LIVEROOM_DATA_DIR": str(self.data_dir),
+            # Short presence timings keep crash tests quick; the defaults are 2 s / 6 s.
+            "LIVEROOM_HEARTBEAT_INTERVAL": "1",
+            "LIVEROOM_PRESENCE_TTL": "3",
+            **self.extra_env,
+        }
+        env.pop("LIVEROOM_REDIS_URL", None)
+        if self.redis_url:
+            env["LIVEROOM_REDIS_URL"] = self.redis_url
+        args = [sys.executable, "-m", "liveroom", "serve"] + (["--demo"] if self.demo else [])
+        self.proc = subprocess.Popen(args, env=env, stdout=open(self.log, "wb"),
+                                     stderr=subprocess.STDOUT)
+
+        def serving() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n"
+                                     + self.log.read_text())
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return True
+            except OSError:
+                return False
+
+        wait_until(serving, timeout=20, what=f"liveroom serve on port {self.port}")
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no goodbye, like a crashed machine."""
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
