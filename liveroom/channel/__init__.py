@@ -1,0 +1,38 @@
+"""The room channel: WebSocket endpoint, commands, and this instance's fan-out of room events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from ..keys import ENGINE, FANOUT
+from .connection import CLOSE_GOING_AWAY
+from .fanout import Fanout
+from .handler import room_channel
+from .tickers import run_tickers
+
+
+async def _fanout_ctx(app: web.Application) -> AsyncIterator[None]:
+    engine = app[ENGINE]
+    fanout = app[FANOUT] = Fanout(engine)
+    tickers = asyncio.create_task(run_tickers(engine, fanout), name="room-tickers")
+    yield
+    tickers.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await tickers
+    await fanout.stop()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    if FANOUT in app:
+        await app[FANOUT].close_all(CLOSE_GOING_AWAY, "server shutting down")
+
+
+def setup_channel(app: web.Application) -> None:
+    """Add the room channel; needs the engine's cleanup context registered before it."""
+    app.cleanup_ctx.append(_fanout_ctx)
+    app.on_shutdown.append(_close_sockets)
+    app.router.add_get("/ws/rooms/{room}", room_channel, name="room_channel")

@@ -1,0 +1,154 @@
+"""`GET /ws/rooms/{room}`: the room channel endpoint.
+
+Query parameters: `access_token` (or an `Authorization: Bearer` header; none makes a guest in a
+public room), `format=json|msgpack`, and `epoch` with `since` to resume. A refusal after the
+upgrade is an error frame followed by a close with a 4xxx code, because a browser cannot read the
+body of a failed handshake; a cross-site Origin is refused before the upgrade, with 403.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from urllib.parse import urlsplit
+
+from aiohttp import WSMsgType, web
+
+from .. import auth
+from ..codec import pack, to_json
+from ..engine import Position
+from ..errors import LiveroomError
+from ..keys import ENGINE, FANOUT, SETTINGS
+from ..validation import SLUG
+from .commands import Context, dispatch
+from .connection import CLOSE_CODE_OF_ERROR, CLOSE_TOO_BIG, Connection
+from .encoded import FORMATS
+
+log = logging.getLogger(__name__)
+
+WS_HEARTBEAT = 30.0
+
+
+def origin_allowed(request: web.Request) -> bool:
+    """Same-origin pages, configured origins, and clients that send no Origin (not browsers)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    settings = request.app[SETTINGS]
+    origin = origin.rstrip("/")
+    if origin in settings.allowed_origins or origin == settings.base_url:
+        return True
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc == request.host
+
+
+def _resume_position(request: web.Request) -> Position | None:
+    epoch, since = request.query.get("epoch"), request.query.get("since")
+    if epoch is None and since is None:
+        return None
+    if not epoch or since is None or not since.isdigit() or len(epoch) > 32:
+        raise LiveroomError(
+            "bad_request", "resume needs both epoch and since (a non-negative integer)"
+        )
+    return Position(epoch, int(since))
+
+
+async def _identify(request: web.Request, room: dict) -> tuple[auth.Identity, str | None]:
+    settings = request.app[SETTINGS]
+    token = request.query.get("access_token") or auth.bearer(request.headers.get("Authorization"))
+    if token is None:
+        if not room.get("public", True):
+            raise LiveroomError("unauthorized", "this room needs an access token")
+        return auth.guest(settings.secret, room["id"])
+    identity = auth.verify(settings.secret, token)
+    if not identity.covers(room["id"]):
+        raise LiveroomError("wrong_room", f"this token is for room {identity.room!r}")
+    if not identity.can("watch"):
+        raise LiveroomError("forbidden", "this token does not grant watching")
+    # A guest keeps its identity by presenting its guest token again.
+    return identity, token if identity.guest else None
+
+
+async def room_channel(request: web.Request) -> web.StreamResponse:
+    if not origin_allowed(request):
+        raise LiveroomError("forbidden", "cross-site WebSocket connections are not allowed")
+    settings, engine, fanout = request.app[SETTINGS], request.app[ENGINE], request.app[FANOUT]
+    ws = web.WebSocketResponse(
+        compress=False, max_msg_size=settings.max_frame_bytes, heartbeat=WS_HEARTBEAT
+    )
+    await ws.prepare(request)
+    room_id = request.match_info["room"]
+    fmt = request.query.get("format", "json")
+    conn: Connection | None = None
+    joined = False
+    try:
+        if fmt not in FORMATS:
+            raise LiveroomError("bad_request", f"format must be one of {', '.join(FORMATS)}")
+        resume = _resume_position(request)
+        room = await engine.store.get_room(room_id) if SLUG.match(room_id) else None
+        if room is None:
+            raise LiveroomError("room_not_found", f"no room {room_id!r}")
+        identity, guest_token = await _identify(request, room)
+        if await engine.store.is_banned(room_id, identity.user_id):
+            raise LiveroomError("banned", "you are banned from this room")
+        conn = Connection(
+            ws,
+            request.transport,
+            room=room_id,
+            identity=identity,
+            fmt=fmt,
+            send_buffer_bytes=settings.send_buffer_bytes,
+            commands_per_second=settings.commands_per_second,
+            chat_per_second=settings.chat_per_second,
+            chat_burst=settings.chat_burst,
+        )
+        conn.send({
+            "type": "welcome",
+            "connection_id": conn.id,
+            "you": identity.public(),
+            "guest_token": guest_token,
+            "limits": {
+                "max_frame_bytes": settings.max_frame_bytes,
+                "chat_max_chars": settings.chat_max_chars,
+            },
+        })
+        await engine.presence.join(room_id, conn.id, conn.member())
+        joined = True
+        await fanout.join(conn, resume)
+        ctx = Context(engine=engine, fanout=fanout, settings=settings)
+        async for msg in ws:
+            if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                await dispatch(ctx, conn, msg.data)
+            elif msg.type == WSMsgType.ERROR:
+                log.info("connection %s: %s", conn.id, ws.exception())
+                break
+    except LiveroomError as error:
+        await _refuse(ws, conn, error, fmt)
+    finally:
+        if conn is not None:
+            fanout.leave(conn)
+            if joined:
+                with contextlib.suppress(LiveroomError):
+                    await engine.presence.leave(room_id, conn.id)
+    if ws.close_code == CLOSE_TOO_BIG:
+        log.info("closed a connection that sent a frame over %d bytes", settings.max_frame_bytes)
+    return ws
+
+
+async def _refuse(
+    ws: web.WebSocketResponse, conn: Connection | None, error: LiveroomError, fmt: str
+) -> None:
+    """Tell the client why, then close with the matching code."""
+    code = CLOSE_CODE_OF_ERROR.get(error.code, 4400)
+    if conn is not None:
+        conn.send_error(error)
+        await conn.close(code, error.code)
+        return
+    frame = {"type": "error", "id": None, **error.as_dict()}
+    with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
+        if fmt == "msgpack":
+            await ws.send_bytes(pack(frame))
+        else:
+            await ws.send_str(to_json(frame))
+        await asyncio.wait_for(ws.close(code=code, message=error.code.encode()), 2.0)
