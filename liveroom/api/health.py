@@ -1,0 +1,25 @@
+"""Liveness and readiness for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..errors import EngineUnavailable
+from ..keys import ENGINE, SETTINGS
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """The process answers: it is alive."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready only when the engine answers: a load balancer sends no one to a cut-off instance."""
+    engine = request.app[ENGINE]
+    body = {"engine": engine.kind, "instance": request.app[SETTINGS].instance_id}
+    try:
+        await engine.ping()
+    except EngineUnavailable as exc:
+        return web.json_response({"status": "unavailable", "reason": exc.message, **body},
+                                 status=503)
+    return web.json_response({"status": "ready", **body})

@@ -1,0 +1,69 @@
+"""Products of a room: anyone who may see the room reads them; its host, its moderators and
+operators add, change and remove them. Every change is announced on the room channel."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..errors import LiveroomError
+from ..keys import ENGINE
+from ..models import product_from_input
+from ..validation import SLUG
+from .access import json_body, require
+from .rooms import room_param
+
+
+def _product_id(request: web.Request) -> str:
+    product = request.match_info["product"]
+    if not SLUG.match(product):
+        raise LiveroomError("product_not_found", f"no product {product!r}")
+    return product
+
+
+async def _existing_room(request: web.Request) -> str:
+    room_id = room_param(request)
+    if await request.app[ENGINE].store.get_room(room_id) is None:
+        raise LiveroomError("room_not_found", f"no room {room_id!r}")
+    return room_id
+
+
+async def list_products(request: web.Request) -> web.Response:
+    room_id = await _existing_room(request)
+    return web.json_response(
+        {"products": await request.app[ENGINE].store.list_products(room_id)}
+    )
+
+
+async def get_product(request: web.Request) -> web.Response:
+    room_id, product_id = await _existing_room(request), _product_id(request)
+    product = await request.app[ENGINE].store.get_product(room_id, product_id)
+    if product is None:
+        raise LiveroomError("product_not_found", f"no product {product_id!r} in {room_id!r}")
+    return web.json_response(product)
+
+
+async def create_product(request: web.Request) -> web.Response:
+    room_id = await _existing_room(request)
+    require(request, "products", room_id)
+    record = product_from_input(await json_body(request))
+    await request.app[ENGINE].store.put_product(room_id, record, create=True)
+    return web.json_response(record, status=201)
+
+
+async def update_product(request: web.Request) -> web.Response:
+    room_id, product_id = await _existing_room(request), _product_id(request)
+    require(request, "products", room_id)
+    store = request.app[ENGINE].store
+    existing = await store.get_product(room_id, product_id)
+    if existing is None:
+        raise LiveroomError("product_not_found", f"no product {product_id!r} in {room_id!r}")
+    record = product_from_input(await json_body(request), existing)
+    await store.put_product(room_id, record, create=False)
+    return web.json_response(record)
+
+
+async def delete_product(request: web.Request) -> web.Response:
+    room_id, product_id = await _existing_room(request), _product_id(request)
+    require(request, "products", room_id)
+    await request.app[ENGINE].store.delete_product(room_id, product_id)
+    return web.Response(status=204)
