@@ -1,0 +1,119 @@
+"""`liveroom serve` runs the server; `liveroom token` mints an access token for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from . import __version__, auth
+from .config import ConfigError, Settings, settings_from, with_secret
+from .errors import EngineUnavailable
+from .keys import SETTINGS
+
+log = logging.getLogger("liveroom")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liveroom", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"liveroom {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="address to listen on (LIVEROOM_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="TCP port (LIVEROOM_PORT, 8080)")
+    serve.add_argument("--redis-url", help="share state through this Redis (LIVEROOM_REDIS_URL); "
+                       "without it one process runs everything and keeps data on disk")
+    serve.add_argument("--data-dir", type=Path,
+                       help="where the embedded engine keeps data (LIVEROOM_DATA_DIR, "
+                       "./liveroom-data)")
+    serve.add_argument("--secret", help="token signing secret (LIVEROOM_SECRET); generated and "
+                       "kept in the data dir when omitted without Redis")
+    serve.add_argument("--demo", action="store_true", default=None,
+                       help="create the demo country rooms and print their links (LIVEROOM_DEMO)")
+    serve.add_argument("--public-url", help="address users reach this server at, for links and "
+                       "Origin checks (LIVEROOM_PUBLIC_URL)")
+    serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (LIVEROOM_LOG_LEVEL)")
+
+    token = commands.add_parser("token", help="print an access token")
+    token.add_argument("--room", required=True, help='room id, or "*" (admin only)')
+    token.add_argument("--role", required=True, choices=auth.ROLES)
+    token.add_argument("--user", required=True, help="user id")
+    token.add_argument("--name", help="display name")
+    token.add_argument("--ttl", type=float, default=86400, help="seconds until expiry (86400)")
+    token.add_argument("--secret", help="signing secret (LIVEROOM_SECRET, else the data dir's)")
+    token.add_argument("--data-dir", type=Path, help="data dir holding the generated secret")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "token":
+            return _token(args)
+        settings = settings_from({
+            "host": args.host, "port": args.port, "redis_url": args.redis_url,
+            "data_dir": args.data_dir, "secret": args.secret, "demo": args.demo,
+            "public_url": args.public_url, "log_level": args.log_level,
+        })
+    except (ConfigError, ValueError) as exc:
+        print(f"liveroom: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return asyncio.run(serve(settings))
+
+
+def _token(args: argparse.Namespace) -> int:
+    settings = settings_from({"secret": args.secret, "data_dir": args.data_dir})
+    settings = with_secret(settings)
+    assert settings.secret
+    print(auth.mint(settings.secret, room=args.room, role=args.role, user_id=args.user,
+                    name=args.name, ttl=args.ttl))
+    return 0
+
+
+async def serve(settings: Settings) -> int:
+    from .app import create_app
+    from .demo import demo_links
+
+    app = create_app(settings)
+    settings = app[SETTINGS]  # with the generated secret filled in
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    try:
+        await runner.setup()
+    except EngineUnavailable as exc:
+        print(f"liveroom: cannot start: {exc.message}", file=sys.stderr)
+        return 1
+    site = web.TCPSite(runner, settings.host, settings.port)
+    try:
+        await site.start()
+    except OSError as exc:
+        print(f"liveroom: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
+              file=sys.stderr)
+        await runner.cleanup()
+        return 1
+    engine = "Redis at " + settings.redis_url if settings.redis_url else (
+        f"embedded engine, data in {settings.data_dir}/"
+    )
+    print(f"Liveroom {__version__} ({engine}), instance {settings.instance_id}")
+    print(f"Serving on {settings.base_url}")
+    if settings.demo:
+        print(demo_links(settings))
+    sys.stdout.flush()
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await runner.cleanup()
+    return 0

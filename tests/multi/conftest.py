@@ -1,0 +1,29 @@
+"""Fixtures that start real `liveroom serve` processes."""
+
+from __future__ import annotations
+
+import pytest
+
+from ..helpers import RedisServer, ServerProcess
+
+
+@pytest.fixture
+def start_servers():
+    started: list[ServerProcess] = []
+
+    def start(redis_url: str, n: int = 2, **kwargs) -> list[ServerProcess]:
+        servers = [ServerProcess(redis_url, **kwargs).start() for _ in range(n)]
+        started.extend(servers)
+        return servers
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def private_redis():
+    server = RedisServer()
+    server.start()
+    yield server
+    server.cleanup()

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+
+from liveroom.config import ConfigError, settings_from, with_secret
+
+
+def test_flags_win_over_the_environment_and_the_environment_over_defaults():
+    env = {"LIVEROOM_PORT": "9000", "LIVEROOM_HOST": "0.0.0.0", "LIVEROOM_DEMO": "yes"}
+    settings = settings_from({"port": 9100}, env)
+    assert (settings.port, settings.host, settings.demo) == (9100, "0.0.0.0", True)
+    assert settings.base_url == "http://127.0.0.1:9100"
+
+
+@pytest.mark.parametrize("env, names", [
+    ({"LIVEROOM_PORT": "eighty"}, "LIVEROOM_PORT"),
+    ({"LIVEROOM_PORT": "70000"}, "LIVEROOM_PORT"),
+    ({"LIVEROOM_DEMO": "maybe"}, "LIVEROOM_DEMO"),
+    ({"LIVEROOM_REDIS_URL": "localhost:6379", "LIVEROOM_SECRET": "s" * 40},
+     "LIVEROOM_REDIS_URL"),
+    ({"LIVEROOM_REDIS_URL": "redis://localhost"}, "LIVEROOM_SECRET"),
+    ({"LIVEROOM_SECRET": "short"}, "LIVEROOM_SECRET"),
+    ({"LIVEROOM_LOG_LEVEL": "LOUD"}, "LIVEROOM_LOG_LEVEL"),
+    ({"LIVEROOM_HEARTBEAT_INTERVAL": "5", "LIVEROOM_PRESENCE_TTL": "6"},
+     "LIVEROOM_PRESENCE_TTL"),
+])
+def test_a_bad_setting_is_refused_naming_it(env, names):
+    with pytest.raises(ConfigError, match=names):
+        settings_from({}, env)
+
+
+def test_the_embedded_secret_is_generated_once_and_kept(tmp_path):
+    settings = settings_from({"data_dir": tmp_path}, {})
+    first = with_secret(settings)
+    assert len(first.secret) >= 32
+    assert with_secret(settings).secret == first.secret
+    assert (tmp_path / "secret").stat().st_mode & 0o077 == 0
