@@ -12,6 +12,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 
+MIN_SECRET_CHARS = 32
+
+
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names it."""
 
@@ -69,6 +72,10 @@ _ENV = {
     "history_size": ("LIVEROOM_HISTORY_SIZE", int),
     "max_frame_bytes": ("LIVEROOM_MAX_FRAME_BYTES", int),
     "send_buffer_bytes": ("LIVEROOM_SEND_BUFFER_BYTES", int),
+    "chat_max_chars": ("LIVEROOM_CHAT_MAX_CHARS", int),
+    "commands_per_second": ("LIVEROOM_COMMANDS_PER_SECOND", float),
+    "chat_per_second": ("LIVEROOM_CHAT_PER_SECOND", float),
+    "chat_burst": ("LIVEROOM_CHAT_BURST", int),
     "heartbeat_interval": ("LIVEROOM_HEARTBEAT_INTERVAL", float),
     "presence_ttl": ("LIVEROOM_PRESENCE_TTL", float),
     "log_level": ("LIVEROOM_LOG_LEVEL", str),
@@ -124,13 +131,17 @@ def validate(settings: Settings) -> None:
             "secret (LIVEROOM_SECRET) is required with a Redis URL: every instance must sign "
             "and check tokens with the same secret"
         )
-    if settings.secret is not None and len(settings.secret) < 16:
-        raise ConfigError("secret (LIVEROOM_SECRET) must be at least 16 characters")
+    if settings.secret is not None and len(settings.secret) < MIN_SECRET_CHARS:
+        # HS256 wants a key at least as long as its hash (RFC 7518, section 3.2).
+        raise ConfigError(
+            f"secret (LIVEROOM_SECRET) must be at least {MIN_SECRET_CHARS} characters"
+        )
     if settings.presence_ttl < 2 * settings.heartbeat_interval:
         raise ConfigError(
             "presence-ttl (LIVEROOM_PRESENCE_TTL) must be at least twice the heartbeat interval"
         )
-    for name in ("history_size", "max_frame_bytes", "send_buffer_bytes", "chat_tail"):
+    for name in ("history_size", "max_frame_bytes", "send_buffer_bytes", "chat_tail",
+                 "chat_max_chars", "commands_per_second", "chat_per_second", "chat_burst"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be positive")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

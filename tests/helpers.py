@@ -17,7 +17,7 @@ import redis
 
 from liveroom import auth
 
-SECRET = "test-secret-0123456789abcdef"
+SECRET = "test-secret-0123456789abcdef-0123456789"
 
 
 def free_port() -> int:
