@@ -248,7 +248,10 @@ class RoomClient:
             self._pending.pop(cid, None)
 
     async def set_name(self, name: str) -> dict[str, Any]:
-        return await self.command("profile.set", name=name)
+        """Choose a guest's display name; it is kept across reconnects."""
+        ack = await self.command("profile.set", name=name)
+        self.token = ack["guest_token"]
+        return ack
 
     async def chat(self, text: str) -> dict[str, Any]:
         return await self.command("chat.send", text=text)

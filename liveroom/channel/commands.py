@@ -16,6 +16,7 @@ from typing import Any
 
 import msgpack
 
+from .. import auth
 from ..codec import from_json, unpack
 from ..config import Settings
 from ..engine import Engine
@@ -143,7 +144,12 @@ async def profile_set(ctx: Context, conn: Connection, message: dict) -> dict:
     name = check_display_name(_required(message, "name"))
     conn.rename(name)
     await ctx.engine.presence.join(conn.room, conn.id, conn.member())
-    return {"name": name}
+    # The name goes into a new guest token, so a reconnect keeps it.
+    guest_token = auth.mint(
+        ctx.settings.secret, room=conn.room, role="viewer", user_id=conn.identity.user_id,
+        name=name, guest=True,
+    )
+    return {"name": name, "guest_token": guest_token}
 
 
 @command("chat.send", capability="chat", fields=("text",))

@@ -57,6 +57,7 @@ class Fanout:
         self._engine = engine
         self._idle_grace = idle_grace
         self._rooms: dict[str, LocalRoom] = {}
+        self._retiring: dict[str, asyncio.Task] = {}  # unsubscribes still under way
         self._tasks: set[asyncio.Task] = set()
         engine.broker.attach(self)
 
@@ -120,6 +121,9 @@ class Fanout:
         if local is None:
             local = self._rooms[room] = LocalRoom(room)
             try:
+                retiring = self._retiring.get(room)
+                if retiring is not None:
+                    await asyncio.shield(retiring)  # subscribe only once that is through
                 start = await self._engine.broker.subscribe(room)
             except BaseException as exc:
                 del self._rooms[room]
@@ -147,7 +151,10 @@ class Fanout:
         if local.live or local.joining or self._rooms.get(local.id) is not local:
             return
         del self._rooms[local.id]
-        self._spawn(self._engine.broker.unsubscribe(local.id))
+        task = self._retiring[local.id] = asyncio.create_task(
+            self._engine.broker.unsubscribe(local.id)
+        )
+        task.add_done_callback(lambda _: self._retiring.pop(local.id, None))
 
     def _promote_if_caught_up(self, local: LocalRoom, conn: Connection) -> None:
         joining = local.joining.get(conn)
@@ -278,8 +285,8 @@ class Fanout:
         for local in self._rooms.values():
             if local.idle_timer:
                 local.idle_timer.cancel()
-        for task in list(self._tasks):
+        for task in [*self._tasks, *self._retiring.values()]:
             task.cancel()
-        for task in list(self._tasks):
+        for task in [*self._tasks, *self._retiring.values()]:
             with contextlib.suppress(BaseException):
                 await task

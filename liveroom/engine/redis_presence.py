@@ -32,6 +32,8 @@ class RedisPresence(Presence):
         self._ttl_ms = int(ttl * 1000)
         # What this instance has registered, to heartbeat it and to restore it after a sweep.
         self._local: dict[str, dict[str, bytes]] = {}
+        # Rows whose removal failed while Redis was unreachable; removed by the next heartbeat.
+        self._stale: set[tuple[str, str]] = set()
 
     def _keys(self, room: str) -> list[str]:
         k = RoomKeys(room)
@@ -52,7 +54,9 @@ class RedisPresence(Presence):
             local.pop(conn_id, None)
             if not local:
                 del self._local[room]
+        self._stale.add((room, conn_id))
         await self._redis.hdel(RoomKeys(room).presence, f"{self._instance}|{conn_id}")
+        self._stale.discard((room, conn_id))
 
     @unavailable_on_failure
     async def count(self, room: str) -> int:
@@ -78,6 +82,9 @@ class RedisPresence(Presence):
 
     @unavailable_on_failure
     async def heartbeat(self) -> None:
+        for room, conn_id in list(self._stale):
+            await self._redis.hdel(RoomKeys(room).presence, f"{self._instance}|{conn_id}")
+            self._stale.discard((room, conn_id))
         rooms = list(self._local)
         if not rooms:
             return

@@ -14,7 +14,7 @@ from liveroom.client import RoomClient
 from liveroom.engine import create_engine
 
 from ..conftest import demo_room
-from ..helpers import token
+from ..helpers import eventually, token
 
 
 class RecordingTransport:
@@ -61,8 +61,8 @@ async def test_every_local_socket_is_written_the_very_same_bytes(engine_kind, ma
         joined = [len(t.writes) for _, t in sockets]
         for n in range(3):
             await engine.broker.publish("thailand", {"type": "t", "n": n})
-        while sum(w.count(b'"type":"t"') for w in sockets[0][1].writes) < 3:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: sum(w.count(b'"type":"t"') for w in sockets[0][1].writes) == 3,
+                         what="three events on the first socket")
         writes = [t.writes[j:] for (_, t), j in zip(sockets, joined)]
         for same in zip(*writes[:3]):
             assert same[0] is same[1] is same[2]  # encoded once, one object for all
@@ -80,8 +80,8 @@ async def test_events_of_one_loop_turn_go_out_in_one_write(make_settings):
         joined = [len(t.writes) for _, t in sockets]
         for n in range(3):  # no await in between: one loop turn
             engine.broker.publish_now("thailand", {"type": "t", "n": n})
-        while any(len(t.writes) == j for (_, t), j in zip(sockets, joined)):
-            await asyncio.sleep(0.01)
+        await eventually(lambda: all(len(t.writes) > j for (_, t), j in zip(sockets, joined)),
+                         what="a write on every socket")
         bursts = [t.writes[j:] for (_, t), j in zip(sockets, joined)]
         assert [len(b) for b in bursts] == [1, 1, 1]
         assert bursts[0][0].count(b'"type":"t"') == 3
@@ -138,3 +138,27 @@ async def test_the_http_server_still_answers_plain_requests_during_fanout(server
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{srv.base_url}/healthz") as response:
             assert response.status == 200
+
+
+async def test_a_room_left_and_joined_again_at_once_keeps_its_subscription(
+    engine_kind, make_settings
+):
+    """Retiring an idle room unsubscribes it; a join racing that must end up subscribed."""
+    engine = create_engine(make_settings(engine_kind))
+    fanout = Fanout(engine, idle_grace=0)
+    await engine.start()
+    try:
+        await engine.store.create_room(demo_room())
+        for _ in range(20):
+            conn, _transport = _connection("u")
+            await fanout.join(conn, None)
+            fanout.leave(conn)
+            await asyncio.sleep(0)  # let the retire timer fire and start unsubscribing
+        conn, transport = _connection("u")
+        await fanout.join(conn, None)
+        await engine.broker.publish("thailand", {"type": "t", "n": "last"})
+        await eventually(lambda: any(b'"n":"last"' in w for w in transport.writes),
+                         what="the event after all that churn")
+    finally:
+        await fanout.stop()
+        await engine.close()

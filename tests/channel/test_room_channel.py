@@ -172,8 +172,9 @@ async def test_a_guest_watches_then_picks_a_name_to_chat_and_keeps_it_on_reconne
     assert nameless.value.code == "name_required"
     await guest.set_name("Mei")
     await guest.chat("hi, I am Mei")
-    again = await connect(role=None, tok=guest.welcome["guest_token"])
-    assert again.welcome["you"]["user_id"] == you["user_id"]
+    again = await connect(role=None, tok=guest.token)
+    assert again.welcome["you"] == you | {"name": "Mei"}
+    await again.chat("still Mei after reconnecting")
 
 
 async def test_a_viewer_cannot_run_moderator_commands(connect):
