@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack
+from aiohttp import web
 
 from .. import auth
 from ..codec import from_json, unpack
@@ -43,6 +44,8 @@ class Context:
     engine: Engine
     fanout: Fanout
     settings: Settings
+    # Packages that add commands (signaling, for one) keep their state on the app.
+    app: web.Application
 
 
 COMMANDS: dict[str, Command] = {}

@@ -116,7 +116,7 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
         await engine.presence.join(room_id, conn.id, conn.member())
         joined = True
         await fanout.join(conn, resume)
-        ctx = Context(engine=engine, fanout=fanout, settings=settings)
+        ctx = Context(engine=engine, fanout=fanout, settings=settings, app=request.app)
         async for msg in ws:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 await dispatch(ctx, conn, msg.data)
