@@ -12,7 +12,6 @@ import jinja2
 from aiohttp import web
 
 from liveroom import __version__
-from liveroom.errors import LiveroomError
 from liveroom.keys import ENGINE
 from liveroom.validation import SLUG
 
@@ -20,18 +19,19 @@ HERE = Path(__file__).parent
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 
 
-def _render(request: web.Request, name: str, **context) -> web.Response:
+def _render(request: web.Request, name: str, *, status: int = 200, **context) -> web.Response:
     template = request.app[TEMPLATES].get_template(name)
     html = template.render(version=__version__, **context)
-    return web.Response(text=html, content_type="text/html")
+    return web.Response(text=html, status=status, content_type="text/html")
 
 
-async def _room_or_404(request: web.Request) -> dict:
+async def _room_page(request: web.Request, name: str) -> web.Response:
+    """A page about one room, or a page saying there is no such room (404, in HTML)."""
     room_id = request.match_info["room"]
     room = await request.app[ENGINE].store.get_room(room_id) if SLUG.match(room_id) else None
     if room is None:
-        raise LiveroomError("room_not_found", f"no room {room_id!r}")
-    return room
+        return _render(request, "not_found.html", status=404, room_id=room_id)
+    return _render(request, name, room=room)
 
 
 async def lobby(request: web.Request) -> web.Response:
@@ -39,15 +39,15 @@ async def lobby(request: web.Request) -> web.Response:
 
 
 async def room_page(request: web.Request) -> web.Response:
-    return _render(request, "room.html", room=await _room_or_404(request))
+    return await _room_page(request, "room.html")
 
 
 async def studio_page(request: web.Request) -> web.Response:
-    return _render(request, "studio.html", room=await _room_or_404(request))
+    return await _room_page(request, "studio.html")
 
 
 async def console_page(request: web.Request) -> web.Response:
-    return _render(request, "console.html", room=await _room_or_404(request))
+    return await _room_page(request, "console.html")
 
 
 def setup_web(app: web.Application) -> None:

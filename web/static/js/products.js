@@ -1,0 +1,157 @@
+// Products: the pinned product card viewers see, and the product list with Pin buttons that
+// the host studio and the moderator console share.
+
+import { $, el, errorText, formatCount, formatPrice, notice, setText } from "./ui.js";
+
+function productImage(product, className) {
+  if (!product.image) return el("div", { class: `${className} image-missing`, "aria-hidden": "true" });
+  return el("img", { class: className, src: product.image, alt: "", width: 160, height: 160, loading: "lazy" });
+}
+
+/** The pinned product, as a viewer sees it; null shows that nothing is pinned. */
+export function renderPinned(container, product) {
+  if (!product) {
+    container.replaceChildren(el("p", { class: "muted pinned-empty", text: "No product pinned right now." }));
+    return;
+  }
+  container.replaceChildren(
+    el(
+      "article",
+      { class: "product-card", "aria-labelledby": "pinned-name", dataset: { productId: product.id } },
+      productImage(product, "product-image"),
+      el(
+        "div",
+        { class: "product-body" },
+        el("h3", { class: "product-name", id: "pinned-name", text: product.name }),
+        el("p", { class: "product-price", text: formatPrice(product.price, product.currency) }),
+        product.origin ? el("p", { class: "product-origin", text: `Origin: ${product.origin}` }) : null,
+        product.description ? el("p", { class: "product-description", text: product.description }) : null,
+        el("p", { class: "product-stock muted", text: product.stock > 0 ? `${formatCount(product.stock)} in stock` : "Sold out" }),
+      ),
+    ),
+  );
+}
+
+/**
+ * The room's products with Pin buttons and an Unpin button, kept current with product.* events.
+ * The snapshot has no product list, so it is read from the REST API on every (re)join; events
+ * that arrive while that request is out are applied again on top of its answer.
+ */
+export class ProductPanel {
+  constructor(root, channel, { room, onError }) {
+    this.list = $("[data-products]", root);
+    this.unpin = $("[data-unpin]", root);
+    this.status = $("[data-products-status]", root);
+    this.channel = channel;
+    this.room = room;
+    this.onError = onError;
+    this.products = new Map();
+    this.rows = new Map();
+    this.pinned = null;
+    this.buffer = null; // events seen while loading
+    this.unpin.addEventListener("click", () => this.run("product.unpin", {}, this.unpin));
+
+    channel.on("snapshot", (snap) => {
+      this.pinned = snap.pin ? snap.pin.id : null;
+      this.load();
+    });
+    for (const type of ["product.added", "product.updated", "product.removed", "product.pinned", "product.unpinned"]) {
+      channel.on(type, (event) => {
+        if (this.buffer) this.buffer.push(event);
+        this.apply(event);
+        this.render();
+      });
+    }
+  }
+
+  async load() {
+    this.buffer = [];
+    try {
+      const response = await fetch(`/api/rooms/${encodeURIComponent(this.room)}/products`, { cache: "no-store" });
+      const body = await response.json();
+      if (!response.ok) throw new Error(body.error?.message || response.statusText);
+      const seen = this.buffer;
+      this.products = new Map(body.products.map((p) => [p.id, p]));
+      for (const event of seen) this.apply(event);
+      notice(this.status, this.products.size ? "" : "This room has no products yet.");
+    } catch (err) {
+      notice(this.status, `Could not load the products: ${err.message}`, "error");
+    } finally {
+      this.buffer = null;
+      this.render();
+    }
+  }
+
+  apply(event) {
+    switch (event.type) {
+      case "product.added":
+      case "product.updated":
+        this.products.set(event.product.id, event.product);
+        break;
+      case "product.removed":
+        this.products.delete(event.product_id);
+        break;
+      case "product.pinned":
+        this.pinned = event.product.id;
+        if (this.products.has(event.product.id)) this.products.set(event.product.id, event.product);
+        break;
+      case "product.unpinned":
+        this.pinned = null;
+        break;
+    }
+  }
+
+  async run(cmd, fields, button) {
+    button.disabled = true;
+    try {
+      await this.channel.command(cmd, fields);
+    } catch (err) {
+      this.onError(err, cmd);
+    } finally {
+      this.render(); // puts the buttons back as the pin state says
+    }
+  }
+
+  row(product) {
+    let row = this.rows.get(product.id);
+    if (!row) {
+      const button = el("button", { type: "button", class: "btn btn-small" });
+      button.addEventListener("click", () => this.run("product.pin", { product_id: product.id }, button));
+      row = {
+        li: el("li", { class: "product-row", dataset: { productId: product.id } }),
+        name: el("span", { class: "product-row-name" }),
+        detail: el("span", { class: "product-row-detail muted" }),
+        image: null,
+        imageSrc: null,
+        button,
+      };
+      row.li.append(el("span", { class: "product-row-text" }, row.name, row.detail), button);
+      this.rows.set(product.id, row);
+    }
+    if (row.imageSrc !== product.image) {
+      const image = productImage(product, "product-thumb");
+      if (row.image) row.image.replaceWith(image);
+      else row.li.prepend(image);
+      row.image = image;
+      row.imageSrc = product.image;
+    }
+    setText(row.name, product.name);
+    setText(row.detail, `${formatPrice(product.price, product.currency)} · ${formatCount(product.stock)} in stock`);
+    const pinned = product.id === this.pinned;
+    setText(row.button, pinned ? "Pinned" : "Pin");
+    row.button.disabled = pinned;
+    row.button.setAttribute("aria-label", pinned ? `${product.name} is pinned` : `Pin ${product.name}`);
+    row.li.classList.toggle("is-pinned", pinned);
+    return row.li;
+  }
+
+  render() {
+    const items = [...this.products.values()].map((p) => this.row(p));
+    for (const [id, row] of this.rows) if (!this.products.has(id)) (row.li.remove(), this.rows.delete(id));
+    // Append in order; moving a node that is already in place keeps focus where it was.
+    items.forEach((li, i) => {
+      if (this.list.children[i] !== li) this.list.insertBefore(li, this.list.children[i] || null);
+    });
+    this.unpin.disabled = this.pinned === null;
+  }
+}

@@ -1,0 +1,186 @@
+// The viewer room: pinned product, chat (guests choose a display name first), likes, viewer
+// count, and what moderation does to this viewer (deleted messages, mute, ban, slow mode).
+
+import { RoomChannel } from "./channel.js";
+import { renderPinned } from "./products.js";
+import { ChatForm, ChatView, bindRoomHeader } from "./roomview.js";
+import { $, errorText, formatTime, notice, pageToken } from "./ui.js";
+
+const NAME_KEY = "liveroom.name";
+const MAX_LIKES_PER_COMMAND = 100;
+
+const room = document.body.dataset.room;
+const channel = new RoomChannel(room, { token: pageToken() });
+
+const nameForm = $("[data-name-form]");
+const chatFormEl = $("[data-chat-form]");
+const chatOff = $("[data-chat-off]");
+const roomNotice = $("[data-room-notice]");
+const slowNotice = $("[data-slow-mode]");
+const likeButton = $("[data-like]");
+const pinnedBox = $("[data-pinned]");
+
+let slowMode = 0;
+let pinned = null;
+let muteTimer = null;
+let closed = false;
+let renaming = Promise.resolve();
+
+function savedName() {
+  try {
+    return localStorage.getItem(NAME_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function saveName(name) {
+  try {
+    localStorage.setItem(NAME_KEY, name);
+  } catch {
+    /* storage disabled: the name is asked again next visit */
+  }
+}
+
+// --- chat ----------------------------------------------------------------------------------
+new ChatView($("[data-chat]"), { empty: $("[data-chat-empty]") }).follow(channel);
+
+const chatForm = new ChatForm(chatFormEl, channel, {
+  ready: () => renaming,
+  onSent() {
+    // Viewers may send one message every `slowMode` seconds: count down instead of failing.
+    if (slowMode > 0 && channel.you?.role === "viewer") chatForm.waitFor(slowMode * 1000);
+  },
+  onError(err) {
+    if (err.code === "name_required") {
+      channel.you = { ...channel.you, name: null };
+      showForms();
+    } else if (err.code === "muted" && err.frame.until) {
+      showMuted(err.frame.until);
+    }
+  },
+});
+
+function showForms() {
+  const you = channel.you;
+  const canChat = Boolean(you && you.name) && !closed;
+  const needsName = Boolean(you && !you.name && you.guest) && !closed;
+  chatFormEl.hidden = !canChat;
+  nameForm.hidden = !needsName;
+  const noName = you && !you.name && !you.guest && !closed;
+  notice(chatOff, noName ? "Your access link has no display name: you can watch, but not chat." : "");
+}
+
+nameForm.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const input = $("input", nameForm);
+  const status = $("[data-form-status]", nameForm);
+  const name = input.value.trim();
+  if (!name) return;
+  try {
+    const ack = await channel.command("profile.set", { name });
+    saveName(ack.name);
+    channel.you = { ...channel.you, name: ack.name };
+    notice(status, "");
+    showForms();
+    $("input", chatFormEl).focus();
+  } catch (err) {
+    notice(status, errorText(err), "error");
+  }
+});
+
+// A guest's name is not part of its token: set it again on every (re)connection. Messages
+// typed meanwhile wait for it (the chat form's `ready`).
+async function restoreName() {
+  const you = channel.you;
+  const name = savedName();
+  if (you && you.guest && !you.name && name) {
+    try {
+      const ack = await channel.command("profile.set", { name });
+      channel.you = { ...you, name: ack.name };
+    } catch {
+      /* the name form is shown instead */
+    }
+  }
+  showForms();
+}
+
+channel.on("status", (status) => {
+  if (status.state === "open") renaming = restoreName();
+});
+
+// --- moderation as this viewer sees it -----------------------------------------------------
+function showMuted(until) {
+  clearTimeout(muteTimer);
+  notice(roomNotice, `A moderator muted you until ${formatTime(until)}. You can still watch and like.`, "warn");
+  muteTimer = setTimeout(() => notice(roomNotice, ""), Math.max(0, until - Date.now()));
+}
+
+const isMe = (userId) => channel.you && channel.you.user_id === userId;
+
+channel.on("user.muted", (event) => isMe(event.user_id) && showMuted(event.until));
+channel.on("user.unmuted", (event) => {
+  if (!isMe(event.user_id)) return;
+  clearTimeout(muteTimer);
+  notice(roomNotice, "You can chat again.", "info");
+});
+channel.on("user.banned", (event) => {
+  if (isMe(event.user_id)) notice(roomNotice, "A moderator banned you from this room.", "error");
+});
+
+function showSlowMode(seconds) {
+  slowMode = seconds;
+  const exempt = channel.you && channel.you.role !== "viewer";
+  const text = seconds > 0 ? `Slow mode: one message every ${seconds} s${exempt ? " (not for you)" : ""}.` : "";
+  notice(slowNotice, text, "info");
+}
+
+channel.on("snapshot", (snap) => showSlowMode(snap.slow_mode));
+channel.on("room.slow_mode", (event) => showSlowMode(event.seconds));
+
+// --- the pinned product --------------------------------------------------------------------
+function showPinned(product) {
+  pinned = product;
+  renderPinned(pinnedBox, product);
+}
+
+channel.on("snapshot", (snap) => showPinned(snap.pin));
+channel.on("product.pinned", (event) => showPinned(event.product));
+channel.on("product.unpinned", () => showPinned(null));
+channel.on("product.updated", (event) => pinned && event.product.id === pinned.id && showPinned(event.product));
+
+// --- likes: taps are added up and sent together --------------------------------------------
+let unsentLikes = 0;
+let likeTimer = null;
+
+async function sendLikes() {
+  likeTimer = null;
+  const count = Math.min(unsentLikes, MAX_LIKES_PER_COMMAND);
+  unsentLikes -= count;
+  try {
+    await channel.command("like", { count });
+  } catch (err) {
+    notice(roomNotice, errorText(err), "warn");
+  }
+  if (unsentLikes > 0 && !likeTimer) likeTimer = setTimeout(sendLikes, 300);
+}
+
+likeButton.addEventListener("click", () => {
+  unsentLikes += 1;
+  if (!matchMedia("(prefers-reduced-motion: reduce)").matches) {
+    likeButton.animate([{ transform: "scale(1)" }, { transform: "scale(1.12)" }, { transform: "scale(1)" }], 250);
+  }
+  if (!likeTimer) likeTimer = setTimeout(sendLikes, 300);
+});
+
+// --- closing for good ----------------------------------------------------------------------
+bindRoomHeader(channel, {
+  onClosed() {
+    closed = true;
+    likeButton.disabled = true;
+    notice(slowNotice, "");
+    showForms();
+  },
+});
+
+channel.connect();

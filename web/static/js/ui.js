@@ -1,0 +1,143 @@
+// Small DOM and formatting helpers shared by the pages. Text from users and from the server is
+// only ever inserted as text (textContent / text nodes), never parsed as markup.
+
+/** document.querySelector that fails loudly when the page lacks an element. */
+export function $(selector, root = document) {
+  const node = root.querySelector(selector);
+  if (!node) throw new Error(`missing element ${selector}`);
+  return node;
+}
+
+/**
+ * Build an element: el("button", {class: "btn", type: "button", on: {click}}, "Pin").
+ * `text` sets textContent; `class`, `dataset`, `on` and `hidden` are handled; other props
+ * become attributes. Children are nodes or strings (added as text nodes); null is skipped.
+ */
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key === "hidden") node.hidden = true;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key === "on") for (const [type, fn] of Object.entries(value)) node.addEventListener(type, fn);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  append(node, ...children);
+  return node;
+}
+
+export function append(node, ...children) {
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function setText(node, value) {
+  node.textContent = value === null || value === undefined ? "" : String(value);
+}
+
+const priceFormats = new Map();
+
+/** "890.00" THB → "THB 890.00" (or "฿890.00", depending on the reader's locale). */
+export function formatPrice(price, currency) {
+  const amount = Number(price);
+  if (!Number.isFinite(amount) || !currency) return `${price ?? ""} ${currency ?? ""}`.trim();
+  let format = priceFormats.get(currency);
+  if (!format) {
+    try {
+      format = new Intl.NumberFormat(undefined, { style: "currency", currency });
+    } catch {
+      return `${price} ${currency}`;
+    }
+    priceFormats.set(currency, format);
+  }
+  return format.format(amount);
+}
+
+const counts = new Intl.NumberFormat();
+
+export function formatCount(n) {
+  return counts.format(Number(n) || 0);
+}
+
+const times = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+
+export function formatTime(ms) {
+  return times.format(new Date(ms));
+}
+
+/** "TH" → 🇹🇭 (two regional indicator symbols); anything else → "". */
+export function flagEmoji(countryCode) {
+  if (typeof countryCode !== "string" || !/^[A-Za-z]{2}$/.test(countryCode)) return "";
+  const base = 0x1f1e6 - "A".charCodeAt(0);
+  return String.fromCodePoint(...[...countryCode.toUpperCase()].map((c) => base + c.charCodeAt(0)));
+}
+
+/** The token a host or moderator link carries in ?token=. */
+export function pageToken() {
+  return new URLSearchParams(location.search).get("token");
+}
+
+/** Show a message in a notice element (kind: info | warn | error); empty text hides it. */
+export function notice(node, text, kind = "info") {
+  setText(node, text);
+  node.dataset.kind = kind;
+  node.hidden = !text;
+}
+
+/** Words for why the room channel closed for good, from its close code and error frame. */
+export function closedMessage(code, error, closeReason = "") {
+  // Bans and room deletions close with a reason but no error frame before it.
+  const reason = error?.code || closeReason;
+  if (reason === "banned") return "You are banned from this room.";
+  if (reason === "room deleted") return "This room has ended.";
+  if (reason === "token_expired") return "Your access link has expired. Ask for a new one.";
+  if (code === 4401) return "This link is not valid for this room (missing or invalid token).";
+  if (code === 4403) return "You are not allowed in this room.";
+  if (code === 4404) return "This room no longer exists.";
+  if (code === 1009) return "The connection was closed: a message was too large.";
+  if (code === 1000) return "Disconnected.";
+  return `Disconnected (${error?.message || `code ${code}`}).`;
+}
+
+/** Connection status text for a "status" event from RoomChannel. */
+export function statusText(status) {
+  switch (status.state) {
+    case "connecting":
+      return "Connecting…";
+    case "open":
+      return "Connected";
+    case "reconnecting":
+      return "Reconnecting…";
+    default:
+      return "Offline";
+  }
+}
+
+/** Explain a refused command in a sentence a person can act on. */
+export function errorText(err) {
+  const code = err?.code;
+  const retry = err?.frame?.retry_after_ms;
+  const wait = retry ? ` Try again in ${Math.ceil(retry / 1000)} s.` : "";
+  switch (code) {
+    case "slow_mode":
+      return `Slow mode is on.${wait}`;
+    case "rate_limited":
+      return `You are going too fast.${wait}`;
+    case "muted":
+      return err.frame?.until ? `You are muted until ${formatTime(err.frame.until)}.` : "You are muted.";
+    case "banned":
+      return "You are banned from this room.";
+    case "forbidden":
+      return "You are not allowed to do that.";
+    case "disconnected":
+    case "timeout":
+      return `Not sent: ${err.message}.`;
+    default:
+      return `${err?.message || "Something went wrong"}${code ? ` (${code})` : ""}`;
+  }
+}
