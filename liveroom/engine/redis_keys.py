@@ -9,7 +9,7 @@ ROOM_INDEX = "lr:rooms"
 class RoomKeys:
     __slots__ = (
         "room", "prefix", "seq", "epoch", "history", "channel", "latest", "record", "products",
-        "state", "chat", "mutes", "bans", "presence", "presence_instances",
+        "state", "chat", "mutes", "bans", "presence", "staff", "presence_instances",
     )
 
     def __init__(self, room: str) -> None:
@@ -26,7 +26,8 @@ class RoomKeys:
         self.chat = p + "chat"
         self.mutes = p + "mutes"
         self.bans = p + "bans"
-        self.presence = p + "presence"  # hash: "<instance>|<conn>" -> member
+        self.presence = p + "presence"  # hash: "<instance>|<user>" -> member, viewers
+        self.staff = p + "staff"  # the same for hosts, moderators, admins
         self.presence_instances = p + "pinst"  # zset: instance -> expiry (ms, Redis clock)
 
     def slow(self, user_id: str) -> str:

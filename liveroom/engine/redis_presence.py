@@ -1,9 +1,10 @@
 """Redis presence; see presence.py for the guarantees.
 
-Per room, one hash holds a row per connection ("<instance>|<conn>" -> member) and a sorted set
-holds each instance's heartbeat deadline on Redis's own clock (so instance clocks may differ).
-Counting sweeps the rows of instances past their deadline, then takes HLEN: O(1) in the usual
-case, and a crashed instance's viewers vanish without anyone acting for it.
+Per room, one hash holds a row per viewer and instance ("<instance>|<user>" -> member), another
+the same for staff, and a sorted set holds each instance's heartbeat deadline on Redis's own clock
+(so instance clocks may differ). Counting sweeps the rows of instances past their deadline, then
+takes HLEN: O(1) in the usual case, and a crashed instance's viewers vanish without anyone
+acting for it. Each instance keeps its own members (LocalMembers) to heartbeat and restore them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from ..codec import pack, unpack
-from .presence import Presence
+from .presence import LocalMembers, Presence, is_audience
 from .redis_errors import unavailable_on_failure
 from .redis_keys import RoomKeys
 from .redis_scripts import Scripts
@@ -30,33 +31,51 @@ class RedisPresence(Presence):
         self._scripts = scripts
         self._instance = instance_id
         self._ttl_ms = int(ttl * 1000)
-        # What this instance has registered, to heartbeat it and to restore it after a sweep.
-        self._local: dict[str, dict[str, bytes]] = {}
-        # Rows whose removal failed while Redis was unreachable; removed by the next heartbeat.
+        self._local: dict[str, LocalMembers] = {}
+        # Users whose row could not be removed while Redis was unreachable; the next heartbeat
+        # removes them.
         self._stale: set[tuple[str, str]] = set()
 
-    def _keys(self, room: str) -> list[str]:
+    @staticmethod
+    def _keys(room: str) -> list[str]:
         k = RoomKeys(room)
-        return [k.presence, k.presence_instances]
+        return [k.presence, k.staff, k.presence_instances]
+
+    def _row(self, user_id: str) -> str:
+        return f"{self._instance}|{user_id}"
+
+    @staticmethod
+    def _triple(member: dict[str, Any]) -> list[Any]:
+        return [member["user_id"], pack(member), "1" if is_audience(member) else "0"]
 
     @unavailable_on_failure
     async def join(self, room: str, conn_id: str, member: dict[str, Any]) -> None:
-        blob = pack(member)
-        self._local.setdefault(room, {})[conn_id] = blob
-        await self._scripts.presence_join(
-            keys=self._keys(room), args=[self._instance, self._ttl_ms, conn_id, blob]
-        )
+        local = self._local.setdefault(room, LocalMembers())
+        if local.join(conn_id, member):
+            self._stale.discard((room, member["user_id"]))
+            await self._scripts.presence_join(
+                keys=self._keys(room), args=[self._instance, self._ttl_ms, *self._triple(member)]
+            )
 
     @unavailable_on_failure
     async def leave(self, room: str, conn_id: str) -> None:
         local = self._local.get(room)
-        if local is not None:
-            local.pop(conn_id, None)
-            if not local:
-                del self._local[room]
-        self._stale.add((room, conn_id))
-        await self._redis.hdel(RoomKeys(room).presence, f"{self._instance}|{conn_id}")
-        self._stale.discard((room, conn_id))
+        if local is None:
+            return
+        gone = local.leave(conn_id)
+        if not local:
+            del self._local[room]
+        if gone is not None:
+            self._stale.add((room, gone["user_id"]))
+            await self._remove(room, gone["user_id"])
+
+    async def _remove(self, room: str, user_id: str) -> None:
+        k = RoomKeys(room)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hdel(k.presence, self._row(user_id))
+            pipe.hdel(k.staff, self._row(user_id))
+            await pipe.execute()
+        self._stale.discard((room, user_id))
 
     @unavailable_on_failure
     async def count(self, room: str) -> int:
@@ -73,18 +92,20 @@ class RedisPresence(Presence):
     @unavailable_on_failure
     async def members(self, room: str, limit: int = 200) -> list[dict[str, Any]]:
         await self.count(room)  # sweeps dead instances first
+        k = RoomKeys(room)
         members = []
-        async for _field, blob in self._redis.hscan_iter(RoomKeys(room).presence, count=limit):
-            members.append(unpack(blob))
-            if len(members) >= limit:
-                break
+        for hash_key in (k.staff, k.presence):
+            async for _row, blob in self._redis.hscan_iter(hash_key, count=limit):
+                members.append(unpack(blob))
+                if len(members) >= limit:
+                    return members
         return members
 
     @unavailable_on_failure
     async def heartbeat(self) -> None:
-        for room, conn_id in list(self._stale):
-            await self._redis.hdel(RoomKeys(room).presence, f"{self._instance}|{conn_id}")
-            self._stale.discard((room, conn_id))
+        for room, user_id in list(self._stale):
+            if user_id not in (self._local.get(room) or LocalMembers()).users:
+                await self._remove(room, user_id)
         rooms = list(self._local)
         if not rooms:
             return
@@ -99,21 +120,25 @@ class RedisPresence(Presence):
                 await self._restore(room)
 
     async def _restore(self, room: str) -> None:
-        rows = list(self._local[room].items())
-        log.warning("presence rows of room %s were swept; registering %d again", room, len(rows))
-        for start in range(0, len(rows), RESTORE_CHUNK):
+        members = list(self._local[room].users.values())
+        log.warning("presence rows of room %s were swept; registering %d again", room,
+                    len(members))
+        for start in range(0, len(members), RESTORE_CHUNK):
             args: list[Any] = [self._instance, self._ttl_ms]
-            for conn_id, blob in rows[start : start + RESTORE_CHUNK]:
-                args += [conn_id, blob]
+            for member in members[start : start + RESTORE_CHUNK]:
+                args += self._triple(member)
             await self._scripts.presence_join(keys=self._keys(room), args=args)
 
     @unavailable_on_failure
     async def leave_all(self) -> None:
         """Remove this instance's rows at once (graceful shutdown), not after the TTL."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            for room, conns in self._local.items():
-                if conns:
-                    pipe.hdel(RoomKeys(room).presence, *[f"{self._instance}|{c}" for c in conns])
-                pipe.zrem(RoomKeys(room).presence_instances, self._instance)
+            for room, local in self._local.items():
+                rows = [self._row(user) for user in local.users]
+                k = RoomKeys(room)
+                if rows:
+                    pipe.hdel(k.presence, *rows)
+                    pipe.hdel(k.staff, *rows)
+                pipe.zrem(k.presence_instances, self._instance)
             await pipe.execute()
         self._local.clear()

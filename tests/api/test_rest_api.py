@@ -40,7 +40,8 @@ async def test_health_and_readiness(api):
 
 
 async def test_the_room_list_shows_viewer_counts_and_pins(api):
-    async with RoomClient(api.srv.base_url, ROOM, token=token(ROOM, "host")) as host:
+    async with RoomClient(api.srv.base_url, ROOM, token=token(ROOM, "host")) as host, \
+            RoomClient(api.srv.base_url, ROOM, token=token(ROOM)) as _viewer:
         await host.pin("durian")
         rooms = (await (await api.get("/api/rooms")).json())["rooms"]
         assert [r["id"] for r in rooms] == [ROOM]

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 
-async def test_join_and_leave_are_counted_once_per_connection(engine):
+def _viewer(user: str, name: str | None = None) -> dict:
+    return {"user_id": user, "name": name or user.title(), "role": "viewer"}
+
+
+async def test_viewers_are_counted_once_per_person_however_many_tabs(engine):
     presence = engine.presence
-    await presence.join("a", "c1", {"user_id": "u1", "name": "Ann", "role": "viewer"})
-    await presence.join("a", "c1", {"user_id": "u1", "name": "Ann", "role": "viewer"})
-    await presence.join("a", "c2", {"user_id": "u2", "name": "Bo", "role": "viewer"})
-    await presence.join("b", "c3", {"user_id": "u3", "name": "Cy", "role": "viewer"})
+    await presence.join("a", "tab-1", _viewer("ann"))
+    await presence.join("a", "tab-2", _viewer("ann"))
+    await presence.join("a", "tab-1", _viewer("ann"))
+    await presence.join("a", "c2", _viewer("bo"))
+    await presence.join("b", "c3", _viewer("cy"))
     assert await presence.count("a") == 2
     assert await presence.counts(["a", "b", "empty"]) == {"a": 2, "b": 1, "empty": 0}
-    members = await presence.members("a")
-    assert sorted(m["user_id"] for m in members) == ["u1", "u2"]
-    await presence.leave("a", "c1")
-    await presence.leave("a", "c1")
+    await presence.leave("a", "tab-1")
+    assert await presence.count("a") == 2  # ann still has a tab open
+    await presence.leave("a", "tab-2")
+    await presence.leave("a", "tab-2")
     assert await presence.count("a") == 1
+    assert [m["user_id"] for m in await presence.members("a")] == ["bo"]
+
+
+async def test_staff_are_members_but_not_audience(engine):
+    await engine.presence.join("a", "c1", {"user_id": "host", "name": "Siam", "role": "host"})
+    await engine.presence.join("a", "c2", {"user_id": "mod", "name": "Mod", "role": "moderator"})
+    await engine.presence.join("a", "c3", _viewer("ann"))
+    assert await engine.presence.count("a") == 1
+    members = await engine.presence.members("a")
+    assert sorted(m["user_id"] for m in members) == ["ann", "host", "mod"]
 
 
 async def test_a_renamed_member_is_updated_not_added(engine):
@@ -23,3 +38,4 @@ async def test_a_renamed_member_is_updated_not_added(engine):
     await engine.presence.join("a", "c1", {"user_id": "g1", "name": "Ann", "role": "viewer"})
     assert await engine.presence.members("a") == [{"user_id": "g1", "name": "Ann",
                                                    "role": "viewer"}]
+    assert await engine.presence.count("a") == 1

@@ -60,9 +60,9 @@ async def test_events_published_on_one_instance_reach_another(instances):
 
 async def test_presence_is_shared_and_a_silent_instance_drops_out(instances):
     a, b = await instances(2, heartbeat_interval=0.2, presence_ttl=1.0)
-    await a.presence.join("r", "a1", {"user_id": "u1"})
-    await b.presence.join("r", "b1", {"user_id": "u2"})
-    await b.presence.join("r", "b2", {"user_id": "u3"})
+    await a.presence.join("r", "a1", {"user_id": "u1", "role": "viewer"})
+    await b.presence.join("r", "b1", {"user_id": "u2", "role": "viewer"})
+    await b.presence.join("r", "b2", {"user_id": "u3", "role": "viewer"})
     assert await a.presence.count("r") == 3
     assert await b.presence.count("r") == 3
     # b stops heartbeating without leaving, as a SIGKILLed process would.
@@ -76,7 +76,7 @@ async def test_presence_is_shared_and_a_silent_instance_drops_out(instances):
 
 async def test_an_instance_registers_its_rows_again_after_they_were_lost(instances, make_settings):
     (a,) = await instances(1, heartbeat_interval=0.2, presence_ttl=1.0)
-    await a.presence.join("r", "a1", {"user_id": "u1"})
+    await a.presence.join("r", "a1", {"user_id": "u1", "role": "viewer"})
     keys = RoomKeys("r")
     await a.redis.delete(keys.presence, keys.presence_instances)  # as if Redis lost them
     assert await a.presence.count("r") == 0

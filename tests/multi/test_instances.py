@@ -52,15 +52,15 @@ async def test_everything_in_a_room_reaches_viewers_on_every_instance(clean_redi
             "hello from instance two"
         await ann.like(7)
         assert (await bo.next_event("likes"))["total"] == 7
-        await eventually(lambda: all(c.viewers == 4 for c in clients), timeout=5,
-                         what="every instance to show 4 viewers")
+        await eventually(lambda: all(c.viewers == 3 for c in clients), timeout=5,
+                         what="every instance to show 3 viewers (the moderator is staff)")
         await moderator.ban("troll")
         with pytest.raises(ChannelClosed) as closed:
             while True:
                 await troll.next_event()
         assert closed.value.code == 4403
         assert (await bo.next_event("user.banned"))["user_id"] == "troll"
-        await eventually(lambda: ann.viewers == bo.viewers == 3, timeout=5, what="3 viewers")
+        await eventually(lambda: ann.viewers == bo.viewers == 2, timeout=5, what="2 viewers")
     finally:
         for client in clients:
             await client.close()

@@ -1,13 +1,16 @@
--- KEYS[1] presence hash, KEYS[2] instance zset.
--- Sweeps the rows of instances whose heartbeat expired, then counts.
-local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now_ms())
+-- KEYS[1] audience hash, KEYS[2] staff hash: rows "<instance>|<user>" -> member.
+-- KEYS[3] instance zset: instance -> heartbeat deadline (ms, Redis clock).
+-- Sweeps the rows of instances past their deadline, then counts the audience.
+local dead = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now_ms())
 for _, instance in ipairs(dead) do
-  local cursor = '0'
-  repeat
-    local page = redis.call('HSCAN', KEYS[1], cursor, 'MATCH', instance .. '|*', 'COUNT', 1000)
-    cursor = page[1]
-    for i = 1, #page[2], 2 do redis.call('HDEL', KEYS[1], page[2][i]) end
-  until cursor == '0'
-  redis.call('ZREM', KEYS[2], instance)
+  for _, hash in ipairs({KEYS[1], KEYS[2]}) do
+    local cursor = '0'
+    repeat
+      local page = redis.call('HSCAN', hash, cursor, 'MATCH', instance .. '|*', 'COUNT', 1000)
+      cursor = page[1]
+      for i = 1, #page[2], 2 do redis.call('HDEL', hash, page[2][i]) end
+    until cursor == '0'
+  end
+  redis.call('ZREM', KEYS[3], instance)
 end
 return redis.call('HLEN', KEYS[1])
