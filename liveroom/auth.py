@@ -44,6 +44,8 @@ class Identity:
     role: str
     room: str  # a room id, or ANY_ROOM
     guest: bool = False
+    # Whether the name came signed in the token (it then cannot be changed on the channel).
+    has_token_name: bool = False
 
     def can(self, capability: str) -> bool:
         return capability in CAPABILITIES[self.role]
@@ -111,7 +113,8 @@ def verify(secret: str, token: str) -> Identity:
     if name is not None and not isinstance(name, str):
         raise LiveroomError("invalid_token", "the access token's name must be a string")
     return Identity(
-        user_id=user_id, name=name, role=role, room=room, guest=bool(claims.get("guest"))
+        user_id=user_id, name=name, role=role, room=room, guest=bool(claims.get("guest")),
+        has_token_name=name is not None,
     )
 
 

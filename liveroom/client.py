@@ -84,6 +84,7 @@ class RoomClient:
         self._reader: asyncio.Task | None = None
         self._connected = asyncio.Event()
         self._closed: ChannelClosed | None = None
+        self._last_error: dict[str, Any] | None = None  # the reason sent before a close
 
     # --- lifecycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> RoomClient:
@@ -169,7 +170,7 @@ class RoomClient:
             code = ws.close_code
             self._connected.clear()
             if not self.reconnect or code in FINAL_CLOSE_CODES:
-                self._closed = ChannelClosed(code, "closed by server")
+                self._closed = ChannelClosed(code, "closed by server", self._last_error)
                 self._fail_pending(self._closed)
                 self._events.put_nowait(self._closed)
                 return
@@ -207,6 +208,7 @@ class RoomClient:
                 else:
                     future.set_exception(CommandError(frame))
         elif kind == "error":
+            self._last_error = frame
             log.warning("server error on %s: %s", self.room, frame)
         else:
             self._handle_event(frame)
@@ -250,7 +252,8 @@ class RoomClient:
     async def set_name(self, name: str) -> dict[str, Any]:
         """Choose a guest's display name; it is kept across reconnects."""
         ack = await self.command("profile.set", name=name)
-        self.token = ack["guest_token"]
+        if ack["guest_token"]:
+            self.token = ack["guest_token"]
         return ack
 
     async def chat(self, text: str) -> dict[str, Any]:

@@ -28,9 +28,10 @@ def free_port() -> int:
 
 def token(room: str, role: str = "viewer", user: str | None = None, name: str | None = None,
           ttl: float = 3600) -> str:
+    """A token; name defaults to the user id in title case, and "" means none at all."""
     user = user or f"{role}-user"
     name = name if name is not None else user.title()
-    return auth.mint(SECRET, room=room, role=role, user_id=user, name=name, ttl=ttl)
+    return auth.mint(SECRET, room=room, role=role, user_id=user, name=name or None, ttl=ttl)
 
 
 def admin_token() -> str:

@@ -142,14 +142,17 @@ async def ping(ctx: Context, conn: Connection, message: dict) -> dict:
 
 @command("profile.set", capability="watch", fields=("name",))
 async def profile_set(ctx: Context, conn: Connection, message: dict) -> dict:
-    if not conn.identity.guest:
+    identity = conn.identity
+    if not identity.guest and identity.has_token_name:
         raise LiveroomError("forbidden", "your display name comes from your access token")
     name = check_display_name(_required(message, "name"))
     conn.rename(name)
     await ctx.engine.presence.join(conn.room, conn.id, conn.member())
+    if not identity.guest:
+        return {"name": name, "guest_token": None}
     # The name goes into a new guest token, so a reconnect keeps it.
     guest_token = auth.mint(
-        ctx.settings.secret, room=conn.room, role="viewer", user_id=conn.identity.user_id,
+        ctx.settings.secret, room=conn.room, role="viewer", user_id=identity.user_id,
         name=name, guest=True,
     )
     return {"name": name, "guest_token": guest_token}

@@ -40,7 +40,7 @@ class LocalRoom:
         self.live: dict[Connection, None] = {}  # insertion-ordered set
         self.joining: dict[Connection, _Joining] = {}
         self.queue: list[Encoded] = []
-        self.after_flush: list[tuple[Connection, int, str]] = []
+        self.after_flush: list[tuple[Connection, int, LiveroomError]] = []
         self.flush_scheduled = False
         self.last_seq: int | None = None  # last event delivered to this room, or start position
         self.ready: asyncio.Future = asyncio.get_running_loop().create_future()
@@ -214,9 +214,10 @@ class Fanout:
                 except EngineUnavailable:
                     await asyncio.sleep(RESYNC_RETRY)
                     continue
-                except LiveroomError:  # the room is gone
+                except LiveroomError as gone:  # the room was deleted
                     for conn in local.connections():
-                        self._spawn(conn.close(CLOSE_NOT_FOUND, "room deleted"))
+                        conn.send_error(gone)
+                        self._spawn(conn.close(CLOSE_NOT_FOUND, gone.code))
                     return
                 for conn, joining in list(local.joining.items()):
                     if joining.after is None:
@@ -230,12 +231,14 @@ class Fanout:
     def _apply_side_effects(self, local: LocalRoom, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind == "user.banned":
+            banned = LiveroomError("banned", "you were banned from this room")
             for conn in local.connections():
                 if conn.identity.user_id == event["user_id"]:
-                    local.after_flush.append((conn, CLOSE_FORBIDDEN, "banned"))
+                    local.after_flush.append((conn, CLOSE_FORBIDDEN, banned))
         elif kind == "room.deleted":
+            deleted = LiveroomError("room_not_found", "this room was deleted")
             for conn in local.connections():
-                local.after_flush.append((conn, CLOSE_NOT_FOUND, "room deleted"))
+                local.after_flush.append((conn, CLOSE_NOT_FOUND, deleted))
 
     def _flush(self, local: LocalRoom) -> None:
         local.flush_scheduled = False
@@ -249,8 +252,9 @@ class Fanout:
                 conn.write(data)
         if local.after_flush:
             closes, local.after_flush = local.after_flush, []
-            for conn, code, reason in closes:
-                self._spawn(conn.close(code, reason))
+            for conn, code, error in closes:
+                conn.send_error(error)
+                self._spawn(conn.close(code, error.code))
 
     async def _snapshot_message(self, room: str, *, resync: bool) -> Encoded:
         snapshot = await self._engine.store.snapshot(room)
@@ -264,6 +268,7 @@ class Fanout:
             "resync": resync,
             "room": snapshot.room,
             "pin": snapshot.pin,
+            "products": snapshot.products,
             "chat": snapshot.chat,
             "viewers": viewers,
             "likes": snapshot.likes,

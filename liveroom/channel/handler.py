@@ -92,6 +92,7 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
         identity, guest_token = await _identify(request, room)
         if await engine.store.is_banned(room_id, identity.user_id):
             raise LiveroomError("banned", "you are banned from this room")
+        muted_until = await engine.store.muted_until(room_id, identity.user_id)
         conn = Connection(
             ws,
             request.transport,
@@ -106,7 +107,7 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
         conn.send({
             "type": "welcome",
             "connection_id": conn.id,
-            "you": identity.public(),
+            "you": {**identity.public(), "muted_until": muted_until},
             "guest_token": guest_token,
             "limits": {
                 "max_frame_bytes": settings.max_frame_bytes,

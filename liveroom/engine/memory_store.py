@@ -237,6 +237,10 @@ class MemoryStore(Store):
     async def is_banned(self, room: str, user_id: str) -> bool:
         return user_id in self._room(room).bans
 
+    async def muted_until(self, room: str, user_id: str) -> int | None:
+        until = self._room(room).mutes.get(user_id, 0)
+        return until if until > _now_ms() else None
+
     async def snapshot(self, room: str) -> Snapshot | None:
         state = self._rooms.get(room)
         if state is None:
@@ -246,6 +250,7 @@ class MemoryStore(Store):
             position=self._broker.position_now(room),
             room=dict(state.record),
             pin=dict(pin) if pin else None,
+            products=[dict(p) for p in state.products.values()],
             chat=[dict(m) for m in state.chat],
             likes=state.likes,
             slow_mode=state.slow_mode,

@@ -3,6 +3,7 @@ see store.py for the guarantees and lua/ for the scripts."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from redis.asyncio import Redis
@@ -255,6 +256,11 @@ class RedisStore(Store):
         return bool(await self._redis.sismember(self._k(room).bans, user_id))
 
     @unavailable_on_failure
+    async def muted_until(self, room: str, user_id: str) -> int | None:
+        until = await self._redis.hget(self._k(room).mutes, user_id)
+        return int(until) if until and int(until) > int(time.time() * 1000) else None
+
+    @unavailable_on_failure
     async def snapshot(self, room: str) -> Snapshot | None:
         k = self._k(room)
         result = await self._scripts.snapshot(
@@ -263,11 +269,12 @@ class RedisStore(Store):
         )
         if result is None:
             return None
-        epoch, seq, record, pinned, slow, likes, chat = result
+        epoch, seq, record, pinned, slow, likes, chat, products = result
         return Snapshot(
             position=Position(epoch.decode(), int(seq)),
             room=unpack(record),
             pin=unpack(pinned) if pinned else None,
+            products=sorted((unpack(p) for p in products), key=lambda p: p["id"]),
             chat=[unpack(item)["message"] for item in chat],
             likes=int(likes),
             slow_mode=int(slow),

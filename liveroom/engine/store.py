@@ -29,6 +29,7 @@ class Snapshot:
     position: Position
     room: dict[str, Any]
     pin: dict[str, Any] | None
+    products: list[dict[str, Any]]
     chat: list[dict[str, Any]]
     likes: int = 0
     slow_mode: int = 0
@@ -109,6 +110,10 @@ class Store(ABC):
 
     @abstractmethod
     async def is_banned(self, room: str, user_id: str) -> bool: ...
+
+    @abstractmethod
+    async def muted_until(self, room: str, user_id: str) -> int | None:
+        """Unix ms until which the user is muted, or None."""
 
     @abstractmethod
     async def snapshot(self, room: str) -> Snapshot | None:

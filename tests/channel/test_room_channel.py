@@ -42,12 +42,13 @@ async def test_joining_gives_a_welcome_and_a_snapshot_of_the_room(connect):
     await host.chat("Sawasdee ka!")
     viewer = await connect("viewer", user="ann")
     assert viewer.welcome["you"] == {"user_id": "ann", "name": "Ann", "role": "viewer",
-                                     "guest": False}
+                                     "guest": False, "muted_until": None}
     snapshot = viewer.snapshot
     assert snapshot["room"]["id"] == ROOM and snapshot["resync"] is False
     assert snapshot["pin"]["id"] == "durian"
+    assert [p["id"] for p in snapshot["products"]] == ["durian", "mango"]
     assert [m["text"] for m in snapshot["chat"]] == ["Sawasdee ka!"]
-    assert snapshot["viewers"] == 2
+    assert snapshot["viewers"] == 1  # the host is not audience
     assert isinstance(snapshot["seq"], int) and snapshot["epoch"]
 
 
@@ -130,6 +131,8 @@ async def test_a_muted_viewer_is_told_and_cannot_chat_until_unmuted(connect):
     with pytest.raises(CommandError) as refused:
         await loud.chat("still here")
     assert refused.value.code == "muted" and refused.value.frame["until"] == ack["until"]
+    second_tab = await connect(user="loud")
+    assert second_tab.welcome["you"]["muted_until"] == ack["until"]
     await moderator.command("user.unmute", user_id="loud")
     await loud.chat("thanks")
 
@@ -143,7 +146,7 @@ async def test_a_banned_viewer_is_disconnected_everywhere_and_cannot_return(conn
         with pytest.raises(ChannelClosed) as closed:
             while True:
                 await tab.next_event()
-        assert closed.value.code == 4403
+        assert closed.value.code == 4403 and closed.value.error["code"] == "banned"
     with pytest.raises(ChannelClosed) as again:
         await connect(user="troll")
     assert again.value.code == 4403 and again.value.error["code"] == "banned"
@@ -175,6 +178,19 @@ async def test_a_guest_watches_then_picks_a_name_to_chat_and_keeps_it_on_reconne
     again = await connect(role=None, tok=guest.token)
     assert again.welcome["you"] == you | {"name": "Mei"}
     await again.chat("still Mei after reconnecting")
+
+
+async def test_a_token_without_a_name_may_pick_one_but_a_named_token_may_not(connect):
+    nameless = await connect(tok=token(ROOM, user="shopper-7", name=""))
+    with pytest.raises(CommandError) as refused:
+        await nameless.chat("hello?")
+    assert refused.value.code == "name_required"
+    assert (await nameless.set_name("Ploy"))["guest_token"] is None
+    assert (await nameless.chat("hello!"))["type"] == "ack"
+    named = await connect(user="ann")
+    with pytest.raises(CommandError) as fixed:
+        await named.set_name("Someone Else")
+    assert fixed.value.code == "forbidden"
 
 
 async def test_a_viewer_cannot_run_moderator_commands(connect):

@@ -12,7 +12,8 @@ SECRET = "s" * 40
 def test_a_minted_token_verifies_to_its_grants():
     tok = auth.mint(SECRET, room="thailand", role="host", user_id="exporter-1", name="Siam")
     identity = auth.verify(SECRET, tok)
-    assert identity == auth.Identity("exporter-1", "Siam", "host", "thailand")
+    assert identity == auth.Identity("exporter-1", "Siam", "host", "thailand",
+                                     has_token_name=True)
     assert identity.can("publish") and identity.can("pin") and not identity.can("rooms")
     assert identity.covers("thailand") and not identity.covers("chile")
 

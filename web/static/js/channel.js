@@ -85,6 +85,11 @@ export class RoomChannel {
     return this;
   }
 
+  /** Keep a guest token the server handed out (it carries a chosen name) for reconnects. */
+  keepGuestToken(token) {
+    if (token && !this.pageToken) storage()?.setItem(this.guestKey, token);
+  }
+
   /** Close for good (no reconnect). */
   close() {
     clearTimeout(this.timer);
@@ -123,7 +128,7 @@ export class RoomChannel {
     switch (frame.type) {
       case "welcome":
         this.you = frame.you;
-        if (frame.guest_token) storage()?.setItem(this.guestKey, frame.guest_token);
+        this.keepGuestToken(frame.guest_token);
         this.emit("welcome", frame);
         return;
       case "snapshot": // a first join, a resume that history could not serve, or a reset

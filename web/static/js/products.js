@@ -38,47 +38,29 @@ export function renderPinned(container, product) {
  * that arrive while that request is out are applied again on top of its answer.
  */
 export class ProductPanel {
-  constructor(root, channel, { room, onError }) {
+  constructor(root, channel, { onError }) {
     this.list = $("[data-products]", root);
     this.unpin = $("[data-unpin]", root);
     this.status = $("[data-products-status]", root);
     this.channel = channel;
-    this.room = room;
     this.onError = onError;
     this.products = new Map();
     this.rows = new Map();
     this.pinned = null;
-    this.buffer = null; // events seen while loading
     this.unpin.addEventListener("click", () => this.run("product.unpin", {}, this.unpin));
 
+    // The snapshot carries the room's products; product events keep them current after it.
     channel.on("snapshot", (snap) => {
       this.pinned = snap.pin ? snap.pin.id : null;
-      this.load();
+      this.products = new Map(snap.products.map((p) => [p.id, p]));
+      notice(this.status, this.products.size ? "" : "This room has no products yet.");
+      this.render();
     });
     for (const type of ["product.added", "product.updated", "product.removed", "product.pinned", "product.unpinned"]) {
       channel.on(type, (event) => {
-        if (this.buffer) this.buffer.push(event);
         this.apply(event);
         this.render();
       });
-    }
-  }
-
-  async load() {
-    this.buffer = [];
-    try {
-      const response = await fetch(`/api/rooms/${encodeURIComponent(this.room)}/products`, { cache: "no-store" });
-      const body = await response.json();
-      if (!response.ok) throw new Error(body.error?.message || response.statusText);
-      const seen = this.buffer;
-      this.products = new Map(body.products.map((p) => [p.id, p]));
-      for (const event of seen) this.apply(event);
-      notice(this.status, this.products.size ? "" : "This room has no products yet.");
-    } catch (err) {
-      notice(this.status, `Could not load the products: ${err.message}`, "error");
-    } finally {
-      this.buffer = null;
-      this.render();
     }
   }
 

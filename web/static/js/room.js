@@ -79,6 +79,7 @@ nameForm.addEventListener("submit", async (ev) => {
   if (!name) return;
   try {
     const ack = await channel.command("profile.set", { name });
+    channel.keepGuestToken(ack.guest_token); // the name now rides along on every reconnect
     saveName(ack.name);
     channel.you = { ...channel.you, name: ack.name };
     notice(status, "");
@@ -89,8 +90,8 @@ nameForm.addEventListener("submit", async (ev) => {
   }
 });
 
-// A guest's name is not part of its token: set it again on every (re)connection. Messages
-// typed meanwhile wait for it (the chat form's `ready`).
+// A guest token from before the name was chosen (or from another page) has no name: set it
+// again on (re)connection. Messages typed meanwhile wait for it (the chat form's `ready`).
 async function restoreName() {
   const you = channel.you;
   const name = savedName();
@@ -119,6 +120,7 @@ function showMuted(until) {
 const isMe = (userId) => channel.you && channel.you.user_id === userId;
 
 channel.on("user.muted", (event) => isMe(event.user_id) && showMuted(event.until));
+channel.on("welcome", (frame) => frame.you.muted_until && showMuted(frame.you.muted_until));
 channel.on("user.unmuted", (event) => {
   if (!isMe(event.user_id)) return;
   clearTimeout(muteTimer);
