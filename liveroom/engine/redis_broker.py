@@ -143,9 +143,9 @@ class RedisBroker(Broker):
         waiter = asyncio.get_running_loop().create_future()
         self._subscribed_waiters[channel] = waiter
         try:
-            if self._pubsub is not None:
-                # Otherwise the listener subscribes every stream when it reconnects.
-                async with self._subscription_lock:
+            async with self._subscription_lock:
+                # Without a connection, the listener subscribes every stream when it connects.
+                if self._pubsub is not None:
                     await self._pubsub.subscribe(channel)
             await asyncio.wait_for(asyncio.shield(waiter), SUBSCRIBE_TIMEOUT)
             # Subscribed before reading the position: nothing published after it is missed.
@@ -164,14 +164,14 @@ class RedisBroker(Broker):
     async def unsubscribe(self, room: str) -> None:
         if self._streams.pop(room, None) is None:
             return
-        if self._pubsub is not None:
-            try:
-                # Serialised with subscribe(): an UNSUBSCRIBE overtaking a later SUBSCRIBE of
-                # the same room would leave us deaf to it.
-                async with self._subscription_lock:
+        try:
+            # Serialised with subscribe(): an UNSUBSCRIBE overtaking a later SUBSCRIBE of the
+            # same room would leave us deaf to it.
+            async with self._subscription_lock:
+                if self._pubsub is not None:
                     await self._pubsub.unsubscribe(self.keys(room).channel)
-            except UNREACHABLE:
-                pass  # the connection is gone; the next one subscribes only to live streams
+        except UNREACHABLE:
+            pass  # the connection is gone; the next one subscribes only to live streams
 
     async def audit(self) -> None:
         """Sync every stream whose position moved past what was delivered (called periodically,
@@ -195,11 +195,16 @@ class RedisBroker(Broker):
         while not self._closing:
             pubsub = self._pubsub_redis.pubsub()
             try:
-                # Published before subscribing, so that a subscribe() from now on goes straight
-                # to this connection instead of waiting for the next reconnect.
-                self._pubsub = pubsub
                 channels = [self.keys(room).channel for room in self._streams]
                 await pubsub.subscribe(self._control_channel, *channels)
+                async with self._subscription_lock:
+                    # Rooms subscribed while we connected waited for us: add them, then let
+                    # subscribe() use this connection directly.
+                    late = [self.keys(r).channel for r in self._streams
+                            if self.keys(r).channel not in channels]
+                    if late:
+                        await pubsub.subscribe(*late)
+                    self._pubsub = pubsub
                 if failures:
                     log.info("pub/sub reconnected; syncing %d room(s)", len(channels))
                 failures = 0
