@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 
@@ -16,12 +16,15 @@ from . import Engine
 from .redis_broker import RedisBroker
 from .redis_errors import UNREACHABLE
 from .redis_presence import RedisPresence
+from .redis_sales import RedisSales
 from .redis_scripts import Scripts
 from .redis_store import RedisStore
 
 log = logging.getLogger(__name__)
 
 PING_TIMEOUT = 2.0
+MAX_CONNECTIONS = 64
+POOL_TIMEOUT = 10.0
 
 
 class RedisEngine(Engine):
@@ -33,13 +36,17 @@ class RedisEngine(Engine):
         self.url = url
         self._heartbeat_interval = settings.heartbeat_interval
         # Commands retry briefly (a blip), then fail fast so requests get a clear error.
-        self.redis = Redis.from_url(
+        # A bounded pool that makes a burst wait for a connection instead of failing; script
+        # calls are pipelined per loop turn (redis_batch.py), so few connections go far.
+        self.redis = Redis.from_pool(BlockingConnectionPool.from_url(
             url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=POOL_TIMEOUT,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
             socket_connect_timeout=2,
             socket_timeout=5,
             client_name=f"liveroom-{settings.instance_id}",
-        )
+        ))
         # The subscriber does not retry inside redis-py: the broker's listener reconnects and
         # then syncs every room, which a silent internal reconnect would skip.
         self._pubsub_redis = Redis.from_url(
@@ -61,6 +68,7 @@ class RedisEngine(Engine):
             self.redis, scripts, instance_id=settings.instance_id, ttl=settings.presence_ttl
         )
         self.store = RedisStore(self.redis, scripts, self.broker, chat_tail=settings.chat_tail)
+        self.sales = RedisSales(self.redis, scripts, self.broker)
         self._heartbeat: asyncio.Task | None = None
 
     async def start(self) -> None:

@@ -11,10 +11,13 @@ from importlib import resources
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
+from .redis_batch import Batcher, BatchedScript
+
 NAMES = (
     "publish", "position", "history", "publish_latest", "chat_post", "chat_delete", "pin",
     "likes", "write_and_publish", "product_put", "product_delete", "room_update", "snapshot",
     "presence_join", "presence_heartbeat", "presence_count",
+    "sale_create", "sale_buy", "sale_tick", "sale_finish", "order_settle", "outbox_claim",
 )
 
 
@@ -23,24 +26,34 @@ def _source(name: str) -> str:
 
 
 class Scripts:
+    """Each script as an attribute; called without a pipeline, it joins the loop turn's batch."""
+
     def __init__(self, redis: Redis) -> None:
         prelude = _source("prelude")
+        batcher = Batcher(redis)
         for name in NAMES:
-            setattr(self, name, redis.register_script(prelude + "\n" + _source(name)))
+            script = redis.register_script(prelude + "\n" + _source(name))
+            setattr(self, name, BatchedScript(script, batcher))
 
-    publish: AsyncScript
-    position: AsyncScript
-    history: AsyncScript
-    publish_latest: AsyncScript
-    chat_post: AsyncScript
-    chat_delete: AsyncScript
-    pin: AsyncScript
-    likes: AsyncScript
-    write_and_publish: AsyncScript
-    product_put: AsyncScript
-    product_delete: AsyncScript
-    room_update: AsyncScript
-    snapshot: AsyncScript
-    presence_join: AsyncScript
-    presence_heartbeat: AsyncScript
-    presence_count: AsyncScript
+    publish: BatchedScript
+    position: BatchedScript
+    history: BatchedScript
+    publish_latest: BatchedScript
+    chat_post: BatchedScript
+    chat_delete: BatchedScript
+    pin: BatchedScript
+    likes: BatchedScript
+    write_and_publish: BatchedScript
+    product_put: BatchedScript
+    product_delete: BatchedScript
+    room_update: BatchedScript
+    snapshot: BatchedScript
+    presence_join: BatchedScript
+    presence_heartbeat: BatchedScript
+    presence_count: BatchedScript
+    sale_create: BatchedScript
+    sale_buy: BatchedScript
+    sale_tick: BatchedScript
+    sale_finish: BatchedScript
+    order_settle: BatchedScript
+    outbox_claim: BatchedScript
