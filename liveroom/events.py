@@ -72,3 +72,21 @@ def room_updated(room: dict[str, Any]) -> dict[str, Any]:
 
 def room_deleted(room_id: str) -> dict[str, Any]:
     return {"type": "room.deleted", "room_id": room_id}
+
+
+def sale_event(kind: str, sale: dict[str, Any]) -> dict[str, Any]:
+    """sale.scheduled, sale.started, sale.sold_out, sale.ended, sale.cancelled: the sale's view
+    (record, remaining, sold, state). Built in lua/sale_tick.lua too."""
+    return {"type": kind, "sale": sale}
+
+
+def sale_stock(sale_id: str, remaining: int, sold: int) -> dict[str, Any]:
+    return {"type": "sale.stock", "sale_id": sale_id, "remaining": remaining, "sold": sold}
+
+
+def sale_purchases(sale_id: str, buyers: list[dict[str, Any]], count: int, units: int
+                   ) -> dict[str, Any]:
+    """The "just bought" ticker: a few masked buyers and how many orders and units since the
+    last one (per instance and half second)."""
+    return {"type": "sale.purchases", "sale_id": sale_id, "buyers": buyers, "orders": count,
+            "units": units}

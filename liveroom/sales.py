@@ -108,10 +108,11 @@ def check_idempotency_key(value: Any) -> str:
 
 
 def new_order(sale: dict[str, Any], *, user_id: str, user_name: str | None, quantity: int,
-              idempotency_key: str, ttl_ms: int) -> dict[str, Any]:
-    """An order record as a successful buy stores it (the engine fills created_at and
-    expires_at from its own clock)."""
+              idempotency_key: str, reservation_ttl: float) -> dict[str, Any]:
+    """An order record as a successful buy stores it: reserved until paid, or until
+    `reservation_ttl` seconds have passed and its units go back to the sale."""
     total = Decimal(sale["price"]) * quantity
+    created_at = now_ms()
     return {
         "id": new_id("ord"),
         "sale_id": sale["id"],
@@ -126,7 +127,8 @@ def new_order(sale: dict[str, Any], *, user_id: str, user_name: str | None, quan
         "total": str(total),
         "status": "reserved",
         "idempotency_key": idempotency_key,
-        "ttl_ms": ttl_ms,
+        "created_at": created_at,
+        "expires_at": created_at + int(reservation_ttl * 1000),
     }
 
 

@@ -9,21 +9,23 @@ from __future__ import annotations
 from ..config import Settings
 from .broker import Broker, EventHandler, Position
 from .presence import Presence
+from .sales import BuyResult, OutboxEntry, Sales
 from .store import Snapshot, Store
 
 __all__ = [
-    "Broker", "Engine", "EventHandler", "Position", "Presence", "Snapshot", "Store",
-    "create_engine",
+    "Broker", "BuyResult", "Engine", "EventHandler", "OutboxEntry", "Position", "Presence",
+    "Sales", "Snapshot", "Store", "create_engine",
 ]
 
 
 class Engine:
-    """Broker, presence and store of one implementation, started and closed together."""
+    """Broker, presence, store and sales of one implementation, started and closed together."""
 
     kind: str
     broker: Broker
     presence: Presence
     store: Store
+    sales: Sales
 
     async def start(self) -> None:
         """Connect; raise EngineUnavailable if the backing service cannot be reached."""

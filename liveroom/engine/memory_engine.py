@@ -6,6 +6,7 @@ from ..config import Settings
 from . import Engine
 from .memory_broker import MemoryBroker
 from .memory_presence import MemoryPresence
+from .memory_sales import MemorySales
 from .memory_store import MemoryStore
 
 
@@ -16,6 +17,8 @@ class MemoryEngine(Engine):
         self.broker = MemoryBroker(settings.history_size)
         self.presence = MemoryPresence()
         self.store = MemoryStore(self.broker, settings.data_dir, settings.chat_tail)
+        self.sales = MemorySales(self.broker, settings.data_dir)
 
     async def close(self) -> None:
         self.store.flush()
+        await self.sales.close()

@@ -40,3 +40,23 @@ local function packed_map(...)
   end
   return out
 end
+
+-- An outbox entry for a webhook, written in the same step as the change it reports.
+-- `outbox` holds entries by id, `due` when each is next to be delivered, `seq` numbers them.
+local function outbox_add(outbox, due, seq, kind, payload, now)
+  local id = tostring(redis.call('INCR', seq))
+  redis.call('HSET', outbox, id, packed_map(
+    'type', cmsgpack.pack(kind), 'payload', payload, 'attempts', cmsgpack.pack(0),
+    'created_at', cmsgpack.pack(now)))
+  redis.call('ZADD', due, now, id)
+  return id
+end
+
+-- A sale's state, as liveroom/sales.py:sale_state computes it.
+local function sale_state(sale, remaining, flag, now)
+  if flag == 'cancelled' or flag == 'ended' then return flag end
+  if now >= sale.ends_at then return 'ended' end
+  if now < sale.starts_at then return 'scheduled' end
+  if remaining <= 0 then return 'sold_out' end
+  return 'live'
+end

@@ -1,0 +1,27 @@
+-- Settle a reserved order. KEYS[1..3] unused (no room event), KEYS[4] orders, KEYS[5] stock,
+-- KEYS[6] buyers, KEYS[7] reservation expiry, KEYS[8] outbox, KEYS[9] outbox due,
+-- KEYS[10] outbox seq. ARGV[4] order id, ARGV[5] 'paid' | 'cancelled' | 'expired', ARGV[6] by,
+-- ARGV[7] '1' to settle only if its reservation is due (the expiry sweep).
+-- Returns {'ok', order} | {'same', order} | {'conflict', status} | {'order_not_found'} |
+-- {'not_due'}. Cancelled and expired orders give their units back to the sale.
+local blob = redis.call('HGET', KEYS[4], ARGV[4])
+if not blob then return {'order_not_found'} end
+local order = cmsgpack.unpack(blob)
+local now = now_ms()
+if order.status == ARGV[5] then return {'same', blob} end
+if order.status ~= 'reserved' then return {'conflict', order.status} end
+if ARGV[7] == '1' and order.expires_at > now then return {'not_due'} end
+order.status = ARGV[5]
+order.settled_at = now
+order.settled_by = ARGV[6]
+if ARGV[5] ~= 'paid' then
+  redis.call('HINCRBY', KEYS[5], order.sale_id, order.quantity)
+  redis.call('HINCRBY', KEYS[6], order.sale_id .. '|' .. order.user_id, -order.quantity)
+end
+redis.call('ZREM', KEYS[7], ARGV[4])
+blob = cmsgpack.pack(order)
+redis.call('HSET', KEYS[4], ARGV[4], blob)
+local kind = 'order.cancelled'
+if ARGV[5] == 'paid' then kind = 'order.paid' end
+outbox_add(KEYS[8], KEYS[9], KEYS[10], kind, blob, now)
+return {'ok', blob}

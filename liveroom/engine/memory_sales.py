@@ -1,0 +1,328 @@
+"""In-process sales for the embedded engine; see sales.py for the guarantees.
+
+Every change is a journal record (journal.py): the live path checks, applies the records to the
+state and publishes without an `await` in between (atomic on the event loop), then waits for the
+records to be on disk before it answers; start-up replays the same records through the same
+`_apply`, so the state after a restart is exactly the acknowledged one.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import events
+from ..errors import LiveroomError
+from ..sales import buy_refusal, now_ms, sale_state, sale_view
+from .journal import Journal
+from .memory_broker import MemoryBroker
+from .sales import DELIVERY_LOG_SIZE, BuyResult, OutboxEntry, Sales
+
+STOCK_INTERVAL = 0.25
+
+
+@dataclass
+class _Sale:
+    record: dict[str, Any]
+    remaining: int
+    told: str
+    flag: str | None = None
+
+    def state(self, now: int) -> str:
+        return sale_state(self.record, self.remaining, self.flag, now)
+
+    def view(self, now: int) -> dict[str, Any]:
+        return sale_view(self.record, self.remaining, self.state(now))
+
+
+@dataclass
+class _Room:
+    sales: dict[str, _Sale] = field(default_factory=dict)
+    held: collections.Counter = field(default_factory=collections.Counter)  # (sale, user)
+    idempotency: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # in creation order
+    outbox: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outbox_due: dict[str, int] = field(default_factory=dict)
+    outbox_seq: int = 0
+    webhook: dict[str, Any] | None = None
+    deliveries: collections.deque = field(
+        default_factory=lambda: collections.deque(maxlen=DELIVERY_LOG_SIZE))
+
+
+class MemorySales(Sales):
+    def __init__(self, broker: MemoryBroker, data_dir: Path) -> None:
+        self._broker = broker
+        self._rooms: collections.defaultdict[str, _Room] = collections.defaultdict(_Room)
+        self._journal = Journal(Path(data_dir) / "sales.journal")
+        # Delivery attempts are a log for people, not state: appended, not fsynced.
+        self._delivery_path = Path(data_dir) / "deliveries.log"
+        for record in self._journal.replay():
+            self._apply(record)
+        if self._delivery_path.exists():
+            self._load_deliveries()
+
+    def _load_deliveries(self) -> None:
+        """Read the delivery log back, and rewrite it with only what is kept."""
+        for line in self._delivery_path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                entry = json.loads(line)
+                self._rooms[entry["room"]].deliveries.appendleft(entry["record"])
+        kept = [json.dumps({"room": room, "record": record}, ensure_ascii=False)
+                for room, state in self._rooms.items() for record in reversed(state.deliveries)]
+        self._delivery_path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+    async def close(self) -> None:
+        await self._journal.close()
+
+    # --- the one place state changes ----------------------------------------------------------
+    def _apply(self, record: dict[str, Any]) -> None:
+        room = self._rooms[record["room"]]
+        kind = record["t"]
+        if kind == "sale":
+            sale = record["sale"]
+            room.sales[sale["id"]] = _Sale(sale, sale["stock"], record["state"])
+        elif kind == "told":
+            room.sales[record["sale_id"]].told = record["state"]
+        elif kind == "finish":
+            room.sales[record["sale_id"]].flag = record["outcome"]
+        elif kind == "order":
+            order = record["order"]
+            sale = room.sales[order["sale_id"]]
+            sale.remaining -= order["quantity"]
+            room.held[order["sale_id"], order["user_id"]] += order["quantity"]
+            room.idempotency[order["sale_id"], order["user_id"], order["idempotency_key"]] = \
+                order["id"]
+            room.orders[order["id"]] = dict(order)  # a copy: the caller keeps its own
+        elif kind == "settle":
+            order = room.orders[record["order_id"]]
+            order.update(status=record["status"], settled_at=record["at"],
+                         settled_by=record["by"])
+            if record["status"] != "paid":
+                room.sales[order["sale_id"]].remaining += order["quantity"]
+                room.held[order["sale_id"], order["user_id"]] -= order["quantity"]
+        elif kind == "outbox":
+            room.outbox_seq = max(room.outbox_seq, int(record["id"]))
+            # A copy as it is now: the webhook reports the order at this moment.
+            room.outbox[record["id"]] = {"type": record["type"],
+                                         "payload": copy.deepcopy(record["payload"]),
+                                         "attempts": 0, "created_at": record["created_at"]}
+            room.outbox_due[record["id"]] = record["created_at"]
+        elif kind == "delivered":
+            room.outbox.pop(record["id"], None)
+            room.outbox_due.pop(record["id"], None)
+        elif kind == "webhook":
+            room.webhook = record["config"]
+        else:
+            raise ValueError(f"unknown journal record {kind!r}")
+
+    def _commit(self, *records: dict[str, Any]):
+        """Apply records now; the returned future completes once they are durable."""
+        for record in records:
+            self._apply(record)
+        return self._journal.append(*records)
+
+    def _outbox_record(self, room: str, kind: str, payload: dict[str, Any], now: int) -> dict:
+        state = self._rooms[room]
+        state.outbox_seq += 1  # _apply agrees: it keeps the highest id seen
+        return {"t": "outbox", "room": room, "id": str(state.outbox_seq), "type": kind,
+                "payload": payload, "created_at": now}
+
+    # --- sales -------------------------------------------------------------------------------
+    async def create_sale(self, room: str, sale: dict[str, Any]) -> dict[str, Any]:
+        state = sale_state(sale, sale["stock"], None, now_ms())
+        durable = self._commit({"t": "sale", "room": room, "sale": sale, "state": state})
+        view = sale_view(sale, sale["stock"], state)
+        kind = "sale.started" if state == "live" else "sale.scheduled"
+        self._broker.publish_now(room, events.sale_event(kind, view))
+        await durable
+        return view
+
+    async def get_sale(self, room: str, sale_id: str) -> dict[str, Any] | None:
+        sale = self._rooms[room].sales.get(sale_id)
+        return sale.view(now_ms()) if sale else None
+
+    async def list_sales(self, room: str, *, active: bool = False) -> list[dict[str, Any]]:
+        now = now_ms()
+        views = [sale.view(now) for sale in self._rooms[room].sales.values()]
+        if active:
+            views = [v for v in views if v["state"] not in ("ended", "cancelled")]
+        return views
+
+    async def finish_sale(self, room: str, sale_id: str, outcome: str, by: str
+                          ) -> dict[str, Any]:
+        sale = self._rooms[room].sales.get(sale_id)
+        if sale is None:
+            raise buy_refusal("sale_not_found", None)
+        if sale.flag or sale.told in ("ended", "cancelled"):
+            raise LiveroomError("conflict", "the sale has already finished")
+        durable = self._commit({"t": "finish", "room": room, "sale_id": sale_id,
+                                "outcome": outcome})
+        await durable
+        await self._announce(room)
+        return sale.view(now_ms())
+
+    async def tick(self, room: str) -> None:
+        now = now_ms()
+        due = [o["id"] for o in self._rooms[room].orders.values()
+               if o["status"] == "reserved" and o["expires_at"] <= now]
+        for order_id in due:  # first, so that what is announced next is current
+            await self.settle(room, order_id, "expired", "system")
+        for sale in await self._announce(room):
+            await self._broker.publish_latest(
+                room, f"stock:{sale.record['id']}",
+                events.sale_stock(sale.record["id"], sale.remaining,
+                                  sale.record["stock"] - sale.remaining),
+                STOCK_INTERVAL,
+            )
+
+    async def _announce(self, room: str) -> list[_Sale]:
+        """Publish each sale's state change once; return the sales still active."""
+        now = now_ms()
+        records, announcements, active = [], [], []
+        for sale in self._rooms[room].sales.values():
+            if sale.told in ("ended", "cancelled"):
+                continue
+            state = sale.state(now)
+            if state != sale.told:
+                records.append({"t": "told", "room": room, "sale_id": sale.record["id"],
+                                "state": state})
+                view = sale_view(sale.record, sale.remaining, state)
+                if state != "scheduled":
+                    kind = "sale.started" if state == "live" else f"sale.{state}"
+                    announcements.append(events.sale_event(kind, view))
+                if state in ("ended", "cancelled"):
+                    records.append(self._outbox_record(room, "sale.ended", view, now))
+            if state not in ("ended", "cancelled"):
+                active.append(sale)
+        if records:
+            durable = self._commit(*records)
+            for event in announcements:
+                self._broker.publish_now(room, event)
+            await durable
+        return active
+
+    # --- buying ------------------------------------------------------------------------------
+    async def buy(self, room: str, sale_id: str, order: dict[str, Any]) -> BuyResult:
+        state = self._rooms[room]
+        sale = state.sales.get(sale_id)
+        if sale is None:
+            raise buy_refusal("sale_not_found", None)
+        user, quantity = order["user_id"], order["quantity"]
+        earlier = state.idempotency.get((sale_id, user, order["idempotency_key"]))
+        if earlier is not None:
+            existing = state.orders[earlier]
+            if existing["quantity"] != quantity:
+                raise buy_refusal("idempotency_conflict", None)
+            return BuyResult(dict(existing), False)
+        status = sale.state(now_ms())
+        if status == "scheduled":
+            raise buy_refusal("sale_not_started", None, starts_at=sale.record["starts_at"])
+        if status in ("ended", "cancelled"):
+            raise buy_refusal(f"sale_{status}", None)
+        if status == "sold_out":
+            raise buy_refusal("sold_out", None)
+        if sale.remaining < quantity:
+            raise buy_refusal("not_enough_stock", None, remaining=sale.remaining)
+        held = state.held[sale_id, user]
+        limit = sale.record["per_user_limit"]
+        if held + quantity > limit:
+            raise buy_refusal("over_limit", None, held=held, limit=limit)
+        await self._commit(
+            {"t": "order", "room": room, "order": order},
+            self._outbox_record(room, "order.created", order, order["created_at"]),
+        )
+        return BuyResult(dict(order), True)
+
+    # --- orders ------------------------------------------------------------------------------
+    async def get_order(self, room: str, order_id: str) -> dict[str, Any] | None:
+        order = self._rooms[room].orders.get(order_id)
+        return dict(order) if order else None
+
+    async def list_orders(self, room: str, *, sale_id: str | None = None,
+                          user_id: str | None = None) -> list[dict[str, Any]]:
+        return [dict(o) for o in self._rooms[room].orders.values()
+                if (sale_id is None or o["sale_id"] == sale_id)
+                and (user_id is None or o["user_id"] == user_id)]
+
+    async def settle(self, room: str, order_id: str, status: str, by: str) -> dict[str, Any]:
+        order = self._rooms[room].orders.get(order_id)
+        if order is None:
+            raise LiveroomError("order_not_found", f"no order {order_id!r} in {room!r}")
+        if order["status"] == status:
+            return dict(order)
+        if order["status"] != "reserved":
+            raise LiveroomError("conflict", f"the order is already {order['status']}",
+                                status=order["status"])
+        now = now_ms()
+        settle = {"t": "settle", "room": room, "order_id": order_id, "status": status,
+                  "at": now, "by": by}
+        self._apply(settle)
+        # The webhook reports the order as settled, so its record is built after the change.
+        kind = "order.paid" if status == "paid" else "order.cancelled"
+        outbox = self._outbox_record(room, kind, dict(order), now)
+        self._apply(outbox)
+        await self._journal.append(settle, outbox)
+        return dict(order)
+
+    # --- outbox ------------------------------------------------------------------------------
+    async def claim_outbox(self, room: str, *, limit: int, lease: float) -> list[OutboxEntry]:
+        state = self._rooms[room]
+        now = now_ms()
+        due = sorted((at, eid) for eid, at in state.outbox_due.items() if at <= now)[:limit]
+        entries = []
+        for _at, entry_id in due:
+            state.outbox_due[entry_id] = now + int(lease * 1000)
+            entry = state.outbox[entry_id]
+            entries.append(OutboxEntry(id=f"{room}.{entry_id}", room=room, type=entry["type"],
+                                       payload=entry["payload"], attempts=entry["attempts"]))
+        return entries
+
+    async def finish_outbox(self, room: str, entry_id: str, *, delivered: bool,
+                            retry_in: float = 0.0) -> None:
+        state = self._rooms[room]
+        local = entry_id.rsplit(".", 1)[-1]
+        if local not in state.outbox:
+            return
+        if delivered:
+            await self._commit({"t": "delivered", "room": room, "id": local})
+        else:
+            state.outbox[local]["attempts"] += 1
+            state.outbox_due[local] = now_ms() + int(retry_in * 1000)
+
+    async def requeue_outbox(self, room: str, entry_id: str) -> bool:
+        state = self._rooms[room]
+        local = entry_id.rsplit(".", 1)[-1]
+        if local not in state.outbox:
+            logged = next((d for d in state.deliveries if d["delivery_id"] == entry_id), None)
+            if logged is None:
+                return False
+            await self._commit({"t": "outbox", "room": room, "id": local,
+                                "type": logged["type"], "payload": logged["payload"],
+                                "created_at": logged["created_at"]})
+        state.outbox_due[local] = 0
+        return True
+
+    # --- webhooks ----------------------------------------------------------------------------
+    async def set_webhook(self, room: str, config: dict[str, Any] | None) -> None:
+        await self._commit({"t": "webhook", "room": room, "config": config})
+
+    async def get_webhook(self, room: str) -> dict[str, Any] | None:
+        return self._rooms[room].webhook
+
+    async def webhook_rooms(self) -> list[str]:
+        return sorted(r for r, state in self._rooms.items() if state.webhook)
+
+    async def sale_rooms(self) -> list[str]:
+        return sorted(r for r, state in self._rooms.items() if state.sales)
+
+    async def log_delivery(self, room: str, record: dict[str, Any]) -> None:
+        self._rooms[room].deliveries.appendleft(record)
+        with open(self._delivery_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"room": room, "record": record}, ensure_ascii=False) + "\n")
+
+    async def deliveries(self, room: str, limit: int = 100) -> list[dict[str, Any]]:
+        return list(self._rooms[room].deliveries)[:limit]

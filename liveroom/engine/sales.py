@@ -1,0 +1,132 @@
+"""Sales: flash sales, the atomic buy, orders, and the outbox their webhooks are sent from.
+
+Guarantees every implementation keeps (tests/engine/test_sales_contract.py checks them):
+- buy() is one atomic step: the sale's state and clock, its stock, the buyer's per-user count,
+  the idempotency key, the stock decrement, the order record and the order's outbox entry. It can
+  never sell more than the stock nor more than the per-user limit, and a buy repeated with the
+  same idempotency key returns the order the first one made (never a second order), whatever
+  instance it reaches.
+- An acknowledged order is durable: in Redis (with the deployment's append-only persistence), on
+  disk before the acknowledgement in the embedded engine. A restart loses no order, and stock,
+  per-user counts and idempotency keys come back with them.
+- A reservation that expires or is cancelled gives its stock back to the sale, once.
+- Each lifecycle transition of a sale (started, sold out, ended, cancelled) is announced on the
+  room's stream exactly once, whichever instances tick; stock changes are announced coalesced
+  (publish_latest), and the last value is always announced.
+- Every order.created, order.paid, order.cancelled and sale.ended goes into the outbox in the same
+  step as the change it reports; an entry is leased to one instance at a time until acknowledged.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class BuyResult:
+    order: dict[str, Any]
+    created: bool  # False when an earlier buy with the same idempotency key made it
+
+
+@dataclass
+class OutboxEntry:
+    id: str
+    room: str
+    type: str  # order.created | order.paid | order.cancelled | sale.ended
+    payload: dict[str, Any]
+    attempts: int
+
+
+class Sales(ABC):
+    # --- sales -------------------------------------------------------------------------------
+    @abstractmethod
+    async def create_sale(self, room: str, sale: dict[str, Any]) -> dict[str, Any]:
+        """Store a new sale (see liveroom/sales.py) and announce it (sale.scheduled, or
+        sale.started when it starts at once); return its view."""
+
+    @abstractmethod
+    async def get_sale(self, room: str, sale_id: str) -> dict[str, Any] | None:
+        """The sale's view (record, remaining, sold, state), or None."""
+
+    @abstractmethod
+    async def list_sales(self, room: str, *, active: bool = False) -> list[dict[str, Any]]:
+        """The room's sales, oldest first; with `active`, those not ended or cancelled."""
+
+    @abstractmethod
+    async def finish_sale(self, room: str, sale_id: str, outcome: str, by: str
+                          ) -> dict[str, Any]:
+        """End early ("ended") or cancel ("cancelled") a sale that has not finished; announce
+        it. sale_not_found, or conflict if it had already finished."""
+
+    @abstractmethod
+    async def tick(self, room: str) -> None:
+        """Announce what the clock changed (sale.started, sale.sold_out, sale.ended), offer the
+        current stock of every active sale, and expire due reservations. Every instance calls
+        it for its rooms a few times a second; each announcement happens once."""
+
+    # --- buying ------------------------------------------------------------------------------
+    @abstractmethod
+    async def buy(self, room: str, sale_id: str, order: dict[str, Any]) -> BuyResult:
+        """Reserve `order["quantity"]` units for `order["user_id"]` (an order from
+        liveroom.sales.new_order). Refusals: sale_not_found, sale_not_started, sale_ended,
+        sale_cancelled, sold_out, not_enough_stock, over_limit, idempotency_conflict."""
+
+    # --- orders ------------------------------------------------------------------------------
+    @abstractmethod
+    async def get_order(self, room: str, order_id: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    async def list_orders(self, room: str, *, sale_id: str | None = None,
+                          user_id: str | None = None) -> list[dict[str, Any]]:
+        """Orders of the room, of one sale, or of one buyer, oldest first."""
+
+    @abstractmethod
+    async def settle(self, room: str, order_id: str, status: str, by: str) -> dict[str, Any]:
+        """Mark a reserved order "paid", or "cancelled" (its stock returns to the sale).
+        order_not_found; conflict when it is no longer reserved (the same status again is
+        answered with the order as it is: settling is idempotent)."""
+
+    # --- outbox ------------------------------------------------------------------------------
+    @abstractmethod
+    async def claim_outbox(self, room: str, *, limit: int, lease: float) -> list[OutboxEntry]:
+        """Entries due for delivery, leased to the caller for `lease` seconds: no other
+        instance gets them until the lease runs out."""
+
+    @abstractmethod
+    async def finish_outbox(self, room: str, entry_id: str, *, delivered: bool,
+                            retry_in: float = 0.0) -> None:
+        """Delivered: done with the entry. Otherwise: due again in `retry_in` seconds."""
+
+    @abstractmethod
+    async def requeue_outbox(self, room: str, entry_id: str) -> bool:
+        """Make an entry due again now: a pending one, or a delivered one still in the
+        delivery log (a replay). False if it is unknown."""
+
+    # --- webhooks: configuration and delivery log ---------------------------------------------
+    @abstractmethod
+    async def set_webhook(self, room: str, config: dict[str, Any] | None) -> None:
+        """The room's webhook {url, secret}, or None to remove it."""
+
+    @abstractmethod
+    async def get_webhook(self, room: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    async def webhook_rooms(self) -> list[str]:
+        """Rooms with a webhook: where outbox entries are delivered from."""
+
+    @abstractmethod
+    async def sale_rooms(self) -> list[str]:
+        """Rooms that have had a sale: where tick() has work."""
+
+    @abstractmethod
+    async def log_delivery(self, room: str, record: dict[str, Any]) -> None:
+        """Keep a delivery attempt (the last DELIVERY_LOG_SIZE per room)."""
+
+    @abstractmethod
+    async def deliveries(self, room: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Delivery attempts, newest first."""
+
+
+DELIVERY_LOG_SIZE = 1000
