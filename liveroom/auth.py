@@ -21,15 +21,20 @@ ISSUER = "liveroom"
 ALGORITHM = "HS256"
 ANY_ROOM = "*"
 
-# What each role may do. Host and moderator both run the room; only a host publishes media.
+# What each role may do. Host and moderator both run the room and its sales; only a host
+# publishes media, and only the host (the exporter) and operators see and settle orders.
 CAPABILITIES: dict[str, frozenset[str]] = {
     "viewer": frozenset({"watch", "chat", "like", "buy"}),
-    "moderator": frozenset({"watch", "chat", "like", "moderate", "pin", "products", "sales"}),
+    "moderator": frozenset(
+        {"watch", "chat", "like", "moderate", "pin", "products", "sales", "orders"}
+    ),
     "host": frozenset(
-        {"watch", "chat", "like", "moderate", "pin", "products", "sales", "publish"}
+        {"watch", "chat", "like", "moderate", "pin", "products", "sales", "orders", "settle",
+         "publish"}
     ),
     "admin": frozenset(
-        {"watch", "chat", "like", "moderate", "pin", "products", "sales", "publish", "rooms"}
+        {"watch", "chat", "like", "moderate", "pin", "products", "sales", "orders", "settle",
+         "publish", "rooms"}
     ),
 }
 ROLES = tuple(CAPABILITIES)

@@ -41,6 +41,9 @@ class Settings:
     commands_per_second: float = 20.0
     chat_per_second: float = 1.0
     chat_burst: int = 5
+    buys_per_second: float = 5.0
+    # Flash sales: how long an unpaid reservation holds its units before they return.
+    reservation_ttl: float = 900.0
     # Presence: an instance refreshes its rows every heartbeat; rows of an instance silent for
     # presence_ttl seconds no longer count.
     heartbeat_interval: float = 2.0
@@ -76,6 +79,8 @@ _ENV = {
     "commands_per_second": ("LIVEROOM_COMMANDS_PER_SECOND", float),
     "chat_per_second": ("LIVEROOM_CHAT_PER_SECOND", float),
     "chat_burst": ("LIVEROOM_CHAT_BURST", int),
+    "buys_per_second": ("LIVEROOM_BUYS_PER_SECOND", float),
+    "reservation_ttl": ("LIVEROOM_RESERVATION_TTL", float),
     "heartbeat_interval": ("LIVEROOM_HEARTBEAT_INTERVAL", float),
     "presence_ttl": ("LIVEROOM_PRESENCE_TTL", float),
     "log_level": ("LIVEROOM_LOG_LEVEL", str),
@@ -141,7 +146,8 @@ def validate(settings: Settings) -> None:
             "presence-ttl (LIVEROOM_PRESENCE_TTL) must be at least twice the heartbeat interval"
         )
     for name in ("history_size", "max_frame_bytes", "send_buffer_bytes", "chat_tail",
-                 "chat_max_chars", "commands_per_second", "chat_per_second", "chat_burst"):
+                 "chat_max_chars", "commands_per_second", "chat_per_second", "chat_burst",
+                 "buys_per_second", "reservation_ttl"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{name} must be positive")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from ..keys import ENGINE, FANOUT
 from .connection import CLOSE_GOING_AWAY
+from . import sale_commands  # noqa: F401  (registers the sale commands)
 from .fanout import Fanout
 from .handler import room_channel
-from .tickers import run_tickers
+from .tickers import run_sale_clock, run_tickers
 
 
 async def _fanout_ctx(app: web.Application) -> AsyncIterator[None]:
     engine = app[ENGINE]
     fanout = app[FANOUT] = Fanout(engine)
-    tickers = asyncio.create_task(run_tickers(engine, fanout), name="room-tickers")
+    tasks = [
+        asyncio.create_task(run_tickers(engine, fanout), name="room-tickers"),
+        asyncio.create_task(run_sale_clock(engine), name="sale-clock"),
+    ]
     yield
-    tickers.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await tickers
+    for task in tasks:
+        task.cancel()
+    await asyncio.wait(tasks)
     await fanout.stop()
 
 

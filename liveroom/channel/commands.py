@@ -128,7 +128,7 @@ def _by(conn: Connection) -> str:
     return conn.identity.user_id
 
 
-def _required(message: dict[str, Any], field: str) -> Any:
+def required(message: dict[str, Any], field: str) -> Any:
     if field not in message:
         raise LiveroomError("invalid_field", f"{field}: is required", field=field)
     return message[field]
@@ -145,7 +145,7 @@ async def profile_set(ctx: Context, conn: Connection, message: dict) -> dict:
     identity = conn.identity
     if not identity.guest and identity.has_token_name:
         raise LiveroomError("forbidden", "your display name comes from your access token")
-    name = check_display_name(_required(message, "name"))
+    name = check_display_name(required(message, "name"))
     conn.rename(name)
     await ctx.engine.presence.join(conn.room, conn.id, conn.member())
     if not identity.guest:
@@ -161,7 +161,7 @@ async def profile_set(ctx: Context, conn: Connection, message: dict) -> dict:
 @command("chat.send", capability="chat", fields=("text",))
 async def chat_send(ctx: Context, conn: Connection, message: dict) -> dict:
     text = check_text(
-        _required(message, "text"), "text", max_chars=ctx.settings.chat_max_chars
+        required(message, "text"), "text", max_chars=ctx.settings.chat_max_chars
     )
     identity = conn.identity
     if not identity.name:
@@ -195,7 +195,7 @@ async def like(ctx: Context, conn: Connection, message: dict) -> dict:
 
 @command("chat.delete", capability="moderate", fields=("message_id",))
 async def chat_delete(ctx: Context, conn: Connection, message: dict) -> dict:
-    message_id = _required(message, "message_id")
+    message_id = required(message, "message_id")
     if not isinstance(message_id, str) or not 0 < len(message_id) <= 64:
         raise LiveroomError("invalid_field", "message_id: must be a message id", field="message_id")
     seq = await ctx.engine.store.delete_chat(conn.room, message_id, _by(conn))
@@ -204,8 +204,8 @@ async def chat_delete(ctx: Context, conn: Connection, message: dict) -> dict:
 
 @command("user.mute", capability="moderate", fields=("user_id", "seconds"))
 async def user_mute(ctx: Context, conn: Connection, message: dict) -> dict:
-    user_id = check_user_id(_required(message, "user_id"))
-    seconds = check_int(_required(message, "seconds"), "seconds", low=1, high=MAX_MUTE_SECONDS)
+    user_id = check_user_id(required(message, "user_id"))
+    seconds = check_int(required(message, "seconds"), "seconds", low=1, high=MAX_MUTE_SECONDS)
     until = int(time.time() * 1000) + seconds * 1000
     seq = await ctx.engine.store.mute(conn.room, user_id, until, _by(conn))
     return {"seq": seq, "until": until}
@@ -213,13 +213,13 @@ async def user_mute(ctx: Context, conn: Connection, message: dict) -> dict:
 
 @command("user.unmute", capability="moderate", fields=("user_id",))
 async def user_unmute(ctx: Context, conn: Connection, message: dict) -> dict:
-    user_id = check_user_id(_required(message, "user_id"))
+    user_id = check_user_id(required(message, "user_id"))
     return {"seq": await ctx.engine.store.unmute(conn.room, user_id, _by(conn))}
 
 
 @command("user.ban", capability="moderate", fields=("user_id",))
 async def user_ban(ctx: Context, conn: Connection, message: dict) -> dict:
-    user_id = check_user_id(_required(message, "user_id"))
+    user_id = check_user_id(required(message, "user_id"))
     if user_id == conn.identity.user_id:
         raise LiveroomError("invalid_field", "user_id: you cannot ban yourself", field="user_id")
     return {"seq": await ctx.engine.store.ban(conn.room, user_id, _by(conn))}
@@ -227,21 +227,21 @@ async def user_ban(ctx: Context, conn: Connection, message: dict) -> dict:
 
 @command("user.unban", capability="moderate", fields=("user_id",))
 async def user_unban(ctx: Context, conn: Connection, message: dict) -> dict:
-    user_id = check_user_id(_required(message, "user_id"))
+    user_id = check_user_id(required(message, "user_id"))
     return {"seq": await ctx.engine.store.unban(conn.room, user_id, _by(conn))}
 
 
 @command("room.slow_mode", capability="moderate", fields=("seconds",))
 async def room_slow_mode(ctx: Context, conn: Connection, message: dict) -> dict:
     seconds = check_int(
-        _required(message, "seconds"), "seconds", low=0, high=MAX_SLOW_MODE_SECONDS
+        required(message, "seconds"), "seconds", low=0, high=MAX_SLOW_MODE_SECONDS
     )
     return {"seq": await ctx.engine.store.set_slow_mode(conn.room, seconds, _by(conn))}
 
 
 @command("product.pin", capability="pin", fields=("product_id",))
 async def product_pin(ctx: Context, conn: Connection, message: dict) -> dict:
-    product_id = check_slug(_required(message, "product_id"), "product_id")
+    product_id = check_slug(required(message, "product_id"), "product_id")
     return {"seq": await ctx.engine.store.pin(conn.room, product_id, _by(conn))}
 
 

@@ -61,6 +61,7 @@ class Connection:
         commands_per_second: float,
         chat_per_second: float,
         chat_burst: int,
+        buys_per_second: float = 5.0,
     ) -> None:
         self.id = secrets.token_hex(6)
         self.ws = ws
@@ -72,6 +73,7 @@ class Connection:
         self._limit = send_buffer_bytes
         self.commands = TokenBucket(commands_per_second, commands_per_second * 2)
         self.chat = TokenBucket(chat_per_second, chat_burst)
+        self.buys = TokenBucket(buys_per_second, buys_per_second * 2)
 
     def member(self) -> dict[str, Any]:
         return {

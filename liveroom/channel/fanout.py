@@ -47,6 +47,10 @@ class LocalRoom:
         self.idle_timer: asyncio.TimerHandle | None = None
         self.pending_likes = 0
         self.resyncing = False
+        # Sales seen on this room's stream, so a buy needs no lookup of the sale's price.
+        self.sales: dict[str, dict[str, Any]] = {}
+        # Buys answered here since the last "just bought" event: sale id -> (name, units).
+        self.purchases: dict[str, list[tuple[str | None, int]]] = {}
 
     def connections(self) -> list[Connection]:
         return [*self.live, *self.joining]
@@ -80,6 +84,27 @@ class Fanout:
             return 0
         count, local.pending_likes = local.pending_likes, 0
         return count
+
+    def sale_record(self, room: str, sale_id: str) -> dict[str, Any] | None:
+        local = self._rooms.get(room)
+        return local.sales.get(sale_id) if local else None
+
+    def remember_sale(self, sale: dict[str, Any]) -> None:
+        local = self._rooms.get(sale["room"])
+        if local is not None:
+            local.sales[sale["id"]] = sale
+
+    def add_purchase(self, room: str, sale_id: str, name: str | None, units: int) -> None:
+        local = self._rooms.get(room)
+        if local is not None:
+            local.purchases.setdefault(sale_id, []).append((name, units))
+
+    def take_purchases(self, room: str) -> dict[str, list[tuple[str | None, int]]]:
+        local = self._rooms.get(room)
+        if local is None:
+            return {}
+        purchases, local.purchases = local.purchases, {}
+        return purchases
 
     # --- joining and leaving ------------------------------------------------------------------
     async def join(self, conn: Connection, resume: Position | None) -> None:
@@ -230,7 +255,9 @@ class Fanout:
 
     def _apply_side_effects(self, local: LocalRoom, event: dict[str, Any]) -> None:
         kind = event["type"]
-        if kind == "user.banned":
+        if kind.startswith("sale.") and "sale" in event:
+            local.sales[event["sale"]["id"]] = event["sale"]
+        elif kind == "user.banned":
             banned = LiveroomError("banned", "you were banned from this room")
             for conn in local.connections():
                 if conn.identity.user_id == event["user_id"]:
@@ -261,6 +288,11 @@ class Fanout:
         if snapshot is None:
             raise LiveroomError("room_not_found", f"no room {room!r}")
         viewers = await self._engine.presence.count(room)
+        # Read after the snapshot's position: a change it shows early comes again as an event
+        # (sale events carry the whole sale, so applying one twice is harmless).
+        sales = await self._engine.sales.list_sales(room, active=True)
+        for sale in sales:
+            self.remember_sale(sale)
         return Encoded({
             "type": "snapshot",
             "seq": snapshot.position.seq,
@@ -273,6 +305,7 @@ class Fanout:
             "viewers": viewers,
             "likes": snapshot.likes,
             "slow_mode": snapshot.slow_mode,
+            "sales": sales,
             **snapshot.extra,
         })
 

@@ -103,6 +103,7 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
             commands_per_second=settings.commands_per_second,
             chat_per_second=settings.chat_per_second,
             chat_burst=settings.chat_burst,
+            buys_per_second=settings.buys_per_second,
         )
         conn.send({
             "type": "welcome",

@@ -1,0 +1,76 @@
+"""The room channel's flash-sale commands: moderators and hosts run sales, viewers buy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import LiveroomError
+from ..sales import check_idempotency_key, check_quantity, new_order, sale_from_input
+from ..validation import check_slug
+from .commands import Context, command, required
+from .connection import Connection
+
+
+def _sale_id(message: dict[str, Any]) -> str:
+    sale_id = required(message, "sale_id")
+    if not isinstance(sale_id, str) or not 0 < len(sale_id) <= 64:
+        raise LiveroomError("invalid_field", "sale_id: must be a sale id", field="sale_id")
+    return sale_id
+
+
+@command("sale.create", capability="sales", fields=(
+    "product_id", "price", "stock", "per_user_limit", "starts_in", "starts_at", "duration"))
+async def sale_create(ctx: Context, conn: Connection, message: dict) -> dict:
+    product_id = check_slug(required(message, "product_id"), "product_id")
+    product = await ctx.engine.store.get_product(conn.room, product_id)
+    if product is None:
+        raise LiveroomError("product_not_found", f"no product {product_id!r} in this room")
+    fields = {k: v for k, v in message.items() if k not in ("id", "cmd", "product_id")}
+    sale = sale_from_input(fields, product, room=conn.room, by=conn.identity.user_id)
+    return {"sale": await ctx.engine.sales.create_sale(conn.room, sale)}
+
+
+@command("sale.end", capability="sales", fields=("sale_id",))
+async def sale_end(ctx: Context, conn: Connection, message: dict) -> dict:
+    sale = await ctx.engine.sales.finish_sale(conn.room, _sale_id(message), "ended",
+                                              conn.identity.user_id)
+    return {"sale": sale}
+
+
+@command("sale.cancel", capability="sales", fields=("sale_id",))
+async def sale_cancel(ctx: Context, conn: Connection, message: dict) -> dict:
+    sale = await ctx.engine.sales.finish_sale(conn.room, _sale_id(message), "cancelled",
+                                              conn.identity.user_id)
+    return {"sale": sale}
+
+
+@command("sale.buy", capability="buy", fields=("sale_id", "quantity", "idempotency_key"))
+async def sale_buy(ctx: Context, conn: Connection, message: dict) -> dict:
+    identity = conn.identity
+    if identity.guest:
+        raise LiveroomError("forbidden", "sign in to buy: guests can watch and chat only")
+    sale_id = _sale_id(message)
+    quantity = check_quantity(required(message, "quantity"))
+    key = check_idempotency_key(required(message, "idempotency_key"))
+    wait = conn.buys.take()
+    if wait:
+        raise LiveroomError("rate_limited", "too many buy attempts; slow down",
+                            retry_after_ms=int(wait * 1000) + 1)
+    sale = ctx.fanout.sale_record(conn.room, sale_id) or await ctx.engine.sales.get_sale(
+        conn.room, sale_id)
+    if sale is None:
+        raise LiveroomError("sale_not_found", f"no sale {sale_id!r} in this room")
+    ctx.fanout.remember_sale(sale)
+    order = new_order(sale, user_id=identity.user_id, user_name=identity.name,
+                      quantity=quantity, idempotency_key=key,
+                      reservation_ttl=ctx.settings.reservation_ttl)
+    result = await ctx.engine.sales.buy(conn.room, sale_id, order)
+    if result.created:
+        ctx.fanout.add_purchase(conn.room, sale_id, identity.name, quantity)
+    return {"order": result.order, "created": result.created}
+
+
+@command("orders.mine", capability="buy")
+async def orders_mine(ctx: Context, conn: Connection, message: dict) -> dict:
+    return {"orders": await ctx.engine.sales.list_orders(conn.room,
+                                                         user_id=conn.identity.user_id)}
