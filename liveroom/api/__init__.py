@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import health, products, rooms
+from . import health, products, rooms, sales, webhooks
 
 
 def setup_api(app: web.Application) -> None:
@@ -21,3 +21,17 @@ def setup_api(app: web.Application) -> None:
     r.add_get("/api/rooms/{room}/products/{product}", products.get_product)
     r.add_patch("/api/rooms/{room}/products/{product}", products.update_product)
     r.add_delete("/api/rooms/{room}/products/{product}", products.delete_product)
+    r.add_get("/api/rooms/{room}/sales", sales.list_sales)
+    r.add_post("/api/rooms/{room}/sales", sales.create_sale)
+    r.add_get("/api/rooms/{room}/sales/{sale}", sales.get_sale)
+    r.add_post("/api/rooms/{room}/sales/{sale}/{action:end|cancel}", sales.finish_sale)
+    r.add_get("/api/rooms/{room}/sales/{sale}/orders", sales.sale_orders)
+    r.add_get("/api/rooms/{room}/orders", sales.room_orders)
+    r.add_get("/api/rooms/{room}/orders/mine", sales.my_orders)
+    r.add_get("/api/rooms/{room}/orders/{order}", sales.get_order)
+    r.add_post("/api/rooms/{room}/orders/{order}/{action:pay|cancel}", sales.settle_order)
+    r.add_put("/api/rooms/{room}/webhook", webhooks.put_webhook)
+    r.add_get("/api/rooms/{room}/webhook", webhooks.get_webhook)
+    r.add_delete("/api/rooms/{room}/webhook", webhooks.delete_webhook)
+    r.add_get("/api/rooms/{room}/webhook/deliveries", webhooks.deliveries)
+    r.add_post("/api/rooms/{room}/webhook/deliveries/{delivery}/replay", webhooks.replay)

@@ -20,7 +20,7 @@ def _product_id(request: web.Request) -> str:
     return product
 
 
-async def _existing_room(request: web.Request) -> str:
+async def existing_room(request: web.Request) -> str:
     room_id = room_param(request)
     if await request.app[ENGINE].store.get_room(room_id) is None:
         raise LiveroomError("room_not_found", f"no room {room_id!r}")
@@ -28,14 +28,14 @@ async def _existing_room(request: web.Request) -> str:
 
 
 async def list_products(request: web.Request) -> web.Response:
-    room_id = await _existing_room(request)
+    room_id = await existing_room(request)
     return web.json_response(
         {"products": await request.app[ENGINE].store.list_products(room_id)}
     )
 
 
 async def get_product(request: web.Request) -> web.Response:
-    room_id, product_id = await _existing_room(request), _product_id(request)
+    room_id, product_id = await existing_room(request), _product_id(request)
     product = await request.app[ENGINE].store.get_product(room_id, product_id)
     if product is None:
         raise LiveroomError("product_not_found", f"no product {product_id!r} in {room_id!r}")
@@ -43,7 +43,7 @@ async def get_product(request: web.Request) -> web.Response:
 
 
 async def create_product(request: web.Request) -> web.Response:
-    room_id = await _existing_room(request)
+    room_id = await existing_room(request)
     require(request, "products", room_id)
     record = product_from_input(await json_body(request))
     await request.app[ENGINE].store.put_product(room_id, record, create=True)
@@ -51,7 +51,7 @@ async def create_product(request: web.Request) -> web.Response:
 
 
 async def update_product(request: web.Request) -> web.Response:
-    room_id, product_id = await _existing_room(request), _product_id(request)
+    room_id, product_id = await existing_room(request), _product_id(request)
     require(request, "products", room_id)
     store = request.app[ENGINE].store
     existing = await store.get_product(room_id, product_id)
@@ -63,7 +63,7 @@ async def update_product(request: web.Request) -> web.Response:
 
 
 async def delete_product(request: web.Request) -> web.Response:
-    room_id, product_id = await _existing_room(request), _product_id(request)
+    room_id, product_id = await existing_room(request), _product_id(request)
     require(request, "products", room_id)
     await request.app[ENGINE].store.delete_product(room_id, product_id)
     return web.Response(status=204)

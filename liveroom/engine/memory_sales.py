@@ -278,7 +278,8 @@ class MemorySales(Sales):
             state.outbox_due[entry_id] = now + int(lease * 1000)
             entry = state.outbox[entry_id]
             entries.append(OutboxEntry(id=f"{room}.{entry_id}", room=room, type=entry["type"],
-                                       payload=entry["payload"], attempts=entry["attempts"]))
+                                       payload=entry["payload"], attempts=entry["attempts"],
+                                       created_at=entry["created_at"]))
         return entries
 
     async def finish_outbox(self, room: str, entry_id: str, *, delivered: bool,

@@ -191,6 +191,7 @@ class RedisSales(Sales):
             entries.append(OutboxEntry(
                 id=_delivery_id(room, flat[i].decode()), room=room, type=entry["type"],
                 payload=entry["payload"], attempts=entry["attempts"],
+                created_at=entry["created_at"],
             ))
         return entries
 

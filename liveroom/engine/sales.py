@@ -37,6 +37,7 @@ class OutboxEntry:
     type: str  # order.created | order.paid | order.cancelled | sale.ended
     payload: dict[str, Any]
     attempts: int
+    created_at: int  # Unix ms: when the change it reports happened
 
 
 class Sales(ABC):

@@ -1,0 +1,120 @@
+"""Flash sales and orders over REST: anyone reads a room's sales; moderators and hosts run
+them; hosts, moderators and operators read orders (JSON or CSV); the host or the shop system
+(with an operator token) settles them; a signed-in viewer reads their own."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from aiohttp import web
+
+from ..errors import LiveroomError
+from ..keys import ENGINE
+from ..sales import sale_from_input
+from ..validation import check_slug
+from .access import json_body, require
+from .products import existing_room
+
+ORDER_COLUMNS = ("id", "sale_id", "product_id", "product_name", "user_id", "user_name",
+                 "quantity", "unit_price", "currency", "total", "status", "created_at",
+                 "expires_at", "settled_at", "settled_by", "idempotency_key")
+
+
+async def _sale(request: web.Request, room: str) -> dict:
+    sale = await request.app[ENGINE].sales.get_sale(room, request.match_info["sale"])
+    if sale is None:
+        raise LiveroomError("sale_not_found", f"no sale {request.match_info['sale']!r}")
+    return sale
+
+
+async def list_sales(request: web.Request) -> web.Response:
+    room = await existing_room(request)
+    active = request.query.get("active") in ("1", "true")
+    return web.json_response(
+        {"sales": await request.app[ENGINE].sales.list_sales(room, active=active)})
+
+
+async def get_sale(request: web.Request) -> web.Response:
+    return web.json_response(await _sale(request, await existing_room(request)))
+
+
+async def create_sale(request: web.Request) -> web.Response:
+    room = await existing_room(request)
+    identity = require(request, "sales", room)
+    body = await json_body(request)
+    if not isinstance(body, dict) or "product_id" not in body:
+        raise LiveroomError("invalid_field", "product_id: is required", field="product_id")
+    product_id = check_slug(body.pop("product_id"), "product_id")
+    engine = request.app[ENGINE]
+    product = await engine.store.get_product(room, product_id)
+    if product is None:
+        raise LiveroomError("product_not_found", f"no product {product_id!r} in {room!r}")
+    sale = sale_from_input(body, product, room=room, by=identity.user_id)
+    return web.json_response(await engine.sales.create_sale(room, sale), status=201)
+
+
+async def finish_sale(request: web.Request) -> web.Response:
+    room = await existing_room(request)
+    identity = require(request, "sales", room)
+    outcome = {"end": "ended", "cancel": "cancelled"}[request.match_info["action"]]
+    sale = await request.app[ENGINE].sales.finish_sale(
+        room, request.match_info["sale"], outcome, identity.user_id)
+    return web.json_response(sale)
+
+
+def _orders_response(request: web.Request, orders: list[dict], name: str) -> web.Response:
+    wants_csv = request.query.get("format") == "csv" or (
+        "text/csv" in request.headers.get("Accept", ""))
+    if not wants_csv:
+        return web.json_response({"orders": orders})
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=ORDER_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for order in orders:
+        writer.writerow({column: order.get(column, "") for column in ORDER_COLUMNS})
+    return web.Response(
+        text=out.getvalue(), content_type="text/csv", charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+async def room_orders(request: web.Request) -> web.Response:
+    room = await existing_room(request)
+    require(request, "orders", room)
+    orders = await request.app[ENGINE].sales.list_orders(room)
+    return _orders_response(request, orders, f"{room}-orders")
+
+
+async def sale_orders(request: web.Request) -> web.Response:
+    room = await existing_room(request)
+    require(request, "orders", room)
+    sale = await _sale(request, room)
+    orders = await request.app[ENGINE].sales.list_orders(room, sale_id=sale["id"])
+    return _orders_response(request, orders, f"{room}-{sale['id']}-orders")
+
+
+async def my_orders(request: web.Request) -> web.Response:
+    room = await existing_room(request)
+    identity = require(request, "buy", room)
+    orders = await request.app[ENGINE].sales.list_orders(room, user_id=identity.user_id)
+    return web.json_response({"orders": orders})
+
+
+async def get_order(request: web.Request) -> web.Response:
+    room = await existing_room(request)
+    identity = require(request, "watch", room)
+    order = await request.app[ENGINE].sales.get_order(room, request.match_info["order"])
+    # A buyer sees their own orders; staff with the orders grant see all.
+    if order is None or (order["user_id"] != identity.user_id and not identity.can("orders")):
+        raise LiveroomError("order_not_found", f"no order {request.match_info['order']!r}")
+    return web.json_response(order)
+
+
+async def settle_order(request: web.Request) -> web.Response:
+    room = await existing_room(request)
+    identity = require(request, "settle", room)
+    status = {"pay": "paid", "cancel": "cancelled"}[request.match_info["action"]]
+    order = await request.app[ENGINE].sales.settle(
+        room, request.match_info["order"], status, identity.user_id)
+    return web.json_response(order)
