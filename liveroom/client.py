@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import secrets
 from typing import Any, AsyncIterator
 
 import aiohttp
@@ -282,6 +283,42 @@ class RoomClient:
 
     async def slow_mode(self, seconds: int) -> dict[str, Any]:
         return await self.command("room.slow_mode", seconds=seconds)
+
+    # --- flash sales -------------------------------------------------------------------------
+    async def create_sale(self, product_id: str, *, stock: int, duration: int,
+                          per_user_limit: int = 1, starts_in: int = 0,
+                          price: str | None = None) -> dict[str, Any]:
+        """Start (or schedule) a flash sale; returns the sale as the server sees it."""
+        fields: dict[str, Any] = {"product_id": product_id, "stock": stock,
+                                  "duration": duration, "per_user_limit": per_user_limit,
+                                  "starts_in": starts_in}
+        if price is not None:
+            fields["price"] = price
+        return (await self.command("sale.create", **fields))["sale"]
+
+    async def end_sale(self, sale_id: str) -> dict[str, Any]:
+        return (await self.command("sale.end", sale_id=sale_id))["sale"]
+
+    async def cancel_sale(self, sale_id: str) -> dict[str, Any]:
+        return (await self.command("sale.cancel", sale_id=sale_id))["sale"]
+
+    async def buy(self, sale_id: str, quantity: int = 1, *, idempotency_key: str | None = None,
+                  attempts: int = 5) -> dict[str, Any]:
+        """Buy, safely retried: the same idempotency key goes with every attempt, so a buy
+        whose answer was lost on a dropped connection returns the same order, never a second.
+        Returns the ack: {"order": ..., "created": bool}; refusals raise CommandError."""
+        key = idempotency_key or secrets.token_hex(12)
+        for attempt in range(attempts):
+            try:
+                return await self.command("sale.buy", sale_id=sale_id, quantity=quantity,
+                                          idempotency_key=key)
+            except (ConnectionError, asyncio.TimeoutError):
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def my_orders(self) -> list[dict[str, Any]]:
+        return (await self.command("orders.mine"))["orders"]
 
     # --- events ------------------------------------------------------------------------------
     async def next_event(self, *types: str, timeout: float | None = 10.0) -> dict[str, Any]:
