@@ -38,7 +38,9 @@ async def list_rooms(request: web.Request) -> web.Response:
             continue  # deleted while we were listing
         listed.append({
             **room, "viewers": counts.get(room["id"], 0), "likes": snapshot.likes,
-            "pin": snapshot.pin, **snapshot.extra,
+            "pin": snapshot.pin,
+            "sales": await engine.sales.list_sales(room["id"], active=True),
+            **snapshot.extra,
         })
     return web.json_response({"rooms": listed})
 
@@ -55,6 +57,7 @@ async def get_room(request: web.Request) -> web.Response:
         "likes": snapshot.likes,
         "pin": snapshot.pin,
         "slow_mode": snapshot.slow_mode,
+        "sales": await engine.sales.list_sales(room_id, active=True),
         **snapshot.extra,
     })
 

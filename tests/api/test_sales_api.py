@@ -87,6 +87,8 @@ async def test_sales_are_created_listed_and_ended_over_rest(api):
     assert sale["state"] == "live" and sale["remaining"] == 10
     listed = await (await api.get(f"/api/rooms/{ROOM}/sales")).json()
     assert [s["id"] for s in listed["sales"]] == [sale["id"]]
+    lobby = await (await api.get("/api/rooms")).json()
+    assert [s["id"] for s in lobby["rooms"][0]["sales"]] == [sale["id"]]
     response = await api.post(f"/api/rooms/{ROOM}/sales/{sale['id']}/end",
                               headers=bearer(token(ROOM, "moderator")))
     assert (await response.json())["state"] == "ended"
