@@ -43,6 +43,15 @@ def redis_url():
 
 
 @pytest.fixture
+def private_redis():
+    """A redis-server of this test's own, for tests that stop, restart or reconfigure it."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
 def clean_redis(redis_url):
     """The test Redis database, emptied for this test."""
     client = redis.Redis.from_url(redis_url)

@@ -34,6 +34,10 @@ def token(room: str, role: str = "viewer", user: str | None = None, name: str | 
     return auth.mint(SECRET, room=room, role=role, user_id=user, name=name or None, ttl=ttl)
 
 
+def bearer(tok: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tok}"}
+
+
 def admin_token() -> str:
     return auth.mint(SECRET, room="*", role="admin", user_id="operator", name="Operator")
 

@@ -3,6 +3,10 @@
 When a thousand buyers press buy in the same second, each buy is one EVALSHA; sent one by one
 they would need a connection each and a round trip each. Gathered per loop turn they share one
 connection and one round trip, and Redis still runs each script atomically and in order.
+
+The pipeline carries bare EVALSHAs: redis-py would otherwise ask SCRIPT EXISTS before every
+pipeline that holds scripts, a second round trip each time. A script Redis does not know (it
+restarted, or flushed its cache) answers NOSCRIPT; it is loaded then, and those calls run again.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 MAX_BATCH = 1000
 
@@ -42,10 +47,13 @@ class Batcher:
 
     async def _execute(self, batch: list[tuple[AsyncScript, list, list, asyncio.Future]]):
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for script, keys, args, _future in batch:
-                    await script(keys=keys, args=args, client=pipe)
-                results = await pipe.execute(raise_on_error=False)
+            results = await self._evalsha_all(batch)
+            unknown = {script for (script, *_), result in zip(batch, results)
+                       if isinstance(result, NoScriptError)}
+            if unknown:
+                for script in unknown:
+                    await self._redis.script_load(script.script)
+                results = await self._evalsha_all(batch)
         except BaseException as exc:
             for *_rest, future in batch:
                 if not future.done():
@@ -60,6 +68,12 @@ class Batcher:
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+    async def _evalsha_all(self, batch) -> list:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for script, keys, args, _future in batch:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            return await pipe.execute(raise_on_error=False)
 
 
 class BatchedScript:

@@ -9,6 +9,7 @@ acting for it. Each instance keeps its own members (LocalMembers) to heartbeat a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -83,10 +84,9 @@ class RedisPresence(Presence):
 
     @unavailable_on_failure
     async def counts(self, rooms: list[str]) -> dict[str, int]:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for room in rooms:
-                await self._scripts.presence_count(keys=self._keys(room), args=[], client=pipe)
-            results = await pipe.execute()
+        # Called together, the scripts go to Redis as one pipeline (redis_batch.py).
+        results = await asyncio.gather(
+            *(self._scripts.presence_count(keys=self._keys(room), args=[]) for room in rooms))
         return {room: int(n) for room, n in zip(rooms, results)}
 
     @unavailable_on_failure
@@ -109,12 +109,10 @@ class RedisPresence(Presence):
         rooms = list(self._local)
         if not rooms:
             return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for room in rooms:
-                await self._scripts.presence_heartbeat(
-                    keys=self._keys(room), args=[self._instance, self._ttl_ms], client=pipe
-                )
-            alive = await pipe.execute()
+        alive = await asyncio.gather(*(
+            self._scripts.presence_heartbeat(keys=self._keys(room),
+                                             args=[self._instance, self._ttl_ms])
+            for room in rooms))
         for room, ok in zip(rooms, alive):
             if not ok and room in self._local:
                 await self._restore(room)

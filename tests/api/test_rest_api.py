@@ -7,7 +7,7 @@ import pytest
 
 from liveroom.client import RoomClient
 
-from ..helpers import admin_token, token
+from ..helpers import admin_token, bearer, token
 
 ROOM = "thailand"
 
@@ -19,10 +19,6 @@ async def api(server):
     session.srv = srv
     yield session
     await session.close()
-
-
-def bearer(tok: str) -> dict:
-    return {"Authorization": f"Bearer {tok}"}
 
 
 async def _error(response: aiohttp.ClientResponse, status: int, code: str) -> dict:

@@ -14,14 +14,10 @@ from aiohttp import web
 from liveroom.client import RoomClient
 from liveroom.webhooks import verify
 
-from ..helpers import admin_token, eventually, token
+from ..helpers import admin_token, bearer, eventually, token
 
 ROOM = "thailand"
 HOOK_SECRET = "hook-secret-0123456789"
-
-
-def bearer(tok: str) -> dict:
-    return {"Authorization": f"Bearer {tok}"}
 
 
 @pytest.fixture

@@ -41,14 +41,6 @@ async def instances(make_settings):
         await engine.close()
 
 
-@pytest.fixture
-def private_redis():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.cleanup()
-
-
 async def test_events_published_on_one_instance_reach_another(instances):
     a, b = await instances(2)
     await b.broker.subscribe("r")
@@ -227,3 +219,11 @@ def _flood(server: RedisServer, room: str, count: int, history_size: int) -> Non
         script(keys=keys.stream, args=[keys.channel, history_size, "e0", body], client=pipe)
     pipe.execute()
     client.close()
+
+
+async def test_scripts_flushed_from_redis_are_loaded_again(instances):
+    (a,) = await instances(1)
+    await a.broker.publish("r", {"type": "t"})
+    await a.redis.script_flush()  # what a Redis restart or SCRIPT FLUSH does to the cache
+    results = await asyncio.gather(*(a.broker.publish("r", {"type": "t"}) for _ in range(5)))
+    assert sorted(results) == [2, 3, 4, 5, 6]

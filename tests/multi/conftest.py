@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..helpers import RedisServer, ServerProcess
+from ..helpers import ServerProcess
 
 
 @pytest.fixture
@@ -19,11 +19,3 @@ def start_servers():
     yield start
     for server in started:
         server.stop()
-
-
-@pytest.fixture
-def private_redis():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.cleanup()
