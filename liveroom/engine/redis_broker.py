@@ -308,6 +308,12 @@ class RedisBroker(Broker):
             return  # unsubscribed meanwhile
         buffered, stream.buffer = stream.buffer, None
         for epoch, seq, event in buffered:
+            if epoch != stream.epoch:
+                # Older than the position just read (a newer epoch would have been the
+                # position's): stale, and syncing again for it would never end.
+                log.warning("room %s: dropped a message of epoch %s (stream is at %s)",
+                            room, epoch, stream.epoch)
+                continue
             self._accept(room, stream, epoch, seq, event)
 
     def _reset(self, room: str, stream: _Stream, position: Position) -> None:

@@ -227,3 +227,17 @@ async def test_scripts_flushed_from_redis_are_loaded_again(instances):
     await a.redis.script_flush()  # what a Redis restart or SCRIPT FLUSH does to the cache
     results = await asyncio.gather(*(a.broker.publish("r", {"type": "t"}) for _ in range(5)))
     assert sorted(results) == [2, 3, 4, 5, 6]
+
+
+async def test_a_message_of_a_stale_epoch_is_dropped_not_synced_forever(instances):
+    (a,) = await instances(1)
+    await a.broker.subscribe("r")
+    await a.broker.publish("r", {"type": "t", "n": 1})
+    stale = pack(["an-old-epoch", 99, {"type": "t", "n": "stale"}])
+    await a.redis.publish(RoomKeys("r").channel, stale)
+    await a.broker.publish("r", {"type": "t", "n": 2})
+    recorder = a.broker.handler
+    await eventually(lambda: [e["n"] for _, _, e in recorder.events] == [1, 2],
+                     what="the real events, without the stale one")
+    await eventually(lambda: a.broker._streams["r"].sync_task is None, what="syncing to end")
+    assert recorder.resets == []
