@@ -48,12 +48,14 @@ class Batcher:
     async def _execute(self, batch: list[tuple[AsyncScript, list, list, asyncio.Future]]):
         try:
             results = await self._evalsha_all(batch)
-            unknown = {script for (script, *_), result in zip(batch, results)
-                       if isinstance(result, NoScriptError)}
-            if unknown:
-                for script in unknown:
+            # Only the calls Redis refused run again: the others have had their effect.
+            again = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
+            if again:
+                for script in {batch[i][0] for i in again}:
                     await self._redis.script_load(script.script)
-                results = await self._evalsha_all(batch)
+                retried = await self._evalsha_all([batch[i] for i in again])
+                for i, result in zip(again, retried):
+                    results[i] = result
         except BaseException as exc:
             for *_rest, future in batch:
                 if not future.done():

@@ -241,3 +241,18 @@ async def test_a_message_of_a_stale_epoch_is_dropped_not_synced_forever(instance
                      what="the real events, without the stale one")
     await eventually(lambda: a.broker._streams["r"].sync_task is None, what="syncing to end")
     assert recorder.resets == []
+
+
+async def test_reloading_flushed_scripts_runs_no_call_twice(instances):
+    """A batch where one script is known and another was flushed: only the refused call runs
+    again, so the known one takes effect once."""
+    (a,) = await instances(1)
+    await a.broker.publish("r", {"type": "t"})  # publish is loaded
+    await a.redis.script_flush()
+    await a.broker.publish("r", {"type": "t"})  # loads publish again
+    seqs = await asyncio.gather(
+        a.broker.publish("r", {"type": "t"}),  # known
+        a.broker.position("r"),  # flushed: NOSCRIPT, loaded, run again
+    )
+    assert seqs[0] == 3
+    assert (await a.broker.position("r")).seq == 3
