@@ -90,3 +90,14 @@ def sale_purchases(sale_id: str, buyers: list[dict[str, Any]], count: int, units
     last one (per instance and half second)."""
     return {"type": "sale.purchases", "sale_id": sale_id, "buyers": buyers, "orders": count,
             "units": units}
+
+
+def media_live(slot: str, publisher: dict[str, Any]) -> dict[str, Any]:
+    """A publisher's media arrived: the room is live (engine/media.py public() fields)."""
+    return {"type": "media.live", "slot": slot, "publisher": publisher}
+
+
+def media_offline(slot: str, session: str, reason: str) -> dict[str, Any]:
+    """A live publisher left: stopped, failed, replaced or expired. Built in lua/media_claim.lua
+    and lua/media_sweep.lua too."""
+    return {"type": "media.offline", "slot": slot, "session": session, "reason": reason}

@@ -1,4 +1,5 @@
-"""The engine: everything instances share (broker, presence, store), behind one small interface.
+"""The engine: everything instances share (broker, presence, store, sales, media), behind one
+small interface.
 
 `create_engine` picks the implementation once, by whether a Redis URL is configured; nothing
 else in the code base asks which one it got.
@@ -8,24 +9,27 @@ from __future__ import annotations
 
 from ..config import Settings
 from .broker import Broker, EventHandler, Position
+from .media import Media
 from .presence import Presence
 from .sales import BuyResult, OutboxEntry, Sales
 from .store import Snapshot, Store
 
 __all__ = [
-    "Broker", "BuyResult", "Engine", "EventHandler", "OutboxEntry", "Position", "Presence",
-    "Sales", "Snapshot", "Store", "create_engine",
+    "Broker", "BuyResult", "Engine", "EventHandler", "Media", "OutboxEntry", "Position",
+    "Presence", "Sales", "Snapshot", "Store", "create_engine",
 ]
 
 
 class Engine:
-    """Broker, presence, store and sales of one implementation, started and closed together."""
+    """Broker, presence, store, sales and media of one implementation, started and closed
+    together."""
 
     kind: str
     broker: Broker
     presence: Presence
     store: Store
     sales: Sales
+    media: Media
 
     async def start(self) -> None:
         """Connect; raise EngineUnavailable if the backing service cannot be reached."""

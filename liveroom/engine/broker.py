@@ -11,6 +11,9 @@ Guarantees every implementation keeps (tests/engine/test_broker_contract.py chec
   on after that position; it is the subscriber's job to resynchronise its clients.
 - The instance that publishes receives its own events back through its subscription, like every
   other instance: there is one delivery path.
+- Instance messages (send_to_instance) are the other kind of traffic: one instance to one other,
+  fire and forget, not numbered, not kept. send_to_instance() says whether an instance by that id
+  is listening; a message to oneself comes back through the same path as any other.
 - An epoch names one life of a stream. A stream that lost its state (room deleted and created
   again, data lost) starts a new epoch, so an old sequence number is never mistaken for a new one.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Protocol
 
 
@@ -37,10 +41,25 @@ class EventHandler(Protocol):
         """Continuity is lost; delivery goes on with the events after `position`."""
 
 
+InstanceHandler = Callable[[dict[str, Any]], None]
+
+
 class Broker(ABC):
+    instance_id: str  # this instance, as send_to_instance() names it
+    instance_handler: InstanceHandler | None = None
+
     def attach(self, handler: EventHandler) -> None:
         """Set who receives the events of subscribed rooms (one handler per instance)."""
         self.handler = handler
+
+    def attach_instance(self, handler: InstanceHandler) -> None:
+        """Set who receives the messages other instances send to this one."""
+        self.instance_handler = handler
+
+    @abstractmethod
+    async def send_to_instance(self, instance: str, message: dict[str, Any]) -> bool:
+        """Send a message to the instance with that id, once, on a later loop turn there;
+        False when no such instance is listening (it is gone, or never was)."""
 
     @abstractmethod
     async def publish(self, room: str, event: dict[str, Any]) -> int:

@@ -26,8 +26,9 @@ class _Stream:
 
 
 class MemoryBroker(Broker):
-    def __init__(self, history_size: int) -> None:
+    def __init__(self, history_size: int, instance_id: str = "") -> None:
         self._history_size = history_size
+        self.instance_id = instance_id
         self._streams: dict[str, _Stream] = {}
         self._subscribed: set[str] = set()
 
@@ -54,6 +55,14 @@ class MemoryBroker(Broker):
     def _deliver(self, room: str, seq: int, body: bytes) -> None:
         if room in self._subscribed:
             self.handler.on_event(room, seq, unpack(body))
+
+    async def send_to_instance(self, instance: str, message: dict[str, Any]) -> bool:
+        if instance != self.instance_id or self.instance_handler is None:
+            return False
+        body = pack(message)
+        handler = self.instance_handler
+        asyncio.get_running_loop().call_soon(lambda: handler(unpack(body)))
+        return True
 
     def drop(self, room: str) -> None:
         """Forget a deleted room's stream: if it is created again it starts a new epoch."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..config import Settings
 from . import Engine
 from .memory_broker import MemoryBroker
+from .memory_media import MemoryMedia
 from .memory_presence import MemoryPresence
 from .memory_sales import MemorySales
 from .memory_store import MemoryStore
@@ -14,10 +15,11 @@ class MemoryEngine(Engine):
     kind = "memory"
 
     def __init__(self, settings: Settings) -> None:
-        self.broker = MemoryBroker(settings.history_size)
+        self.broker = MemoryBroker(settings.history_size, settings.instance_id)
         self.presence = MemoryPresence()
         self.store = MemoryStore(self.broker, settings.data_dir, settings.chat_tail)
         self.sales = MemorySales(self.broker, settings.data_dir)
+        self.media = MemoryMedia(self.broker, self.store)
 
     async def close(self) -> None:
         self.store.flush()

@@ -61,7 +61,8 @@ class RedisBroker(Broker):
         self._pubsub_redis = pubsub_redis
         self._scripts = scripts
         self._history_size = history_size
-        self._control_channel = f"lr:instance:{instance_id}"
+        self.instance_id = instance_id
+        self._control_channel = f"lr:instance:{instance_id}"  # see send_to_instance()
         self._streams: dict[str, _Stream] = {}
         self._keys: dict[str, RoomKeys] = {}
         self._subscribed_waiters: dict[str, asyncio.Future] = {}
@@ -98,6 +99,10 @@ class RedisBroker(Broker):
             args=[*self.stream_args(k), slot, pack(event), int(interval * 1000)],
         )
         return seq or None
+
+    @unavailable_on_failure
+    async def send_to_instance(self, instance: str, message: dict[str, Any]) -> bool:
+        return await self._redis.publish(f"lr:instance:{instance}", pack(message)) > 0
 
     @unavailable_on_failure
     async def position(self, room: str) -> Position:
@@ -244,7 +249,14 @@ class RedisBroker(Broker):
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
             return
-        if kind != "message" or channel == self._control_channel:
+        if kind != "message":
+            return
+        if channel == self._control_channel:
+            if self.instance_handler is not None:
+                try:
+                    self.instance_handler(unpack(message["data"]))
+                except Exception:  # one bad message must not cost the subscription
+                    log.exception("instance message handler failed")
             return
         room = room_of_channel(message["channel"])
         stream = self._streams.get(room)

@@ -15,6 +15,7 @@ from ..errors import EngineUnavailable
 from . import Engine
 from .redis_broker import RedisBroker
 from .redis_errors import UNREACHABLE
+from .redis_media import RedisMedia
 from .redis_presence import RedisPresence
 from .redis_sales import RedisSales
 from .redis_scripts import Scripts
@@ -69,6 +70,7 @@ class RedisEngine(Engine):
         )
         self.store = RedisStore(self.redis, scripts, self.broker, chat_tail=settings.chat_tail)
         self.sales = RedisSales(self.redis, scripts, self.broker)
+        self.media = RedisMedia(self.redis, scripts, self.broker)
         self._heartbeat: asyncio.Task | None = None
 
     async def start(self) -> None:

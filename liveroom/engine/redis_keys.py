@@ -6,6 +6,7 @@ from __future__ import annotations
 ROOM_INDEX = "lr:rooms"
 SALE_ROOMS = "lr:sales:rooms"  # rooms that have had a sale: the sale tickers visit them
 WEBHOOK_ROOMS = "lr:webhook:rooms"  # rooms with a webhook: the outbox dispatchers visit them
+MEDIA_ROOMS = "lr:media:rooms"  # rooms that have had a publisher: every instance sweeps them
 
 
 class RoomKeys:
@@ -14,7 +15,7 @@ class RoomKeys:
         "state", "chat", "mutes", "bans", "presence", "staff", "presence_instances",
         "sales", "sale_stock", "sale_flags", "sale_told", "sales_active", "sale_buyers",
         "sale_idem", "orders", "order_index", "order_expiry", "outbox", "outbox_due",
-        "outbox_seq", "webhook", "deliveries",
+        "outbox_seq", "webhook", "deliveries", "media", "media_deadlines",
     )
 
     def __init__(self, room: str) -> None:
@@ -50,6 +51,9 @@ class RoomKeys:
         self.outbox_seq = p + "outbox:seq"
         self.webhook = p + "webhook"  # the room's webhook {url, secret}
         self.deliveries = p + "deliveries"  # list: newest webhook delivery attempts first
+        # Live video (see engine/redis_media.py).
+        self.media = p + "media"  # hash: slot -> publisher's claim
+        self.media_deadlines = p + "media:ttl"  # zset: slot -> claim deadline (ms, Redis clock)
 
     def slow(self, user_id: str) -> str:
         return f"{self.prefix}slow:{user_id}"

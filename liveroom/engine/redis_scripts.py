@@ -18,6 +18,7 @@ NAMES = (
     "likes", "write_and_publish", "product_put", "product_delete", "room_update", "snapshot",
     "presence_join", "presence_heartbeat", "presence_count",
     "sale_create", "sale_buy", "sale_tick", "sale_finish", "order_settle", "outbox_claim",
+    "media_claim", "media_live", "media_release", "media_refresh", "media_sweep", "media_claims",
 )
 
 
@@ -57,3 +58,9 @@ class Scripts:
     sale_finish: BatchedScript
     order_settle: BatchedScript
     outbox_claim: BatchedScript
+    media_claim: BatchedScript
+    media_live: BatchedScript
+    media_release: BatchedScript
+    media_refresh: BatchedScript
+    media_sweep: BatchedScript
+    media_claims: BatchedScript

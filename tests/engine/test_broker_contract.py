@@ -102,3 +102,14 @@ class _Null:
 
     def on_reset(self, room, position):
         pass
+
+
+async def test_instance_messages_reach_the_instance_they_are_sent_to(engine):
+    received = []
+    engine.broker.attach_instance(received.append)
+    me = engine.broker.instance_id
+    # The Redis listener subscribes to this instance's channel as it connects, just after start.
+    await eventually(lambda: engine.broker.send_to_instance(me, {"op": "ping", "n": 1}),
+                     what="the instance's own channel")
+    await eventually(lambda: received == [{"op": "ping", "n": 1}], what="the message")
+    assert await engine.broker.send_to_instance("nobody-by-that-id", {"op": "ping"}) is False

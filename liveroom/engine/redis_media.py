@@ -1,0 +1,114 @@
+"""Redis media: claims in a hash per room (slot -> claim) with their deadlines in a sorted set
+on Redis's clock; every change is a Lua script (lua/media_*.lua) that also publishes. See
+media.py for the guarantees."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from redis.asyncio import Redis
+
+from .. import events
+from ..codec import pack, unpack
+from ..errors import LiveroomError
+from .media import Media, public
+from .redis_broker import RedisBroker
+from .redis_errors import unavailable_on_failure
+from .redis_keys import MEDIA_ROOMS, RoomKeys
+from .redis_scripts import Scripts
+
+
+class RedisMedia(Media):
+    def __init__(self, redis: Redis, scripts: Scripts, broker: RedisBroker) -> None:
+        self._redis = redis
+        self._scripts = scripts
+        self._broker = broker
+
+    def _keys(self, room: str) -> tuple[RoomKeys, list[str]]:
+        k = self._broker.keys(room)
+        return k, [*k.stream, k.media, k.media_deadlines, k.record]
+
+    @unavailable_on_failure
+    async def claim(self, room: str, claim: dict[str, Any], ttl: float) -> dict[str, Any] | None:
+        k, keys = self._keys(room)
+        record = {name: value for name, value in claim.items() if value is not None}
+        result = await self._scripts.media_claim(keys=keys, args=[
+            *self._broker.stream_args(k), claim["slot"], pack(record), int(ttl * 1000)])
+        outcome = result[0].decode()
+        if outcome == "no_room":
+            raise LiveroomError("room_not_found", f"no room {room!r}")
+        if outcome == "refused":
+            return unpack(result[1])
+        await self._redis.sadd(MEDIA_ROOMS, room)
+        return None
+
+    @unavailable_on_failure
+    async def go_live(self, room: str, slot: str, session: str) -> int | None:
+        k, keys = self._keys(room)
+        blob = await self._redis.hget(k.media, slot)
+        if blob is None:
+            return None
+        claim = unpack(blob)
+        if claim.get("session") != session or claim.get("live"):
+            return None
+        claim.update(live=True, since=int(time.time() * 1000))
+        seq = await self._scripts.media_live(keys=keys, args=[
+            *self._broker.stream_args(k), slot, session, pack(claim),
+            pack(events.media_live(slot, public(claim)))])
+        return seq or None
+
+    @unavailable_on_failure
+    async def release(self, room: str, slot: str, session: str, reason: str) -> int | None:
+        k, keys = self._keys(room)
+        seq = await self._scripts.media_release(keys=keys, args=[
+            *self._broker.stream_args(k), slot, session,
+            pack(events.media_offline(slot, session, reason))])
+        return seq or None
+
+    @unavailable_on_failure
+    async def refresh(self, held: list[tuple[str, str, str]], ttl: float) -> list[bool]:
+        if not held:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for room, slot, session in held:
+                k = self._broker.keys(room)
+                await self._scripts.media_refresh(
+                    keys=[k.media, k.media_deadlines], args=[slot, session, int(ttl * 1000)],
+                    client=pipe)
+            results = await pipe.execute()
+        return [bool(r) for r in results]
+
+    @unavailable_on_failure
+    async def sweep(self) -> int:
+        rooms = sorted(m.decode() for m in await self._redis.smembers(MEDIA_ROOMS))
+        removed = 0
+        for room in rooms:
+            k, keys = self._keys(room)
+            n = await self._scripts.media_sweep(keys=keys, args=self._broker.stream_args(k))
+            if n < 0:
+                await self._redis.srem(MEDIA_ROOMS, room)
+            else:
+                removed += n
+        return removed
+
+    @unavailable_on_failure
+    async def claims(self, room: str) -> list[dict[str, Any]]:
+        k = self._broker.keys(room)
+        blobs = await self._scripts.media_claims(keys=[k.media, k.media_deadlines], args=[])
+        return [unpack(b) for b in blobs]
+
+    @unavailable_on_failure
+    async def states(self, rooms: list[str]) -> dict[str, dict[str, Any]]:
+        from .media import room_state
+
+        if not rooms:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for room in rooms:
+                k = self._broker.keys(room)
+                await self._scripts.media_claims(keys=[k.media, k.media_deadlines], args=[],
+                                                 client=pipe)
+            results = await pipe.execute()
+        return {room: room_state([unpack(b) for b in blobs])
+                for room, blobs in zip(rooms, results)}
