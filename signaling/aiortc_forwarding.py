@@ -1,0 +1,143 @@
+"""Everything that reaches inside aiortc (and aioice): the rest of signaling/ uses public API only.
+
+aiortc decodes whatever a receiver gets and encodes whatever a sender sends, unless the sender's
+track yields encoded `av.Packet`s: then it only packetizes them (the path that
+`MediaPlayer(decode=False)` takes). Forwarding a publisher's frames to viewers without
+transcoding therefore needs four things aiortc has no public API for:
+
+- `tap_receiver`: the receiver hands each reassembled encoded frame to its decoder thread
+  through a queue; we stand in for that queue, so frames reach us on the event loop and the
+  decoder thread only waits for the end of the track.
+- `request_keyframe`: send a PLI to the publisher (the receiver only does so by itself on loss).
+- `on_keyframe_request`: a viewer's PLI/FIR makes the sender call `_send_keyframe()`, which only
+  matters to an encoder; we take that call so the request can travel to the publisher.
+- `restrict_host_addresses`: aioice gathers host candidates on every interface but loopback;
+  a deployment (or a test on loopback) may name the addresses to offer.
+
+`check()` verifies each of these against the installed aiortc and raises IncompatibleAiortc
+with what changed; tests/media/test_aiortc_forwarding.py runs it and the real paths, so an aiortc
+upgrade that breaks one of them fails loudly instead of silently decoding or dropping video.
+pyproject.toml pins aiortc to the versions checked here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import queue
+import threading
+from collections.abc import Callable, Iterable
+
+import aioice.ice
+import aiortc
+from aiortc import RTCRtpReceiver, RTCRtpSender
+
+SUPPORTED = ((1, 9), (1, 17))  # [low, high): keep in step with pyproject.toml
+
+_QUEUE = "_RTCRtpReceiver__decoder_queue"
+_THREAD = "_RTCRtpReceiver__decoder_thread"
+
+# (codec mime type, encoded frame bytes, timestamp in the codec's clock, from 0)
+FrameHandler = Callable[[str, bytes, int], None]
+
+
+class IncompatibleAiortc(RuntimeError):
+    """The installed aiortc no longer has what encoded forwarding relies on."""
+
+
+def _version() -> tuple[int, int]:
+    major, minor, *_ = aiortc.__version__.split(".")
+    return int(major), int(minor)
+
+
+def check() -> None:
+    """Raise IncompatibleAiortc unless every internal used here is as expected."""
+    problems = []
+    version = _version()
+    if not SUPPORTED[0] <= version < SUPPORTED[1]:
+        problems.append(f"aiortc {aiortc.__version__} is outside the checked range "
+                        f"{SUPPORTED[0]}..{SUPPORTED[1]}")
+    init = inspect.getsource(RTCRtpReceiver.__init__)
+    if "self.__decoder_queue" not in init or "queue.Queue()" not in init:
+        problems.append("RTCRtpReceiver no longer feeds its decoder through a queue.Queue")
+    receive = inspect.getsource(RTCRtpReceiver.receive)
+    if "self.__decoder_queue" not in receive:
+        problems.append("RTCRtpReceiver.receive() no longer hands the queue to its decoder")
+    handle = inspect.getsource(RTCRtpReceiver._handle_rtp_packet)
+    if "self.__decoder_queue.put((codec, encoded_frame))" not in handle:
+        problems.append("RTCRtpReceiver no longer queues (codec, encoded_frame) pairs")
+    if not inspect.iscoroutinefunction(getattr(RTCRtpReceiver, "_send_rtcp_pli", None)):
+        problems.append("RTCRtpReceiver._send_rtcp_pli(ssrc) is gone")
+    rtcp = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    if "self._send_keyframe()" not in rtcp:
+        problems.append("RTCRtpSender no longer answers PLI/FIR with self._send_keyframe()")
+    nxt = inspect.getsource(RTCRtpSender._next_encoded_frame)
+    if ".pack(data)" not in nxt:
+        problems.append("RTCRtpSender no longer packs encoded packets without encoding them")
+    if not callable(getattr(aioice.ice, "get_host_addresses", None)):
+        problems.append("aioice.ice.get_host_addresses is gone")
+    if problems:
+        raise IncompatibleAiortc("encoded forwarding cannot work with this aiortc: "
+                                 + "; ".join(problems))
+
+
+class _Tap:
+    """Stands in for a receiver's decoder queue.
+
+    The receiver calls put((codec, frame)) on the event loop for every reassembled frame, and
+    put(None) when it stops; its decoder thread calls get() and ends the track on None.
+    """
+
+    def __init__(self, on_frame: FrameHandler) -> None:
+        self._on_frame = on_frame
+        self._ended = threading.Event()
+
+    def put(self, item) -> None:
+        if item is None:
+            self._ended.set()
+            return
+        codec, frame = item
+        self._on_frame(codec.mimeType, frame.data, frame.timestamp)
+
+    def get(self):
+        self._ended.wait()
+        return None
+
+
+def tap_receiver(receiver: RTCRtpReceiver, on_frame: FrameHandler) -> None:
+    """Deliver the receiver's encoded frames to `on_frame` (on the loop) instead of decoding.
+
+    Must be called before the connection starts receiving (before ICE completes)."""
+    if getattr(receiver, _THREAD, None) is not None:
+        raise IncompatibleAiortc("the receiver is already decoding; tap it before it starts")
+    if not isinstance(getattr(receiver, _QUEUE, None), queue.Queue):
+        raise IncompatibleAiortc("RTCRtpReceiver has no decoder queue to tap")
+    setattr(receiver, _QUEUE, _Tap(on_frame))
+
+
+def request_keyframe(receiver: RTCRtpReceiver) -> None:
+    """Ask the publisher for a keyframe (RTCP PLI on every stream the receiver hears)."""
+    for source in receiver.getSynchronizationSources():
+        asyncio.ensure_future(receiver._send_rtcp_pli(source.source))
+
+
+def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
+    """Call `callback` when the viewer behind this sender asks for a keyframe (PLI or FIR)."""
+    sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
+_original_host_addresses = aioice.ice.get_host_addresses
+
+
+def restrict_host_addresses(addresses: Iterable[str]) -> None:
+    """Offer host candidates on these addresses only (process-wide); empty: aioice's default,
+    every interface's addresses but loopback."""
+    chosen = list(addresses)
+    if not chosen:
+        aioice.ice.get_host_addresses = _original_host_addresses
+        return
+
+    def host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+    aioice.ice.get_host_addresses = host_addresses

@@ -1,0 +1,187 @@
+"""WHIP (RFC 9725) for publishers and WHEP for players, over plain HTTP.
+
+    POST   /whip/rooms/{room}                    offer in, 201 with the answer (host token)
+    POST   /whep/rooms/{room}[?slot=cohost]      the same for a player (public rooms: no token)
+    PATCH  /wh{i,e}p/rooms/{room}/sessions/{id}  trickle ICE (application/trickle-ice-sdpfrag)
+    DELETE /wh{i,e}p/rooms/{room}/sessions/{id}  end the session
+
+A 201 carries the answer (application/sdp), the session's `Location`, an `ETag` naming its ICE
+session, and the STUN/TURN servers as `Link` headers. ICE restarts are refused with 422, as the
+RFC asks of a server that supports trickle ICE but not restarts. Errors are JSON, like the rest
+of the API. Requests for a room whose media is on another instance are routed there through
+the engine, or, with LIVEROOM_MEDIA_ROUTING=redirect, answered with a 307 to that instance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from liveroom import auth
+from liveroom.errors import LiveroomError
+from liveroom.keys import ENGINE, SETTINGS
+from liveroom.validation import SLUG
+
+from .ice import ice_servers, link_headers
+from .keys import SERVICE
+from .sdp import ice_credentials
+
+SDP = "application/sdp"
+SDPFRAG = "application/trickle-ice-sdpfrag"
+
+
+def owner_of(identity: auth.Identity) -> dict[str, Any]:
+    """Who a session belongs to, as it travels between instances."""
+    return {"user_id": identity.user_id, "name": identity.name, "role": identity.role,
+            "guest": identity.guest, "room": identity.room}
+
+
+async def _room(request: web.Request) -> dict[str, Any]:
+    room_id = request.match_info["room"]
+    room = await request.app[ENGINE].store.get_room(room_id) if SLUG.match(room_id) else None
+    if room is None:
+        raise LiveroomError("room_not_found", f"no room {room_id!r}")
+    return room
+
+
+async def _caller(request: web.Request, room: dict[str, Any], capability: str
+                  ) -> auth.Identity:
+    settings = request.app[SETTINGS]
+    token = auth.bearer(request.headers.get("Authorization"))
+    if token is None:
+        if capability == "publish":
+            raise LiveroomError("unauthorized", "publishing needs the host's access token "
+                                "(Authorization: Bearer)")
+        if not room.get("public", True):
+            raise LiveroomError("unauthorized", "this room needs an access token")
+        return auth.guest(settings.secret, room["id"])[0]
+    identity = auth.verify(settings.secret, token)
+    if not identity.covers(room["id"]):
+        raise LiveroomError("wrong_room", f"this token is for room {identity.room!r}")
+    if not identity.can(capability):
+        what = ("publish: WHIP needs a host or co-host token" if capability == "publish"
+                else "watch")
+        raise LiveroomError("forbidden", f"a {identity.role} token cannot {what}")
+    if await request.app[ENGINE].store.is_banned(room["id"], identity.user_id):
+        raise LiveroomError("banned", "you are banned from this room")
+    return identity
+
+
+def _requester(request: web.Request) -> dict[str, Any] | None:
+    token = auth.bearer(request.headers.get("Authorization"))
+    if token is None:
+        return None
+    return owner_of(auth.verify(request.app[SETTINGS].secret, token))
+
+
+async def _offer(request: web.Request) -> str:
+    if request.content_type != SDP:
+        raise LiveroomError("unsupported_media_type",
+                            f"the offer must be sent as Content-Type: {SDP}")
+    return await request.text()
+
+
+async def _redirect(request: web.Request, room: str, *, publishing: bool) -> web.Response | None:
+    """With redirect routing: a 307 to the instance holding the room's media, if not here."""
+    settings = request.app[SETTINGS]
+    if settings.media_routing != "redirect":
+        return None
+    service = request.app[SERVICE]
+    holder = (await service.media_instance(room) if publishing
+              else await request.app[ENGINE].media.owner(room))
+    if holder is None or holder["instance"] == settings.instance_id:
+        return None
+    return web.Response(status=307, headers={"Location": holder["url"] + request.path_qs})
+
+
+def _created(request: web.Request, kind: str, room: str, result: dict[str, Any],
+             identity: auth.Identity) -> web.Response:
+    headers = CIMultiDict({
+        "Location": f"/{kind}/rooms/{room}/sessions/{result['session']}",
+        "ETag": result["etag"],
+        "Accept-Patch": SDPFRAG,
+    })
+    for link in link_headers(ice_servers(request.app[SETTINGS], identity.user_id)):
+        headers.add("Link", link)
+    return web.Response(status=201, body=result["answer"].encode(), content_type=SDP,
+                        headers=headers)
+
+
+async def whip_post(request: web.Request) -> web.Response:
+    room = await _room(request)
+    identity = await _caller(request, room, "publish")
+    offer = await _offer(request)
+    redirect = await _redirect(request, room["id"], publishing=True)
+    if redirect is not None:
+        return redirect
+    result = await request.app[SERVICE].publish(room["id"], owner_of(identity), offer, "whip")
+    return _created(request, "whip", room["id"], result, identity)
+
+
+async def whep_post(request: web.Request) -> web.Response:
+    room = await _room(request)
+    identity = await _caller(request, room, "watch")
+    slot = request.query.get("slot", "host")
+    if slot not in ("host", "cohost"):
+        raise LiveroomError("bad_request", "slot must be host or cohost")
+    offer = await _offer(request)
+    redirect = await _redirect(request, room["id"], publishing=False)
+    if redirect is not None:
+        return redirect
+    result = await request.app[SERVICE].play(room["id"], slot, owner_of(identity), offer, "whep")
+    return _created(request, "whep", room["id"], result, identity)
+
+
+def parse_sdpfrag(text: str) -> tuple[list[dict[str, Any] | None], str | None]:
+    """Candidates (None for end-of-candidates) and the ice-ufrag of a trickle-ice-sdpfrag."""
+    candidates: list[dict[str, Any] | None] = []
+    mid = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("a=mid:"):
+            mid = line[len("a=mid:"):]
+        elif line.startswith("a=candidate:"):
+            candidates.append({"candidate": line[2:], "sdpMid": mid,
+                               "sdpMLineIndex": None if mid is not None else 0})
+        elif line == "a=end-of-candidates":
+            candidates.append(None)
+    ufrag, _pwd = ice_credentials(text)
+    return candidates, ufrag
+
+
+async def session_patch(request: web.Request) -> web.Response:
+    if request.content_type != SDPFRAG:
+        raise LiveroomError("unsupported_media_type",
+                            f"a PATCH carries Content-Type: {SDPFRAG}")
+    candidates, ufrag = parse_sdpfrag(await request.text())
+    await request.app[SERVICE].trickle(
+        request.match_info["session"], _requester(request), candidates,
+        if_match=request.headers.get("If-Match"), ufrag=ufrag, room=request.match_info["room"])
+    return web.Response(status=204)
+
+
+async def session_delete(request: web.Request) -> web.Response:
+    await request.app[SERVICE].stop(request.match_info["session"], _requester(request),
+                                    room=request.match_info["room"])
+    return web.Response(status=200)
+
+
+async def options(request: web.Request) -> web.Response:
+    post = "/sessions/" not in request.path
+    return web.Response(status=204, headers={
+        "Allow": "POST, OPTIONS" if post else "PATCH, DELETE, OPTIONS",
+        **({"Accept-Post": SDP} if post else {"Accept-Patch": SDPFRAG}),
+    })
+
+
+def setup_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_post("/whip/rooms/{room}", whip_post)
+    r.add_post("/whep/rooms/{room}", whep_post)
+    for kind in ("whip", "whep"):
+        r.add_route("OPTIONS", f"/{kind}/rooms/{{room}}", options)
+        r.add_patch(f"/{kind}/rooms/{{room}}/sessions/{{session}}", session_patch)
+        r.add_delete(f"/{kind}/rooms/{{room}}/sessions/{{session}}", session_delete)
+        r.add_route("OPTIONS", f"/{kind}/rooms/{{room}}/sessions/{{session}}", options)

@@ -1,0 +1,344 @@
+"""The registry: every peer session of this instance, who publishes in which room slot, and the
+background work that keeps them honest. It is created and closed by the app's cleanup context,
+so no peer connection outlives the app, and none outlives its room.
+
+Every half second it closes sessions whose ICE never completed (`ice_timeout`) and publishers
+whose media stopped arriving (`media_timeout`: a publisher that vanished without a word). Every
+heartbeat it refreshes this instance's publisher claims in the engine (a claim that lapsed or
+was taken over closes its publisher), sweeps lapsed claims of crashed instances, closes the
+sessions of deleted rooms, lets go of viewers whose room's media moved to another instance, and
+puts the demo host back in demo rooms nobody publishes in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from liveroom.config import Settings
+from liveroom.engine import Engine
+from liveroom.errors import EngineUnavailable, LiveroomError
+
+from .demo_host import DemoHost
+from .ice import server_configuration
+from .peers import Publisher, Session, Viewer, new_session_id
+from .sdp import check_playable, ingest_codecs, parse_offer
+
+log = logging.getLogger(__name__)
+
+TICK = 0.5
+MAX_VIEWS_PER_USER = 4  # a user's playback sessions per room: a fifth closes the oldest
+DEMO_RETURN = 10.0  # seconds a demo room stays without a publisher before the demo host returns
+
+
+class Elsewhere(Exception):
+    """The room's media lives on another instance: the request belongs there."""
+
+    def __init__(self, claim: dict[str, Any]) -> None:
+        super().__init__(f"room media is on instance {claim['instance']}")
+        self.claim = claim
+
+
+class Registry:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.instance = settings.instance_id
+        self.configuration = server_configuration(settings)
+        self.sessions: dict[str, Session] = {}
+        self.publishers: dict[tuple[str, str], Session] = {}  # (room, slot) -> Publisher/DemoHost
+        self.viewers: dict[tuple[str, str], set[Viewer]] = {}
+        self.demo_rooms: dict[str, dict[str, Any]] = {}  # room id -> record, with --demo
+        self._vacant_since: dict[str, float] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._loop: asyncio.Task | None = None
+        self._last_beat = 0.0
+        self.closing = False
+
+    @property
+    def ttl(self) -> float:
+        return self.settings.presence_ttl
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._loop = asyncio.create_task(self._run(), name="media-registry")
+
+    async def close(self) -> None:
+        """Close every session (publishers announce themselves offline), then stop."""
+        self.closing = True
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(BaseException):
+                await self._loop
+        await asyncio.gather(*(self._close(s, "shutdown") for s in list(self.sessions.values())),
+                             return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _admit(self, session: Session) -> None:
+        if self.closing:
+            raise LiveroomError("media_busy", "the server is shutting down")
+        if len(self.sessions) >= self.settings.max_peers:
+            raise LiveroomError("media_busy", "this server has as many peer connections as it "
+                                "takes; try again later")
+        self.sessions[session.id] = session
+        session.on_state = self._state_changed
+
+    # --- publishing ---------------------------------------------------------------------------
+    def claim_record(self, session: Session) -> dict[str, Any]:
+        codecs = getattr(session, "codecs", {})
+        return {
+            "slot": session.slot, "session": session.id, "instance": self.instance,
+            "url": self.settings.base_url, "user_id": session.owner["user_id"],
+            "name": session.owner.get("name"),
+            "source": {"demo": "demo", "whip": "whip"}.get(session.transport, "browser"),
+            "replaceable": session.transport == "demo",
+            "video": codecs["video"].name if "video" in codecs else None,
+            "audio": codecs["audio"].name if "audio" in codecs else None,
+        }
+
+    async def publish(self, room: str, owner: dict[str, Any], offer_text: Any,
+                      transport: str) -> tuple[Publisher, str]:
+        offer = parse_offer(offer_text)
+        codecs = ingest_codecs(offer)
+        slot = "cohost" if owner.get("role") == "cohost" else "host"
+        session = Publisher(new_session_id(self.instance), room, slot, owner, transport,
+                            codecs=codecs, transcode=self.settings.media_transcode)
+        in_the_way = await self.engine.media.claim(room, self.claim_record(session), self.ttl)
+        if in_the_way is not None:
+            if in_the_way["slot"] == slot:
+                who = in_the_way.get("name") or in_the_way.get("user_id")
+                raise LiveroomError("publisher_exists", f"{who} is already live as the room's "
+                                    f"{slot}; one publisher per slot", slot=slot)
+            raise Elsewhere(in_the_way)
+        try:
+            self._admit(session)
+            answer = await session.answer(offer, self.configuration)
+        except BaseException:
+            await self._close(session, "failed")
+            raise
+        old = self.publishers.get((room, slot))
+        if old is not None and old is not session:
+            await self._close(old, "replaced")
+        self.publishers[(room, slot)] = session
+        session.on_first_frame = self._first_frame
+        self._rebind(room, slot)
+        log.info("room %s: %s publishing as %s over %s (%s)", room, owner["user_id"], slot,
+                 transport, ", ".join(c.name for c in codecs.values()))
+        return session, answer
+
+    def _first_frame(self, session: Session) -> None:
+        self._spawn(self._go_live(session))
+
+    async def _go_live(self, session: Session) -> None:
+        try:
+            if await self.engine.media.go_live(session.room, session.slot, session.id):
+                session.live = True
+        except EngineUnavailable as exc:
+            log.warning("room %s: could not announce live video: %s", session.room, exc)
+
+    def _rebind(self, room: str, slot: str) -> None:
+        """Viewers waiting in a slot read its new publisher, if they can."""
+        publisher = self.publishers.get((room, slot))
+        if publisher is None:
+            return
+        for viewer in list(self.viewers.get((room, slot), ())):
+            if viewer.connected_at is not None and not viewer.attach(publisher.sources):
+                self._spawn(self._close(viewer, "codec_changed"))
+
+    # --- playing ------------------------------------------------------------------------------
+    async def play(self, room: str, slot: str, owner: dict[str, Any], offer_text: Any,
+                   transport: str) -> tuple[Viewer, str]:
+        offer = parse_offer(offer_text)
+        publisher = self.publishers.get((room, slot))
+        if publisher is None or publisher.closed:
+            raise LiveroomError("not_live", f"nobody is live in this room's {slot} slot",
+                                slot=slot)
+        kinds = check_playable(offer, publisher.codecs)
+        mine = sorted((v for key, vs in self.viewers.items() if key[0] == room for v in vs
+                       if v.owner["user_id"] == owner["user_id"]), key=lambda v: v.created)
+        for stale in mine[:max(0, len(mine) - MAX_VIEWS_PER_USER + 1)]:
+            await self._close(stale, "replaced")
+        viewer = Viewer(new_session_id(self.instance), room, slot, owner, transport)
+        self._admit(viewer)
+        viewer.on_ready = self._viewer_ready
+        try:
+            answer = await viewer.answer(offer, publisher.codecs, kinds, self.configuration,
+                                         publisher if getattr(publisher, "transcode", False)
+                                         else None)
+        except BaseException:
+            await self._close(viewer, "failed")
+            raise
+        self.viewers.setdefault((room, slot), set()).add(viewer)
+        return viewer, answer
+
+    def _viewer_ready(self, viewer: Viewer) -> None:
+        publisher = self.publishers.get((viewer.room, viewer.slot))
+        if publisher is not None and not viewer.attach(publisher.sources):
+            self._spawn(self._close(viewer, "codec_changed"))
+
+    # --- what clients do with their sessions ---------------------------------------------------
+    def session(self, session_id: str, requester: dict[str, Any] | None,
+                room: str | None = None) -> Session:
+        session = self.sessions.get(session_id)
+        if session is None or (room is not None and session.room != room):
+            raise LiveroomError("session_not_found", f"no session {session_id!r}")
+        if session.owner.get("guest"):
+            return session  # a guest's session: its unguessable URL is the credential
+        if requester is None:
+            raise LiveroomError("unauthorized", "this session needs its owner's access token")
+        if requester["user_id"] == session.owner["user_id"]:
+            return session
+        if requester.get("role") == "admin" and requester.get("room") in ("*", session.room):
+            return session
+        raise LiveroomError("forbidden", "this session belongs to someone else")
+
+    async def trickle(self, session_id: str, requester: dict[str, Any] | None,
+                      candidates: list[dict[str, Any] | None], *, if_match: str | None = None,
+                      ufrag: str | None = None, room: str | None = None) -> None:
+        session = self.session(session_id, requester, room)
+        if if_match is not None and if_match != "*" and if_match != session.etag:
+            raise LiveroomError("precondition_failed", "If-Match does not name this session's "
+                                "current ICE session (ETag)", etag=session.etag)
+        if ufrag is not None and ufrag != session.remote_ufrag:
+            raise LiveroomError("ice_restart_unsupported", "ICE restarts are not supported: "
+                                "start a new session (DELETE, then POST)")
+        await session.add_candidates(candidates)
+
+    async def stop(self, session_id: str, requester: dict[str, Any] | None,
+                   room: str | None = None) -> None:
+        await self._close(self.session(session_id, requester, room), "stopped")
+
+    # --- closing ------------------------------------------------------------------------------
+    def _state_changed(self, session: Session) -> None:
+        state = session.pc.connectionState if session.pc is not None else "closed"
+        if state in ("failed", "closed") and not session.closed:
+            self._spawn(self._close(session, "failed" if state == "failed" else "stopped"))
+
+    async def _close(self, session: Session, reason: str) -> None:
+        if self.sessions.get(session.id) is session:
+            del self.sessions[session.id]
+        key = (session.room, session.slot)
+        if self.publishers.get(key) is session:
+            del self.publishers[key]
+        if isinstance(session, Viewer):
+            viewers = self.viewers.get(key)
+            if viewers is not None:
+                viewers.discard(session)
+                if not viewers:
+                    del self.viewers[key]
+        was_closed = session.closed
+        await session.close(reason)
+        if session.role == "publish" and not was_closed:
+            if session.transport == "demo" and reason != "replaced":
+                self._vacant_since[session.room] = time.monotonic()
+            with contextlib.suppress(EngineUnavailable, LiveroomError):
+                await self.engine.media.release(session.room, session.slot, session.id,
+                                                _offline_reason(reason))
+            log.info("room %s: %s stopped publishing (%s)", session.room,
+                     session.owner["user_id"], reason)
+
+    async def close_room(self, room: str, reason: str) -> None:
+        doomed = [s for s in self.sessions.values() if s.room == room]
+        await asyncio.gather(*(self._close(s, reason) for s in doomed), return_exceptions=True)
+
+    # --- the background loop ------------------------------------------------------------------
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            try:
+                await self._check_timeouts()
+                if time.monotonic() - self._last_beat >= self.settings.heartbeat_interval:
+                    self._last_beat = time.monotonic()
+                    await self._beat()
+            except EngineUnavailable as exc:
+                log.warning("media heartbeat: %s", exc)
+            except Exception:
+                log.exception("media heartbeat failed")
+
+    async def _check_timeouts(self) -> None:
+        now = time.monotonic()
+        for session in list(self.sessions.values()):
+            if session.connected_at is None:
+                if now - session.created > self.settings.ice_timeout:
+                    await self._close(session, "ice_timeout")
+            elif isinstance(session, Publisher):
+                last = session.last_frame_at() or session.connected_at
+                if now - last > self.settings.media_timeout:
+                    await self._close(session, "media_timeout")
+
+    async def _beat(self) -> None:
+        held = [(s.room, s.slot, s.id) for s in self.publishers.values()]
+        for (room, slot, session_id), ok in zip(held, await self.engine.media.refresh(held,
+                                                                                       self.ttl)):
+            session = self.sessions.get(session_id)
+            if not ok and session is not None:
+                await self._close(session, "replaced")
+        await self.engine.media.sweep()
+        rooms = {s.room for s in self.sessions.values()}
+        for room in rooms:
+            if await self.engine.store.get_room(room) is None:
+                await self.close_room(room, "room_deleted")
+        for (room, slot), viewers in list(self.viewers.items()):
+            if (room, slot) in self.publishers or not viewers:
+                continue
+            owner = await self.engine.media.owner(room)
+            if owner is not None and owner["instance"] != self.instance:
+                for viewer in list(viewers):
+                    await self._close(viewer, "moved")
+        await self._demo_hosts()
+
+    async def _demo_hosts(self) -> None:
+        now = time.monotonic()
+        for room, record in self.demo_rooms.items():
+            if (room, "host") in self.publishers:
+                continue
+            if await self.engine.media.claims(room):
+                self._vacant_since.pop(room, None)
+                continue
+            vacant = self._vacant_since.setdefault(room, now)
+            if now - vacant < DEMO_RETURN:
+                continue
+            demo = DemoHost(new_session_id(self.instance), record)
+            try:
+                if await self.engine.media.claim(room, self.claim_record(demo), self.ttl):
+                    continue  # someone else got there first
+            except LiveroomError:
+                continue  # the room is gone
+            self.sessions[demo.id] = demo
+            self.publishers[(room, "host")] = demo
+            self._vacant_since.pop(room, None)
+            await self._go_live(demo)
+            self._rebind(room, "host")
+
+    def enable_demo(self, rooms: dict[str, dict[str, Any]]) -> None:
+        """Give these rooms a demo host at the next heartbeat (and whenever they are vacant)."""
+        self.demo_rooms.update(rooms)
+        past = time.monotonic() - DEMO_RETURN
+        for room in rooms:
+            self._vacant_since[room] = past
+
+    # --- introspection (tests, bench) ---------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        return {
+            "sessions": len(self.sessions),
+            "publishers": {f"{room}/{slot}": p.id for (room, slot), p in self.publishers.items()},
+            "viewers": {f"{room}/{slot}": len(v) for (room, slot), v in self.viewers.items()},
+        }
+
+
+def _offline_reason(reason: str) -> str:
+    """The reasons a media.offline event gives (docs/protocol.md)."""
+    if reason in ("stopped", "replaced", "shutdown", "room_deleted"):
+        return reason
+    return "failed"

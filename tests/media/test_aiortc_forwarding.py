@@ -1,0 +1,100 @@
+"""The aiortc internals that encoded forwarding relies on (signaling/aiortc_forwarding.py).
+These fail loudly when an aiortc upgrade moves them; the end-to-end media tests then show
+what broke for real (a viewer that gets no frames, or frames that were transcoded)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import aioice.ice
+import aiortc
+import pytest
+from aiortc import RTCPeerConnection
+
+from signaling import aiortc_forwarding as forwarding
+
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def test_the_installed_aiortc_has_everything_forwarding_uses():
+    forwarding.check()
+
+
+def test_the_pinned_aiortc_range_is_the_checked_one():
+    pin = re.search(r'"aiortc>=([\d.]+),<([\d.]+)"', PYPROJECT.read_text())
+    assert pin, "pyproject.toml must pin aiortc to a range"
+    low, high = (tuple(int(x) for x in v.split(".")[:2]) for v in pin.groups())
+    assert (low, high) == forwarding.SUPPORTED
+    installed = tuple(int(x) for x in aiortc.__version__.split(".")[:2])
+    assert low <= installed < high
+
+
+async def test_a_tapped_receiver_hands_over_encoded_frames_instead_of_decoding():
+    pc = RTCPeerConnection()
+    try:
+        receiver = pc.addTransceiver("video", direction="recvonly").receiver
+        frames = []
+        forwarding.tap_receiver(receiver, lambda mime, data, ts: frames.append((mime, ts)))
+        tap = getattr(receiver, "_RTCRtpReceiver__decoder_queue")
+
+        class Codec:
+            mimeType = "video/VP8"
+
+        class Frame:
+            data, timestamp = b"\x10frame", 3000
+
+        tap.put((Codec, Frame))
+        assert frames == [("video/VP8", 3000)]
+        tap.put(None)  # the receiver stopping: the idle decoder thread gets its end marker
+        assert tap.get() is None
+    finally:
+        await pc.close()
+
+
+async def test_tapping_a_receiver_that_already_decodes_is_refused():
+    pc = RTCPeerConnection()
+    try:
+        receiver = pc.addTransceiver("video", direction="recvonly").receiver
+        setattr(receiver, "_RTCRtpReceiver__decoder_thread", object())
+        with pytest.raises(forwarding.IncompatibleAiortc):
+            forwarding.tap_receiver(receiver, lambda *a: None)
+        setattr(receiver, "_RTCRtpReceiver__decoder_thread", None)
+    finally:
+        await pc.close()
+
+
+async def test_a_viewers_keyframe_request_reaches_the_callback():
+    pc = RTCPeerConnection()
+    try:
+        sender = pc.addTransceiver("video", direction="sendonly").sender
+        asked = []
+        forwarding.on_keyframe_request(sender, lambda: asked.append(True))
+        from aiortc.rtp import RTCP_PSFB_PLI, RtcpPsfbPacket
+
+        await sender._handle_rtcp_packet(RtcpPsfbPacket(fmt=RTCP_PSFB_PLI, ssrc=1,
+                                                        media_ssrc=sender._ssrc))
+        assert asked == [True]
+    finally:
+        await pc.close()
+
+
+def test_host_candidates_can_be_restricted_and_restored():
+    try:
+        forwarding.restrict_host_addresses(["127.0.0.1", "::1"])
+        assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False) == ["127.0.0.1"]
+        assert aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True) == ["127.0.0.1",
+                                                                                "::1"]
+    finally:
+        forwarding.restrict_host_addresses([])
+    assert "127.0.0.1" not in aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False)
+
+
+def test_a_server_on_loopback_offers_loopback_candidates_by_default():
+    from liveroom.config import Settings
+    from signaling import ice_addresses
+
+    assert ice_addresses(Settings()) == ("127.0.0.1",)
+    assert ice_addresses(Settings(host="0.0.0.0")) == ()
+    assert ice_addresses(Settings(host="0.0.0.0", ice_addresses=("203.0.113.7",))) == (
+        "203.0.113.7",)

@@ -1,0 +1,120 @@
+"""Live video across real server processes sharing a Redis: a room's media lives on the
+instance its host publishes to; viewers on any other instance get it, through signaling routed
+over the engine (or a WHEP 307 with redirect routing), and a crashed instance's room goes
+offline by itself."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from aiortc import RTCSessionDescription
+
+from liveroom.client import RoomClient
+from signaling.aiortc_forwarding import restrict_host_addresses
+
+from ..helpers import admin_token, eventually, token
+from ..media.clients import Watcher, answer, local_offer, post_sdp, publisher_pc, viewer_pc
+
+pytestmark = pytest.mark.multi
+ROOM = "thailand"
+LOOPBACK = {"LIVEROOM_ICE_ADDRESSES": "127.0.0.1"}
+
+
+@pytest.fixture(autouse=True)
+def loopback_peers():
+    restrict_host_addresses(["127.0.0.1"])  # this process's own peers
+    yield
+    restrict_host_addresses([])
+
+
+@pytest.fixture
+async def peers():
+    opened = []
+    yield opened.append
+    for pc in opened:
+        await pc.close()
+
+
+async def _create_room(base_url: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        response = await http.post(f"{base_url}/api/rooms", json={
+            "id": ROOM, "title": "Thailand live", "country": "Thailand", "country_code": "TH"},
+            headers={"Authorization": f"Bearer {admin_token()}"})
+        assert response.status == 201, await response.text()
+
+
+async def _live(base_url: str) -> bool:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base_url}/api/rooms/{ROOM}") as response:
+            return (await response.json())["live"]
+
+
+async def _publish(url: str, peers) -> object:
+    pc = publisher_pc()
+    peers(pc)
+    async with aiohttp.ClientSession() as http:
+        await answer(pc, await post_sdp(http, f"{url}/whip/rooms/{ROOM}", await local_offer(pc),
+                                        token(ROOM, "host")))
+    return pc
+
+
+async def test_a_viewer_on_another_instance_gets_the_video(clean_redis, start_servers, peers):
+    one, two = start_servers(clean_redis, extra_env=LOOPBACK)
+    await _create_room(one.url)
+    await _publish(one.url, peers)
+    await eventually(lambda: _live(two.url), timeout=10, what="instance two to show live")
+
+    # The room channel on instance two: media.subscribe is routed to instance one.
+    async with RoomClient(two.url, ROOM, token=token(ROOM, user="ann")) as room:
+        assert room.snapshot["media"]["live"] is True
+        pc = viewer_pc()
+        peers(pc)
+        ack = await room.command("media.subscribe", offer=await local_offer(pc))
+        assert ack["session"].rsplit("-", 1)[0] != ""  # a session held by instance one
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=ack["answer"], type="answer"))
+        watcher = Watcher(pc)
+        await eventually(lambda: watcher.counts_up(20), timeout=15, what="routed frames")
+        watcher.stop()
+        await room.command("media.stop", session=ack["session"])  # routed too
+
+    # WHEP on instance two, behind a load balancer that does not know where media lives.
+    pc = viewer_pc()
+    peers(pc)
+    async with aiohttp.ClientSession() as http:
+        response = await post_sdp(http, f"{two.url}/whep/rooms/{ROOM}", await local_offer(pc))
+        await answer(pc, response)
+        watcher = Watcher(pc)
+        await eventually(lambda: watcher.counts_up(10), timeout=15, what="WHEP frames")
+        watcher.stop()
+        async with http.delete(two.url + response.headers["Location"]) as gone:
+            assert gone.status == 200
+
+    # Instance one crashes: its claim lapses and instance two announces the room offline.
+    async with RoomClient(two.url, ROOM) as room:
+        one.kill()
+        offline = await room.next_event("media.offline", timeout=15)
+        assert offline["reason"] == "expired"
+    assert not await _live(two.url)
+
+
+async def test_whep_redirects_to_the_instance_holding_the_media(clean_redis, start_servers,
+                                                                peers):
+    one, two = start_servers(clean_redis,
+                             extra_env={**LOOPBACK, "LIVEROOM_MEDIA_ROUTING": "redirect"})
+    await _create_room(one.url)
+    await _publish(one.url, peers)
+    await eventually(lambda: _live(two.url), timeout=10, what="live")
+    pc = viewer_pc()
+    peers(pc)
+    offer = await local_offer(pc)
+    async with aiohttp.ClientSession() as http:
+        redirect = await post_sdp(http, f"{two.url}/whep/rooms/{ROOM}", offer,
+                                  allow_redirects=False)
+        assert redirect.status == 307
+        assert redirect.headers["Location"] == f"{one.url}/whep/rooms/{ROOM}"
+        followed = await post_sdp(http, f"{two.url}/whep/rooms/{ROOM}", offer)
+        assert str(followed.url).startswith(one.url)
+        await answer(pc, followed)
+    watcher = Watcher(pc)
+    await eventually(lambda: watcher.counts_up(10), timeout=15, what="frames")
+    watcher.stop()
