@@ -1,0 +1,132 @@
+"""`liveroom rooms|products|orders|log-level` against a real running server, as an operator's
+script uses them: output on stdout, the server's error code on stderr, exit status to branch on."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from liveroom import cli
+from liveroom.client import RoomClient
+
+from .helpers import ServerProcess, admin_token, free_port, token
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = ServerProcess(None, data_dir=tmp_path_factory.mktemp("data")).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def run(server, capsys, monkeypatch):
+    """`liveroom <args>` in this process, at the server, with the operator's token."""
+    monkeypatch.setenv("LIVEROOM_URL", server.url)
+    monkeypatch.setenv("LIVEROOM_TOKEN", admin_token())
+
+    def run_(*args: str) -> tuple[int, str, str]:
+        status = cli.main(list(args))
+        out = capsys.readouterr()
+        return status, out.out, out.err
+
+    return run_
+
+
+def test_rooms_are_created_listed_changed_and_deleted(run):
+    status, out, err = run("rooms", "create", "chile", "--title", "Chile live",
+                           "--country", "Chile", "--country-code", "CL", "--private")
+    assert status == 0, err
+    assert json.loads(out)["public"] is False
+    status, out, _ = run("rooms", "update", "chile", "--title", "Chile, live from Santiago",
+                         "--public")
+    assert status == 0 and json.loads(out)["title"] == "Chile, live from Santiago"
+    status, out, _ = run("rooms", "list")
+    header, *rows = out.splitlines()
+    assert header.split() == ["id", "title", "country", "public", "viewers", "likes"]
+    assert any(row.startswith("chile ") and "Santiago" in row for row in rows)
+    status, out, _ = run("rooms", "list", "--json")
+    assert "chile" in {room["id"] for room in json.loads(out)}
+    assert run("rooms", "show", "chile")[0] == 0
+    assert run("rooms", "delete", "chile")[:2] == (0, "deleted room chile\n")
+    status, out, err = run("rooms", "show", "chile")
+    assert (status, out) == (1, "")
+    assert err == "liveroom: room_not_found: no room 'chile' (HTTP 404)\n"
+
+
+def test_products_are_managed_and_refusals_name_the_field(run):
+    assert run("rooms", "create", "italy", "--title", "Italy live", "--country", "Italy",
+               "--country-code", "IT")[0] == 0
+    status, out, err = run("products", "create", "italy", "olive-oil", "--name", "Olive oil",
+                           "--price", "18.50", "--currency", "EUR", "--stock", "40")
+    assert status == 0, err
+    assert json.loads(out)["price"] == "18.50"
+    assert run("products", "update", "italy", "olive-oil", "--stock", "35")[0] == 0
+    status, out, _ = run("products", "list", "italy")
+    assert out.splitlines()[1].split() == ["olive-oil", "Olive", "oil", "18.50", "EUR", "35"]
+    status, _, err = run("products", "create", "italy", "wine", "--name", "Wine",
+                         "--price", "free", "--currency", "EUR", "--stock", "1")
+    assert status == 1 and err.startswith("liveroom: invalid_field: price")
+    assert run("products", "delete", "italy", "olive-oil")[0] == 0
+    assert json.loads(run("products", "list", "italy", "--json")[1]) == []
+
+
+def test_orders_export_as_csv_or_json_to_a_file(run, server, tmp_path):
+    assert run("rooms", "create", "vietnam", "--title", "Vietnam live", "--country", "Vietnam",
+               "--country-code", "VN")[0] == 0
+    assert run("products", "create", "vietnam", "coffee", "--name", "Robusta", "--price",
+               "120000", "--currency", "VND", "--stock", "50")[0] == 0
+    sale_id = asyncio.run(_sell(server.url, "vietnam", "coffee", buyers=3))
+
+    status, out, _ = run("orders", "export", "--room", "vietnam")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert status == 0 and len(rows) == 3 and {r["sale_id"] for r in rows} == {sale_id}
+    target = tmp_path / "orders.json"
+    status, _, err = run("orders", "export", "--room", "vietnam", "--sale", sale_id,
+                         "--format", "json", "--output", str(target))
+    assert status == 0 and err == f"wrote 3 order(s) to {target}\n"
+    assert {o["user_id"] for o in json.loads(target.read_text())} == {"b0", "b1", "b2"}
+    status, _, err = run("orders", "export", "--room", "vietnam", "--sale", "sale_nope")
+    assert status == 1 and "sale_not_found" in err
+
+
+def test_without_a_token_or_a_server_the_error_says_what_to_do(run, monkeypatch):
+    monkeypatch.delenv("LIVEROOM_TOKEN")
+    status, _, err = run("rooms", "delete", "thailand")
+    assert status == 1 and "unauthorized" in err and "LIVEROOM_TOKEN" in err
+    status, _, err = run("rooms", "list", "--url", f"http://127.0.0.1:{free_port()}")
+    assert status == 3 and "cannot reach" in err
+    with pytest.raises(SystemExit) as usage:
+        run("rooms", "create", "x")  # --title and the others are required
+    assert usage.value.code == 2
+
+
+def test_the_log_level_of_an_instance_is_shown_and_changed(run):
+    status, out, _ = run("log-level")
+    assert status == 0 and out.startswith("INFO (instance ")
+    assert run("log-level", "debug")[1].startswith("DEBUG (instance ")
+    assert run("log-level", "INFO")[0] == 0
+
+
+def test_the_installed_command_reads_its_address_and_token_from_the_environment(server):
+    env = {**os.environ, "LIVEROOM_URL": server.url, "LIVEROOM_TOKEN": admin_token()}
+    result = subprocess.run([sys.executable, "-m", "liveroom", "rooms", "list", "--json"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert isinstance(json.loads(result.stdout), list)
+
+
+async def _sell(base: str, room: str, product: str, buyers: int) -> str:
+    async with RoomClient(base, room, token=token(room, "moderator", user="mod")) as mod:
+        sale = await mod.create_sale(product, stock=10, duration=60)
+    for i in range(buyers):
+        async with RoomClient(base, room, token=token(room, user=f"b{i}")) as buyer:
+            await buyer.buy(sale["id"], 1)
+    return sale["id"]
