@@ -15,13 +15,13 @@ import web as pages
 from . import demo
 from .webhooks import Dispatcher
 from .api import setup_api
-from .api.middleware import json_errors
+from .api.middleware import add_request_id, deadline, json_errors, request_context
 from .channel import setup_channel
 from .config import Settings, with_secret
 from .engine import create_engine
-from .keys import ENGINE, SETTINGS
-
-MAX_BODY_BYTES = 256 * 1024
+from .keys import ENGINE, METRICS, SETTINGS
+from .lifecycle import setup_lifecycle
+from .metrics import setup_metrics
 
 
 async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -39,7 +39,8 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as session:
-        dispatcher = Dispatcher(app[ENGINE], session, app[SETTINGS].instance_id)
+        dispatcher = Dispatcher(app[ENGINE], session, app[SETTINGS].instance_id,
+                                metrics=app[METRICS])
         task = asyncio.create_task(dispatcher.run_forever(), name="webhooks")
         yield
         task.cancel()
@@ -48,9 +49,13 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     settings = with_secret(settings)
-    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=[request_context, json_errors, deadline],
+                          client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
+    app.on_response_prepare.append(add_request_id)
     app.cleanup_ctx.append(_engine_ctx)
+    setup_lifecycle(app, settings.drain_timeout)
+    setup_metrics(app)
     app.cleanup_ctx.append(_webhooks_ctx)
     setup_api(app)
     setup_channel(app)

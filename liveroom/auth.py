@@ -1,8 +1,9 @@
 """Access tokens: JWTs (HS256) whose claims are the grants, signed with the server secret.
 
 A shop backend that knows the secret can mint tokens itself; the claims are:
-    sub   user id            name  display name        role  viewer | moderator | host | admin
-    room  room id, or "*"    exp   expiry (unix time)  iss   "liveroom"
+    sub   user id            name  display name        role  viewer | moderator | host |
+    room  room id, or "*"    exp   expiry (unix time)        cohost | admin
+    iss   "liveroom"
 An admin token with room "*" is the operator token for the admin API.
 """
 
@@ -22,7 +23,8 @@ ALGORITHM = "HS256"
 ANY_ROOM = "*"
 
 # What each role may do. Host and moderator both run the room and its sales; only a host
-# publishes media, and only the host (the exporter) and operators see and settle orders.
+# publishes media, and only the host (the exporter) and operators see and settle orders. A
+# co-host (a guest presenter) may publish a second video beside the host's, and chat.
 CAPABILITIES: dict[str, frozenset[str]] = {
     "viewer": frozenset({"watch", "chat", "like", "buy"}),
     "moderator": frozenset(
@@ -32,6 +34,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         {"watch", "chat", "like", "moderate", "pin", "products", "sales", "orders", "settle",
          "publish"}
     ),
+    "cohost": frozenset({"watch", "chat", "like", "publish"}),
     "admin": frozenset(
         {"watch", "chat", "like", "moderate", "pin", "products", "sales", "orders", "settle",
          "publish", "rooms"}

@@ -1,4 +1,5 @@
-"""`liveroom serve` runs the server; `liveroom token` mints an access token for scripts."""
+"""`liveroom serve` runs the server; `liveroom token` mints an access token for scripts;
+`liveroom rooms|products|orders|log-level` talk to a running deployment (admin_cli.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from . import __version__, auth
+from . import __version__, admin_cli, auth, logs
 from .config import ConfigError, Settings, settings_from, with_secret
 from .errors import EngineUnavailable
 from .keys import SETTINGS
@@ -40,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--public-url", help="address users reach this server at, for links and "
                        "Origin checks (LIVEROOM_PUBLIC_URL)")
     serve.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (LIVEROOM_LOG_LEVEL)")
+    serve.add_argument("--log-format", choices=("text", "json"),
+                       help="text, or one JSON object per line (LIVEROOM_LOG_FORMAT, text)")
 
     token = commands.add_parser("token", help="print an access token")
     token.add_argument("--room", required=True, help='room id, or "*" (admin only)')
@@ -49,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=float, default=86400, help="seconds until expiry (86400)")
     token.add_argument("--secret", help="signing secret (LIVEROOM_SECRET, else the data dir's)")
     token.add_argument("--data-dir", type=Path, help="data dir holding the generated secret")
+
+    admin_cli.add_commands(commands)
     return parser
 
 
@@ -57,18 +64,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "token":
             return _token(args)
+        if args.command != "serve":
+            return admin_cli.run(args)
         settings = settings_from({
             "host": args.host, "port": args.port, "redis_url": args.redis_url,
             "data_dir": args.data_dir, "secret": args.secret, "demo": args.demo,
             "public_url": args.public_url, "log_level": args.log_level,
+            "log_format": args.log_format,
         })
     except (ConfigError, ValueError) as exc:
         print(f"liveroom: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings.log_level, settings.log_format, settings.instance_id)
     return asyncio.run(serve(settings))
 
 
@@ -84,10 +91,12 @@ def _token(args: argparse.Namespace) -> int:
 async def serve(settings: Settings) -> int:
     from .app import create_app
     from .demo import demo_links
+    from .lifecycle import drain, runner_shutdown_timeout
 
     app = create_app(settings)
     settings = app[SETTINGS]  # with the generated secret filled in
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                           shutdown_timeout=runner_shutdown_timeout(settings.drain_timeout))
     try:
         await runner.setup()
     except EngineUnavailable as exc:
@@ -104,20 +113,45 @@ async def serve(settings: Settings) -> int:
               file=sys.stderr)
         await runner.cleanup()
         return 1
-    engine = "Redis at " + settings.redis_url if settings.redis_url else (
+    engine = "Redis at " + _redacted(settings.redis_url) if settings.redis_url else (
         f"embedded engine, data in {settings.data_dir}/"
     )
-    print(f"Liveroom {__version__} ({engine}), instance {settings.instance_id}")
-    print(f"Serving on {settings.base_url}")
+    banner = [f"Liveroom {__version__} ({engine}), instance {settings.instance_id}",
+              f"Serving on {settings.base_url}"]
     if settings.demo:
-        print(demo_links(settings))
-    sys.stdout.flush()
+        banner.append(demo_links(settings))
+    if settings.log_format == "json":  # a log collector gets nothing but JSON lines
+        for line in banner:
+            log.info(line)
+    else:
+        print("\n".join(banner))
+        sys.stdout.flush()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("shutting down")
-    await runner.cleanup()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a second signal: stop draining, exit now
+        loop.add_signal_handler(sig, _exit_now, "a second signal while draining")
+    if not await drain(app, runner):
+        _exit_now("the drain deadline")
     return 0
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for printing."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return parts._replace(netloc=user + netloc).geturl()
+
+
+def _exit_now(why: str) -> None:
+    """Leave without waiting for anything (the event loop's own cleanup could hang too)."""
+    log.warning("exiting at once: %s", why)
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(1)

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import random
 import secrets
 from typing import Any, AsyncIterator
 
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 # Close codes after which reconnecting cannot help (docs/protocol.md).
 FINAL_CLOSE_CODES = {1000, 1008, 1009, 4400, 4401, 4403, 4404}
 RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)
+# 1012: the instance drains. Reconnect at once (the load balancer picks another instance),
+# spread over this many seconds so that its viewers do not all arrive in the same instant.
+SERVICE_RESTART = 1012
+RESTART_SPREAD = 0.25
 
 
 class CommandError(Exception):
@@ -74,6 +79,7 @@ class RoomClient:
         self.epoch: str | None = None
         self.seq: int | None = None
         self.reconnects = 0
+        self.last_close_code: int | None = None  # of the last connection the server ended
         # The room's live viewer count, kept current as frames arrive (not as they are read).
         self.viewers: int | None = None
         self._session = session
@@ -117,6 +123,11 @@ class RoomClient:
         self._events.put_nowait(self._closed)
         if self._own_session and self._session is not None:
             await self._session.close()
+
+    @property
+    def last_error(self) -> dict[str, Any] | None:
+        """The last error frame not tied to a command: why the server closed (`draining`...)."""
+        return self._last_error
 
     def url(self) -> str:
         params = {"format": self.fmt}
@@ -168,7 +179,7 @@ class RoomClient:
             async for msg in ws:
                 if msg.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
                     self._on_frame(self._decode(msg.data))
-            code = ws.close_code
+            code = self.last_close_code = ws.close_code
             self._connected.clear()
             if not self.reconnect or code in FINAL_CLOSE_CODES:
                 self._closed = ChannelClosed(code, "closed by server", self._last_error)
@@ -176,13 +187,16 @@ class RoomClient:
                 self._events.put_nowait(self._closed)
                 return
             self._fail_pending(ConnectionError(f"connection lost ({code}); command not answered"))
-            await self._reconnect()
+            await self._reconnect(code)
             if self._closed is not None:
                 return
 
-    async def _reconnect(self) -> None:
+    async def _reconnect(self, code: int | None = None) -> None:
         for attempt in itertools.count():
-            await asyncio.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
+            if attempt == 0 and code == SERVICE_RESTART:
+                await asyncio.sleep(random.uniform(0, RESTART_SPREAD))
+            else:
+                await asyncio.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
             try:
                 await self._open()
                 self.reconnects += 1
@@ -201,6 +215,8 @@ class RoomClient:
 
     def _on_frame(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
+        if kind == "error" and frame.get("code") == "draining":
+            self._connected.clear()  # the server closes this connection next: wait for another
         if kind in ("ack", "error") and frame.get("id") in self._pending:
             future = self._pending.pop(frame["id"])
             if not future.done():
@@ -305,13 +321,17 @@ class RoomClient:
     async def buy(self, sale_id: str, quantity: int = 1, *, idempotency_key: str | None = None,
                   attempts: int = 5) -> dict[str, Any]:
         """Buy, safely retried: the same idempotency key goes with every attempt, so a buy
-        whose answer was lost on a dropped connection returns the same order, never a second.
+        whose answer was lost on a dropped connection, or that a draining server turned away,
+        returns the same order, never a second.
         Returns the ack: {"order": ..., "created": bool}; refusals raise CommandError."""
         key = idempotency_key or secrets.token_hex(12)
         for attempt in range(attempts):
             try:
                 return await self.command("sale.buy", sale_id=sale_id, quantity=quantity,
                                           idempotency_key=key)
+            except CommandError as refused:
+                if refused.code != "draining" or attempt == attempts - 1:
+                    raise
             except (ConnectionError, asyncio.TimeoutError):
                 if attempt == attempts - 1:
                     raise

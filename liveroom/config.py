@@ -6,6 +6,7 @@ names the setting, so an operator never has to guess which of twenty variables i
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field, fields, replace
@@ -49,6 +50,36 @@ class Settings:
     heartbeat_interval: float = 2.0
     presence_ttl: float = 6.0
     log_level: str = "INFO"
+    # "text" for a terminal, "json" (one object per line) for a log collector.
+    log_format: str = "text"
+    # Operator limits; 0 means no limit on connections.
+    max_connections: int = 0
+    max_room_connections: int = 0
+    max_body_bytes: int = 256 * 1024
+    # A request or command the engine has not answered by then is refused as unavailable.
+    request_timeout: float = 10.0
+    # On SIGTERM: seconds to finish in-flight work, move clients elsewhere and exit.
+    drain_timeout: float = 20.0
+    # Live video (signaling/). STUN/TURN URLs handed to browsers; TURN ones get time-limited
+    # credentials from turn_secret (coturn's static-auth-secret).
+    ice_servers: tuple[str, ...] = ()
+    turn_secret: str | None = None
+    turn_ttl: float = 86400.0
+    # Addresses the server offers host candidates on; empty: loopback when listening on
+    # loopback, else every interface's but loopback (signaling.ice_addresses).
+    ice_addresses: tuple[str, ...] = ()
+    # A peer connection that has not connected after ice_timeout is closed; a publisher whose
+    # media stops for media_timeout is offline.
+    ice_timeout: float = 15.0
+    media_timeout: float = 5.0
+    max_peers: int = 500
+    # Signaling for a room whose media is on another instance: "route" it there through the
+    # engine, or answer WHIP/WHEP with a 307 "redirect" to that instance's public URL.
+    media_routing: str = "route"
+    # With --demo, each demo room gets a synthetic host streaming a test card.
+    demo_video: bool = True
+    # Decode and re-encode for every viewer instead of forwarding (benchmark comparison only).
+    media_transcode: bool = False
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
 
     @property
@@ -84,7 +115,29 @@ _ENV = {
     "heartbeat_interval": ("LIVEROOM_HEARTBEAT_INTERVAL", float),
     "presence_ttl": ("LIVEROOM_PRESENCE_TTL", float),
     "log_level": ("LIVEROOM_LOG_LEVEL", str),
+    "log_format": ("LIVEROOM_LOG_FORMAT", str),
+    "max_connections": ("LIVEROOM_MAX_CONNECTIONS", int),
+    "max_room_connections": ("LIVEROOM_MAX_ROOM_CONNECTIONS", int),
+    "max_body_bytes": ("LIVEROOM_MAX_BODY_BYTES", int),
+    "request_timeout": ("LIVEROOM_REQUEST_TIMEOUT", float),
+    "drain_timeout": ("LIVEROOM_DRAIN_TIMEOUT", float),
+    "ice_servers": ("LIVEROOM_ICE_SERVERS", lambda v: _csv(v)),
+    "turn_secret": ("LIVEROOM_TURN_SECRET", str),
+    "turn_ttl": ("LIVEROOM_TURN_TTL", float),
+    "ice_addresses": ("LIVEROOM_ICE_ADDRESSES", lambda v: _csv(v)),
+    "ice_timeout": ("LIVEROOM_ICE_TIMEOUT", float),
+    "media_timeout": ("LIVEROOM_MEDIA_TIMEOUT", float),
+    "max_peers": ("LIVEROOM_MAX_PEERS", int),
+    "media_routing": ("LIVEROOM_MEDIA_ROUTING", str),
+    "demo_video": ("LIVEROOM_DEMO_VIDEO", lambda v: _parse_bool("LIVEROOM_DEMO_VIDEO", v)),
+    "media_transcode": (
+        "LIVEROOM_MEDIA_TRANSCODE", lambda v: _parse_bool("LIVEROOM_MEDIA_TRANSCODE", v)
+    ),
 }
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
 def _parse_bool(name: str, value: str) -> bool:
@@ -149,12 +202,63 @@ def validate(settings: Settings) -> None:
                  "chat_max_chars", "commands_per_second", "chat_per_second", "chat_burst",
                  "buys_per_second", "reservation_ttl"):
         if getattr(settings, name) <= 0:
-            raise ConfigError(f"{name} must be positive")
+            var = _ENV[name][0] if name in _ENV else "not configurable"
+            raise ConfigError(f"{name.replace('_', '-')} ({var}) must be positive")
+    _validate_media(settings)
+    _validate_operations(settings)
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(
             f"log-level (LIVEROOM_LOG_LEVEL): {settings.log_level!r} is not one of "
             "DEBUG, INFO, WARNING, ERROR"
         )
+
+
+def _validate_media(settings: Settings) -> None:
+    for url in settings.ice_servers:
+        scheme = url.split(":", 1)[0]
+        if scheme not in ("stun", "stuns", "turn", "turns") or ":" not in url:
+            raise ConfigError(
+                f"ice-servers (LIVEROOM_ICE_SERVERS): {url!r} is not a stun:, stuns:, turn: or "
+                "turns: URL"
+            )
+        if scheme.startswith("turn") and not settings.turn_secret:
+            raise ConfigError(
+                f"turn-secret (LIVEROOM_TURN_SECRET) is required for the TURN server {url!r}: "
+                "credentials are minted from it (coturn's static-auth-secret)"
+            )
+    for address in settings.ice_addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ConfigError(
+                f"ice-addresses (LIVEROOM_ICE_ADDRESSES): {address!r} is not an IP address"
+            ) from None
+    if settings.media_routing not in ("route", "redirect"):
+        raise ConfigError(
+            f"media-routing (LIVEROOM_MEDIA_ROUTING): {settings.media_routing!r} is not one of "
+            "route, redirect"
+        )
+    for name, var in (("turn_ttl", "LIVEROOM_TURN_TTL"), ("ice_timeout", "LIVEROOM_ICE_TIMEOUT"),
+                      ("media_timeout", "LIVEROOM_MEDIA_TIMEOUT"),
+                      ("max_peers", "LIVEROOM_MAX_PEERS")):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{name.replace('_', '-')} ({var}) must be positive")
+
+
+def _validate_operations(settings: Settings) -> None:
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError(
+            f"log-format (LIVEROOM_LOG_FORMAT): {settings.log_format!r} is not one of text, json"
+        )
+    for name, var in (("max_connections", "LIVEROOM_MAX_CONNECTIONS"),
+                      ("max_room_connections", "LIVEROOM_MAX_ROOM_CONNECTIONS")):
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"{name.replace('_', '-')} ({var}) must be 0 (no limit) or more")
+    for name, var in (("max_body_bytes", "LIVEROOM_MAX_BODY_BYTES"),
+                      ("request_timeout", "LIVEROOM_REQUEST_TIMEOUT"),
+                      ("drain_timeout", "LIVEROOM_DRAIN_TIMEOUT")):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{name.replace('_', '-')} ({var}) must be positive")
 
 
 def with_secret(settings: Settings) -> Settings:

@@ -10,8 +10,14 @@ from .config import Settings
 
 if TYPE_CHECKING:
     from .channel.fanout import Fanout
+    from .channel.registry import Connections
     from .engine import Engine
+    from .lifecycle import Lifecycle
+    from .metrics import Metrics
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", "Engine")
 FANOUT = web.AppKey("fanout", "Fanout")
+METRICS = web.AppKey("metrics", "Metrics")
+LIFECYCLE = web.AppKey("lifecycle", "Lifecycle")
+CONNECTIONS = web.AppKey("connections", "Connections")

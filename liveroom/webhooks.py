@@ -29,6 +29,7 @@ import aiohttp
 
 from .engine import Engine, OutboxEntry
 from .errors import LiveroomError
+from .metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,10 @@ def backoff(attempts: int) -> float:
 
 
 class Dispatcher:
-    def __init__(self, engine: Engine, session: aiohttp.ClientSession, instance: str) -> None:
+    def __init__(self, engine: Engine, session: aiohttp.ClientSession, instance: str,
+                 metrics: Metrics | None = None) -> None:
         self._engine = engine
+        self._attempts = (metrics or Metrics()).webhooks
         self._session = session
         self._instance = instance
 
@@ -112,6 +115,8 @@ class Dispatcher:
         if not delivered and error is None:
             error = f"HTTP {status}"
         retry_in = 0.0 if delivered else backoff(entry.attempts)
+        self._attempts.labels(event=entry.type,
+                              result="delivered" if delivered else "failed").inc()
         await self._engine.sales.finish_outbox(entry.room, entry.id, delivered=delivered,
                                                retry_in=retry_in)
         await self._engine.sales.log_delivery(entry.room, {

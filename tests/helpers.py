@@ -10,10 +10,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from liveroom import auth
 
@@ -71,7 +74,7 @@ class RedisServer:
     """A private redis-server on a free port, with append-only persistence so that a restart
     keeps its data, for tests that stop, restart or reconfigure Redis."""
 
-    def __init__(self) -> None:
+    def __init__(self, *args: str) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
@@ -79,6 +82,7 @@ class RedisServer:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="liveroom-redis-"))
         self.proc: subprocess.Popen | None = None
+        self.args = args  # further redis-server options
 
     @property
     def url(self) -> str:
@@ -87,7 +91,8 @@ class RedisServer:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.dir)],
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.dir),
+             *self.args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         client = redis.Redis(port=self.port)
@@ -113,6 +118,32 @@ class RedisServer:
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def stall_redis(port: int, seconds: float) -> threading.Thread:
+    """A slow Redis, not a down one: block the redis-server on `port` (started with
+    `--enable-debug-command local`) for `seconds` with DEBUG SLEEP, from a thread."""
+    def sleep() -> None:
+        client = redis.Redis(port=port, socket_timeout=seconds + 5)
+        client.execute_command("DEBUG", "SLEEP", seconds)
+        client.close()
+
+    thread = threading.Thread(target=sleep, daemon=True)
+    thread.start()
+    return thread
+
+
+def redis_stalled(port: int) -> bool:
+    """Whether the redis-server on `port` fails to answer a PING within 0.1 s."""
+    client = redis.Redis(port=port, socket_timeout=0.1, socket_connect_timeout=0.1,
+                         retry=Retry(NoBackoff(), 0))
+    try:
+        client.ping()
+        return False
+    except redis.TimeoutError:
+        return True
+    finally:
+        client.close()
 
 
 class ServerProcess:

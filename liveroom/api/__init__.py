@@ -1,16 +1,19 @@
-"""The REST API (JSON): rooms, products, health. Errors follow middleware.py."""
+"""The REST API (JSON): rooms, products, sales, orders, webhooks, health, the instance's log
+level. Errors follow middleware.py."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from . import health, products, rooms, sales, webhooks
+from . import admin, health, products, rooms, sales, webhooks
 
 
 def setup_api(app: web.Application) -> None:
     r = app.router
     r.add_get("/healthz", health.healthz)
     r.add_get("/readyz", health.readyz)
+    r.add_get("/api/admin/log-level", admin.get_log_level)
+    r.add_put("/api/admin/log-level", admin.put_log_level)
     r.add_get("/api/rooms", rooms.list_rooms)
     r.add_post("/api/rooms", rooms.create_room)
     r.add_get("/api/rooms/{room}", rooms.get_room)

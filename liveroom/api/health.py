@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..errors import EngineUnavailable
-from ..keys import ENGINE, SETTINGS
+from ..keys import ENGINE, LIFECYCLE, METRICS, SETTINGS
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -14,11 +14,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready only when the engine answers: a load balancer sends no one to a cut-off instance."""
+    """Ready only when the engine answers in time and the instance is not draining: a load
+    balancer sends no one to a cut-off, overloaded or departing instance."""
     engine = request.app[ENGINE]
     body = {"engine": engine.kind, "instance": request.app[SETTINGS].instance_id}
+    if request.app[LIFECYCLE].draining:
+        return web.json_response({"status": "draining", **body}, status=503)
     try:
-        await engine.ping()
+        await request.app[METRICS].ping(engine)
     except EngineUnavailable as exc:
         return web.json_response({"status": "unavailable", "reason": exc.message, **body},
                                  status=503)

@@ -1,14 +1,22 @@
-"""Every HTTP error is JSON: {"error": {"code": ..., "message": ...}}, whatever raised it."""
+"""The REST API's middlewares: every HTTP error is JSON ({"error": {"code": ..., "message": ...}},
+whatever raised it); every request has an id, a deadline and a place in /metrics."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
+import secrets
+import time
 
 from aiohttp import web
 
-from ..errors import LiveroomError
+from .. import logs
+from ..errors import EngineUnavailable, LiveroomError
+from ..keys import METRICS, SETTINGS
 
 log = logging.getLogger(__name__)
+access = logging.getLogger("liveroom.access")
 
 # aiohttp's own refusals (unknown route, wrong method, body too large) in our vocabulary.
 _HTTP_CODES = {
@@ -47,3 +55,68 @@ async def json_errors(request: web.Request, handler):
         return web.json_response(
             {"error": {"code": "internal", "message": "internal server error"}}, status=500
         )
+
+
+# --- request ids, timing, deadlines ------------------------------------------------------------
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+HEALTH_PATHS = ("/healthz", "/readyz", "/metrics")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _upgrade(request: web.Request) -> bool:
+    return request.headers.get("Upgrade", "").lower() == "websocket"
+
+
+def _route(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def request_context(request: web.Request, handler):
+    """Give the request an id (the load balancer's X-Request-Id, or a new one) that every log
+    line written for it carries and the response repeats; time it for /metrics."""
+    given = request.headers.get("X-Request-Id", "")
+    rid = given if REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
+    logs.request_id.set(rid)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        elapsed = time.perf_counter() - started
+        access.log(logging.DEBUG, "%s %s %d", request.method, request.path, status,
+                   extra={"status": status, "duration_ms": round(elapsed * 1000, 1)})
+        if not _upgrade(request):  # a room channel lasts as long as the viewer watches
+            metrics = request.app[METRICS]
+            route = _route(request)
+            method = request.method if request.method in METHODS else "other"
+            metrics.http_requests.labels(method, route, str(status)).inc()
+            metrics.http_duration.labels(method, route).observe(elapsed)
+
+
+async def add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: every response, the WebSocket handshake too, names its request."""
+    rid = logs.request_id.get()
+    if rid is not None:
+        response.headers["X-Request-Id"] = rid
+
+
+@web.middleware
+async def deadline(request: web.Request, handler):
+    """A request the engine has not answered within LIVEROOM_REQUEST_TIMEOUT is refused with
+    503 unavailable instead of hanging (a slow Redis, not a down one)."""
+    if _upgrade(request) or request.path in HEALTH_PATHS:  # readiness has its own bound
+        return await handler(request)
+    timeout = request.app[SETTINGS].request_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            return await handler(request)
+    except TimeoutError:
+        raise EngineUnavailable(
+            f"the room service did not answer within {timeout:g} s; retry") from None

@@ -31,6 +31,7 @@ async def list_rooms(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     rooms = [r for r in await engine.store.list_rooms() if await _visible(request, r)]
     counts = await engine.presence.counts([r["id"] for r in rooms])
+    media = await engine.media.states([r["id"] for r in rooms])
     listed = []
     for room in rooms:
         snapshot = await engine.store.snapshot(room["id"])
@@ -40,6 +41,7 @@ async def list_rooms(request: web.Request) -> web.Response:
             **room, "viewers": counts.get(room["id"], 0), "likes": snapshot.likes,
             "pin": snapshot.pin,
             "sales": await engine.sales.list_sales(room["id"], active=True),
+            **_live(media.get(room["id"])),
             **snapshot.extra,
         })
     return web.json_response({"rooms": listed})
@@ -58,8 +60,15 @@ async def get_room(request: web.Request) -> web.Response:
         "pin": snapshot.pin,
         "slow_mode": snapshot.slow_mode,
         "sales": await engine.sales.list_sales(room_id, active=True),
+        **_live(await engine.media.state(room_id)),
         **snapshot.extra,
     })
+
+
+def _live(state: dict | None) -> dict:
+    """Live video: whether the room is live, and who publishes (engine/media.py)."""
+    state = state or {"live": False, "publishers": {}}
+    return {"live": state["live"], "media": state}
 
 
 async def create_room(request: web.Request) -> web.Response:

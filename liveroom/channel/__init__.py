@@ -7,17 +7,17 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ..keys import ENGINE, FANOUT
-from .connection import CLOSE_GOING_AWAY
+from ..keys import CONNECTIONS, ENGINE, FANOUT, LIFECYCLE, METRICS, SETTINGS
 from . import sale_commands  # noqa: F401  (registers the sale commands)
 from .fanout import Fanout
 from .handler import room_channel
+from .registry import Connections
 from .tickers import run_sale_clock, run_tickers
 
 
 async def _fanout_ctx(app: web.Application) -> AsyncIterator[None]:
     engine = app[ENGINE]
-    fanout = app[FANOUT] = Fanout(engine)
+    fanout = app[FANOUT] = Fanout(engine, metrics=app[METRICS])
     tasks = [
         asyncio.create_task(run_tickers(engine, fanout), name="room-tickers"),
         asyncio.create_task(run_sale_clock(engine), name="sale-clock"),
@@ -29,13 +29,17 @@ async def _fanout_ctx(app: web.Application) -> AsyncIterator[None]:
     await fanout.stop()
 
 
-async def _close_sockets(app: web.Application) -> None:
-    if FANOUT in app:
-        await app[FANOUT].close_all(CLOSE_GOING_AWAY, "server shutting down")
+async def _drain_sockets(app: web.Application) -> None:
+    """On shutdown: answer what is in flight, then send every client elsewhere (1012)."""
+    await app[CONNECTIONS].drain(app[LIFECYCLE].handlers_deadline())
 
 
 def setup_channel(app: web.Application) -> None:
-    """Add the room channel; needs the engine's cleanup context registered before it."""
+    """Add the room channel; needs the engine's cleanup context registered before it, and the
+    metrics and the lifecycle set up."""
+    settings = app[SETTINGS]
+    app[CONNECTIONS] = Connections(app[METRICS], max_total=settings.max_connections,
+                                   max_per_room=settings.max_room_connections)
     app.cleanup_ctx.append(_fanout_ctx)
-    app.on_shutdown.append(_close_sockets)
+    app.on_shutdown.append(_drain_sockets)
     app.router.add_get("/ws/rooms/{room}", room_channel, name="room_channel")

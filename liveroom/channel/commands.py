@@ -7,6 +7,7 @@ the frame is refused before the handler runs, with a code that says what was wro
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -21,7 +22,8 @@ from .. import auth
 from ..codec import from_json, unpack
 from ..config import Settings
 from ..engine import Engine
-from ..errors import LiveroomError
+from ..errors import EngineUnavailable, LiveroomError
+from ..keys import METRICS
 from ..validation import check_display_name, check_int, check_slug, check_text, check_user_id
 from .connection import Connection
 from .fanout import Fanout
@@ -94,6 +96,9 @@ async def dispatch(ctx: Context, conn: Connection, data: str | bytes) -> None:
     try:
         message = parse_frame(data)
         cid = command_id(message)
+        if conn.draining:
+            raise LiveroomError("draining", "this server is restarting: send it again after "
+                                "reconnecting")
         wait = conn.commands.take()
         if wait:
             raise LiveroomError(
@@ -115,7 +120,17 @@ async def dispatch(ctx: Context, conn: Connection, data: str | bytes) -> None:
             raise LiveroomError(
                 "invalid_field", f"{field}: {spec.name} has no such field", field=field
             )
-        result = await spec.handler(ctx, conn, message)
+        timeout = ctx.settings.request_timeout
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout):
+                result = await spec.handler(ctx, conn, message)
+        except TimeoutError:
+            raise EngineUnavailable(f"the room service did not answer within {timeout:g} s; "
+                                    "retry (a buy keeps its idempotency key)") from None
+        finally:
+            ctx.app[METRICS].commands.labels(command=spec.name).observe(
+                time.perf_counter() - started)
         conn.send({"type": "ack", "id": cid, **(result or {})})
     except LiveroomError as error:
         conn.send_error(error, cid)

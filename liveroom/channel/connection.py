@@ -17,6 +17,7 @@ from aiohttp import web
 
 from ..auth import Identity
 from ..errors import LiveroomError
+from ..metrics import Metrics
 from .encoded import Encoded
 from .ratelimit import TokenBucket
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_TOO_BIG = 1009
+CLOSE_SERVICE_RESTART = 1012  # this instance drains: reconnect now, through the load balancer
 CLOSE_TRY_AGAIN = 1013
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
@@ -45,6 +47,8 @@ CLOSE_CODE_OF_ERROR = {
     "banned": CLOSE_FORBIDDEN,
     "room_not_found": CLOSE_NOT_FOUND,
     "unavailable": CLOSE_TRY_AGAIN,
+    "too_many_connections": CLOSE_TRY_AGAIN,
+    "draining": CLOSE_SERVICE_RESTART,
 }
 
 
@@ -62,6 +66,7 @@ class Connection:
         chat_per_second: float,
         chat_burst: int,
         buys_per_second: float = 5.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.id = secrets.token_hex(6)
         self.ws = ws
@@ -69,6 +74,11 @@ class Connection:
         self.identity = identity
         self.fmt = fmt
         self.closed = False
+        # Set while no command of this connection is running; a drain waits for it.
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.draining = False
+        self._metrics = metrics
         self._transport = transport
         self._limit = send_buffer_bytes
         self.commands = TokenBucket(commands_per_second, commands_per_second * 2)
@@ -100,6 +110,9 @@ class Connection:
                 "connection %s in %s stopped reading (%d bytes unsent); disconnecting",
                 self.id, self.room, transport.get_write_buffer_size(),
             )
+            if self._metrics is not None:
+                self._metrics.slow_clients.inc()
+                self._metrics.dropped_bytes.inc(transport.get_write_buffer_size())
             self.abort()
 
     def send(self, message: dict[str, Any] | Encoded) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..engine import Engine, Position
 from ..errors import EngineUnavailable, LiveroomError
+from ..metrics import Metrics
 from .connection import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, Connection
 from .encoded import Encoded, event_message
 
@@ -57,8 +58,12 @@ class LocalRoom:
 
 
 class Fanout:
-    def __init__(self, engine: Engine, *, idle_grace: float = IDLE_GRACE) -> None:
+    def __init__(self, engine: Engine, *, idle_grace: float = IDLE_GRACE,
+                 metrics: Metrics | None = None) -> None:
         self._engine = engine
+        metrics = metrics or Metrics()
+        self._published = metrics.events_published
+        self._delivered = metrics.events_delivered
         self._idle_grace = idle_grace
         self._rooms: dict[str, LocalRoom] = {}
         self._retiring: dict[str, asyncio.Task] = {}  # unsubscribes still under way
@@ -121,6 +126,7 @@ class Fanout:
                 for seq, event in missed:
                     conn.write(Encoded(event_message(seq, event)).frame(conn.fmt))
                     after = seq
+                self._delivered.inc(len(missed))
             else:
                 snapshot = await self._snapshot_message(conn.room, resync=resume is not None)
                 conn.send(snapshot)
@@ -194,6 +200,7 @@ class Fanout:
         frames = [enc.frame(conn.fmt) for seq, enc in joining.frames if seq > joining.after]
         if frames:
             conn.write(b"".join(frames))
+            self._delivered.inc(len(frames))
         if not conn.closed:
             local.live[conn] = None
 
@@ -203,6 +210,7 @@ class Fanout:
         if local is None:
             return
         encoded = Encoded(event_message(seq, event))
+        self._published.labels(type=event["type"]).inc()
         local.last_seq = seq
         local.queue.append(encoded)
         for conn, joining in local.joining.items():
@@ -277,6 +285,7 @@ class Fanout:
                 if data is None:
                     data = joined[conn.fmt] = b"".join(e.frame(conn.fmt) for e in queue)
                 conn.write(data)
+            self._delivered.inc(len(queue) * len(local.live))
         if local.after_flush:
             closes, local.after_flush = local.after_flush, []
             for conn, code, error in closes:
@@ -293,6 +302,7 @@ class Fanout:
         sales = await self._engine.sales.list_sales(room, active=True)
         for sale in sales:
             self.remember_sale(sale)
+        media = await self._engine.media.state(room)  # also read after: media events are whole
         return Encoded({
             "type": "snapshot",
             "seq": snapshot.position.seq,
@@ -306,6 +316,7 @@ class Fanout:
             "likes": snapshot.likes,
             "slow_mode": snapshot.slow_mode,
             "sales": sales,
+            "media": media,
             **snapshot.extra,
         })
 

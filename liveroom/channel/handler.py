@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from .. import auth
+from .. import auth, logs
 from ..codec import pack, to_json
 from ..engine import Position
-from ..errors import LiveroomError
-from ..keys import ENGINE, FANOUT, SETTINGS
+from ..errors import EngineUnavailable, LiveroomError
+from ..keys import CONNECTIONS, ENGINE, FANOUT, LIFECYCLE, METRICS, SETTINGS
 from ..validation import SLUG
 from .commands import Context, dispatch
 from .connection import CLOSE_CODE_OF_ERROR, CLOSE_TOO_BIG, Connection
@@ -73,7 +73,13 @@ async def _identify(request: web.Request, room: dict) -> tuple[auth.Identity, st
 async def room_channel(request: web.Request) -> web.StreamResponse:
     if not origin_allowed(request):
         raise LiveroomError("forbidden", "cross-site WebSocket connections are not allowed")
-    settings, engine, fanout = request.app[SETTINGS], request.app[ENGINE], request.app[FANOUT]
+    app = request.app
+    settings, engine, fanout = app[SETTINGS], app[ENGINE], app[FANOUT]
+    connections = app[CONNECTIONS]
+    if app[LIFECYCLE].draining:
+        # Before the upgrade, so that a load balancer can try another instance.
+        app[METRICS].refused.labels(reason="draining").inc()
+        raise LiveroomError("draining", "this server is restarting; connect again")
     ws = web.WebSocketResponse(
         compress=False, max_msg_size=settings.max_frame_bytes, heartbeat=WS_HEARTBEAT
     )
@@ -81,47 +87,37 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
     room_id = request.match_info["room"]
     fmt = request.query.get("format", "json")
     conn: Connection | None = None
-    joined = False
+    admitted = joined = False
     try:
         if fmt not in FORMATS:
             raise LiveroomError("bad_request", f"format must be one of {', '.join(FORMATS)}")
         resume = _resume_position(request)
-        room = await engine.store.get_room(room_id) if SLUG.match(room_id) else None
-        if room is None:
-            raise LiveroomError("room_not_found", f"no room {room_id!r}")
-        identity, guest_token = await _identify(request, room)
-        if await engine.store.is_banned(room_id, identity.user_id):
-            raise LiveroomError("banned", "you are banned from this room")
-        muted_until = await engine.store.muted_until(room_id, identity.user_id)
-        conn = Connection(
-            ws,
-            request.transport,
-            room=room_id,
-            identity=identity,
-            fmt=fmt,
-            send_buffer_bytes=settings.send_buffer_bytes,
-            commands_per_second=settings.commands_per_second,
-            chat_per_second=settings.chat_per_second,
-            chat_burst=settings.chat_burst,
-            buys_per_second=settings.buys_per_second,
-        )
-        conn.send({
-            "type": "welcome",
-            "connection_id": conn.id,
-            "you": {**identity.public(), "muted_until": muted_until},
-            "guest_token": guest_token,
-            "limits": {
-                "max_frame_bytes": settings.max_frame_bytes,
-                "chat_max_chars": settings.chat_max_chars,
-            },
-        })
-        await engine.presence.join(room_id, conn.id, conn.member())
-        joined = True
-        await fanout.join(conn, resume)
-        ctx = Context(engine=engine, fanout=fanout, settings=settings, app=request.app)
+        connections.admit(room_id)
+        admitted = True
+        try:
+            async with asyncio.timeout(settings.request_timeout):
+                conn = await _welcome(request, ws, room_id, fmt)
+                connections.add(conn)
+                joined = True  # from here on, leave presence whatever happens
+                await engine.presence.join(room_id, conn.id, conn.member())
+                await fanout.join(conn, resume)
+                log.debug("joined room %s as %s (%s)", room_id, conn.identity.user_id,
+                          conn.identity.role)
+        except TimeoutError:
+            raise EngineUnavailable(
+                f"the room service did not answer within {settings.request_timeout:g} s"
+            ) from None
+        ctx = Context(engine=engine, fanout=fanout, settings=settings, app=app)
+        in_flight = app[METRICS].in_flight
         async for msg in ws:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                await dispatch(ctx, conn, msg.data)
+                conn.idle.clear()
+                in_flight.inc()
+                try:
+                    await dispatch(ctx, conn, msg.data)
+                finally:
+                    in_flight.dec()
+                    conn.idle.set()
             elif msg.type == WSMsgType.ERROR:
                 log.info("connection %s: %s", conn.id, ws.exception())
                 break
@@ -129,13 +125,58 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
         await _refuse(ws, conn, error, fmt)
     finally:
         if conn is not None:
+            connections.discard(conn)
             fanout.leave(conn)
             if joined:
                 with contextlib.suppress(LiveroomError):
                     await engine.presence.leave(room_id, conn.id)
+            log.debug("left room %s", room_id)
+        if admitted:
+            connections.release(room_id)
     if ws.close_code == CLOSE_TOO_BIG:
         log.info("closed a connection that sent a frame over %d bytes", settings.max_frame_bytes)
     return ws
+
+
+async def _welcome(request: web.Request, ws: web.WebSocketResponse, room_id: str,
+                   fmt: str) -> Connection:
+    """Check who may join the room; welcome them with their connection."""
+    app = request.app
+    settings, engine = app[SETTINGS], app[ENGINE]
+    room = await engine.store.get_room(room_id) if SLUG.match(room_id) else None
+    if room is None:
+        raise LiveroomError("room_not_found", f"no room {room_id!r}")
+    identity, guest_token = await _identify(request, room)
+    if await engine.store.is_banned(room_id, identity.user_id):
+        raise LiveroomError("banned", "you are banned from this room")
+    muted_until = await engine.store.muted_until(room_id, identity.user_id)
+    conn = Connection(
+        ws,
+        request.transport,
+        room=room_id,
+        identity=identity,
+        fmt=fmt,
+        send_buffer_bytes=settings.send_buffer_bytes,
+        commands_per_second=settings.commands_per_second,
+        chat_per_second=settings.chat_per_second,
+        chat_burst=settings.chat_burst,
+        buys_per_second=settings.buys_per_second,
+        metrics=app[METRICS],
+    )
+    logs.connection_id.set(conn.id)
+    logs.room.set(room_id)
+    conn.send({
+        "type": "welcome",
+        "connection_id": conn.id,
+        "instance": settings.instance_id,
+        "you": {**identity.public(), "muted_until": muted_until},
+        "guest_token": guest_token,
+        "limits": {
+            "max_frame_bytes": settings.max_frame_bytes,
+            "chat_max_chars": settings.chat_max_chars,
+        },
+    })
+    return conn
 
 
 async def _refuse(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import LiveroomError
+from ..keys import METRICS
 from ..sales import check_idempotency_key, check_quantity, new_order, sale_from_input
 from ..validation import check_slug
 from .commands import Context, command, required
@@ -46,6 +47,20 @@ async def sale_cancel(ctx: Context, conn: Connection, message: dict) -> dict:
 
 @command("sale.buy", capability="buy", fields=("sale_id", "quantity", "idempotency_key"))
 async def sale_buy(ctx: Context, conn: Connection, message: dict) -> dict:
+    outcomes = ctx.app[METRICS].buys
+    try:
+        ack = await _buy(ctx, conn, message)
+    except LiveroomError as error:
+        outcomes.labels(outcome=error.code).inc()
+        raise
+    except Exception:
+        outcomes.labels(outcome="internal").inc()
+        raise
+    outcomes.labels(outcome="created" if ack["created"] else "repeated").inc()
+    return ack
+
+
+async def _buy(ctx: Context, conn: Connection, message: dict) -> dict:
     identity = conn.identity
     if identity.guest:
         raise LiveroomError("forbidden", "sign in to buy: guests can watch and chat only")

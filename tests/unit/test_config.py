@@ -35,3 +35,28 @@ def test_the_embedded_secret_is_generated_once_and_kept(tmp_path):
     assert len(first.secret) >= 32
     assert with_secret(settings).secret == first.secret
     assert (tmp_path / "secret").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("env, names", [
+    ({"LIVEROOM_ICE_SERVERS": "stun.example.net:3478"}, "LIVEROOM_ICE_SERVERS"),
+    ({"LIVEROOM_ICE_SERVERS": "turn:turn.example.net:3478"}, "LIVEROOM_TURN_SECRET"),
+    ({"LIVEROOM_ICE_ADDRESSES": "localhost"}, "LIVEROOM_ICE_ADDRESSES"),
+    ({"LIVEROOM_MEDIA_ROUTING": "teleport"}, "LIVEROOM_MEDIA_ROUTING"),
+    ({"LIVEROOM_MEDIA_TIMEOUT": "0"}, "LIVEROOM_MEDIA_TIMEOUT"),
+    ({"LIVEROOM_TURN_TTL": "-1"}, "LIVEROOM_TURN_TTL"),
+    ({"LIVEROOM_DEMO_VIDEO": "sometimes"}, "LIVEROOM_DEMO_VIDEO"),
+])
+def test_a_bad_media_setting_is_refused_naming_it(env, names):
+    with pytest.raises(ConfigError, match=names):
+        settings_from({}, env)
+
+
+def test_media_settings_from_the_environment():
+    settings = settings_from({}, {
+        "LIVEROOM_ICE_SERVERS": "stun:stun.example.net:3478, turn:turn.example.net:3478",
+        "LIVEROOM_TURN_SECRET": "coturn-shared-secret", "LIVEROOM_ICE_ADDRESSES": "127.0.0.1",
+        "LIVEROOM_MEDIA_ROUTING": "redirect", "LIVEROOM_DEMO_VIDEO": "off",
+    })
+    assert settings.ice_servers == ("stun:stun.example.net:3478", "turn:turn.example.net:3478")
+    assert settings.ice_addresses == ("127.0.0.1",)
+    assert (settings.media_routing, settings.demo_video) == ("redirect", False)

@@ -15,7 +15,8 @@
 // Close codes after which reconnecting cannot help (docs/protocol.md, as in liveroom/client.py).
 export const FINAL_CLOSE_CODES = new Set([1000, 1008, 1009, 4400, 4401, 4403, 4404]);
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000];
-const UNAVAILABLE_DELAY_MS = 3000; // 1013: the room service is down; give it a moment
+const UNAVAILABLE_DELAY_MS = 3000; // 1013: the room service is down or full; give it a moment
+const RESTART_SPREAD_MS = 1000; // 1012: this server drains; reconnect now, spread out
 const COMMAND_TIMEOUT_MS = 10000;
 
 /** A command the server refused (or could not answer): `code` is a protocol error code. */
@@ -186,7 +187,9 @@ export class RoomChannel {
       return;
     }
     const base = RECONNECT_DELAYS_MS[Math.min(this.attempt, RECONNECT_DELAYS_MS.length - 1)];
-    const delay = Math.max(base, code === 1013 ? UNAVAILABLE_DELAY_MS : 0) * (0.75 + Math.random() / 2);
+    const delay = code === 1012 && this.attempt === 0
+      ? Math.random() * RESTART_SPREAD_MS // the load balancer sends us to another server
+      : Math.max(base, code === 1013 ? UNAVAILABLE_DELAY_MS : 0) * (0.75 + Math.random() / 2);
     this.attempt += 1;
     this.setState("reconnecting", { code, delay });
     this.timer = setTimeout(() => this.open(), delay);

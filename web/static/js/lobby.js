@@ -20,11 +20,12 @@ function card(room) {
       country: el("span", { class: "visually-hidden" }),
       host: el("p", { class: "room-card-host muted" }),
       viewers: el("span", { class: "room-card-viewers" }),
+      live: el("span", { class: "live-badge", text: "Live", hidden: true }),
       pin: el("div", { class: "room-card-pin" }),
       pinKey: null,
     };
     c.link.append(el("h2", { class: "room-card-heading" }, c.flag, " ", c.title, c.country));
-    c.li.append(c.link, c.host, el("p", { class: "room-card-stats" }, el("span", { class: "live-dot", "aria-hidden": "true" }), c.viewers), c.pin);
+    c.li.append(c.link, c.host, el("p", { class: "room-card-stats" }, el("span", { class: "live-dot", "aria-hidden": "true" }), c.viewers, c.live), c.pin);
     cards.set(room.id, c);
   }
   setText(c.flag, flagEmoji(room.country_code));
@@ -32,6 +33,8 @@ function card(room) {
   setText(c.country, ` (${room.country})`);
   setText(c.host, room.host_name ? `Hosted by ${room.host_name}` : "");
   setText(c.viewers, `${formatCount(room.viewers)} watching`);
+  c.live.hidden = !room.live; // live video: the host (or the demo host) is streaming
+  c.li.dataset.live = room.live ? "true" : "false";
   const pin = room.pin;
   const key = pin ? JSON.stringify([pin.id, pin.name, pin.price, pin.currency, pin.image]) : "";
   if (key !== c.pinKey) {

@@ -2,6 +2,7 @@
 // count, and what moderation does to this viewer (deleted messages, mute, ban, slow mode).
 
 import { RoomChannel } from "./channel.js";
+import { LivePlayer } from "./media.js";
 import { renderPinned } from "./products.js";
 import { ChatForm, ChatView, bindRoomHeader } from "./roomview.js";
 import { $, errorText, formatTime, notice, pageToken } from "./ui.js";
@@ -173,6 +174,40 @@ likeButton.addEventListener("click", () => {
     likeButton.animate([{ transform: "scale(1)" }, { transform: "scale(1.12)" }, { transform: "scale(1)" }], 250);
   }
   if (!likeTimer) likeTimer = setTimeout(sendLikes, 300);
+});
+
+// --- live video: plays by itself (muted) while the host is live ------------------------------
+const videoBox = $("#video");
+const video = $("[data-video]");
+const offline = $("[data-video-offline]");
+const unmute = $("[data-unmute]");
+const liveBadge = $("[data-live-badge]");
+const cohostVideo = $("[data-cohost-video]");
+
+if (window.RTCPeerConnection) {
+  new LivePlayer(channel, video, {
+    onState(state) {
+      videoBox.dataset.videoState = state;
+      video.hidden = state === "offline";
+      offline.hidden = state !== "offline";
+      liveBadge.hidden = state !== "playing";
+      unmute.hidden = state !== "playing" || !video.muted;
+    },
+  });
+  // A co-host, when one publishes beside the host: a small picture in the corner.
+  new LivePlayer(channel, cohostVideo, {
+    slot: "cohost",
+    onState(state) {
+      cohostVideo.hidden = state !== "playing";
+    },
+  });
+}
+unmute.addEventListener("click", () => {
+  for (const v of [video, cohostVideo]) {
+    v.muted = false;
+    v.play().catch(() => {});
+  }
+  unmute.hidden = true;
 });
 
 // --- closing for good ----------------------------------------------------------------------
