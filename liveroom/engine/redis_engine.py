@@ -9,6 +9,7 @@ import logging
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import ConnectionError
 
 from ..config import Settings
 from ..errors import EngineUnavailable
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 PING_TIMEOUT = 2.0
 MAX_CONNECTIONS = 64
 POOL_TIMEOUT = 10.0
+SOCKET_TIMEOUT = 5.0
 
 
 class RedisEngine(Engine):
@@ -36,18 +38,16 @@ class RedisEngine(Engine):
         assert url
         self.url = url
         self._heartbeat_interval = settings.heartbeat_interval
-        # Commands retry briefly (a blip), then fail fast so requests get a clear error.
-        # A bounded pool that makes a burst wait for a connection instead of failing; script
-        # calls are pipelined per loop turn (redis_batch.py), so few connections go far.
-        self.redis = Redis.from_pool(BlockingConnectionPool.from_url(
-            url,
-            max_connections=MAX_CONNECTIONS,
-            timeout=POOL_TIMEOUT,
-            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
-            socket_connect_timeout=2,
-            socket_timeout=5,
-            client_name=f"liveroom-{settings.instance_id}",
-        ))
+        # Plain commands (reads, mostly) retry briefly on a blip, then fail fast so requests
+        # get a clear error. A bounded pool makes a burst wait for a connection, not fail.
+        self.redis = self._pool(url, settings, "", Retry(ExponentialBackoff(cap=0.5, base=0.05), 2))
+        # Scripts write (a chat, an order): a pipeline of them that timed out may still run,
+        # and redis-py would send it all again. So scripts retry only a connection that
+        # failed (the usual cause: one Redis closed while it sat in the pool), never a
+        # timeout; a slow Redis gives the caller EngineUnavailable, not a second chat.
+        # They are pipelined per loop turn (redis_batch.py), so few connections go far.
+        self._scripts_redis = self._pool(url, settings, "-scripts", Retry(
+            ExponentialBackoff(cap=0.5, base=0.05), 2, supported_errors=(ConnectionError,)))
         # The subscriber does not retry inside redis-py: the broker's listener reconnects and
         # then syncs every room, which a silent internal reconnect would skip.
         self._pubsub_redis = Redis.from_url(
@@ -57,7 +57,7 @@ class RedisEngine(Engine):
             health_check_interval=5,
             client_name=f"liveroom-sub-{settings.instance_id}",
         )
-        scripts = Scripts(self.redis)
+        scripts = Scripts(self._scripts_redis)
         self.broker = RedisBroker(
             self.redis,
             self._pubsub_redis,
@@ -72,6 +72,18 @@ class RedisEngine(Engine):
         self.sales = RedisSales(self.redis, scripts, self.broker)
         self.media = RedisMedia(self.redis, scripts, self.broker)
         self._heartbeat: asyncio.Task | None = None
+
+    @staticmethod
+    def _pool(url: str, settings: Settings, role: str, retry: Retry) -> Redis:
+        return Redis.from_pool(BlockingConnectionPool.from_url(
+            url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=POOL_TIMEOUT,
+            retry=retry,
+            socket_connect_timeout=2,
+            socket_timeout=SOCKET_TIMEOUT,
+            client_name=f"liveroom{role}-{settings.instance_id}",
+        ))
 
     async def start(self) -> None:
         await self.ping()
@@ -103,4 +115,5 @@ class RedisEngine(Engine):
             await self.presence.leave_all()
         await self.broker.close()
         await self.redis.aclose()
+        await self._scripts_redis.aclose()
         await self._pubsub_redis.aclose()

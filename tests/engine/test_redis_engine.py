@@ -8,6 +8,7 @@ import asyncio
 import shutil
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -256,3 +257,71 @@ async def test_reloading_flushed_scripts_runs_no_call_twice(instances):
     )
     assert seqs[0] == 3
     assert (await a.broker.position("r")).seq == 3
+
+
+class _ReplyHoldingProxy:
+    """A TCP proxy to Redis that, once armed, forwards the next script call but holds its
+    reply back until released: the script ran, its caller waits past its socket timeout."""
+
+    def __init__(self, redis_port: int) -> None:
+        self._redis_port = redis_port
+        self.armed = False
+        self.held = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self._server.sockets[0].getsockname()[1]
+
+    async def _serve(self, client_reader, client_writer) -> None:
+        redis_reader, redis_writer = await asyncio.open_connection("127.0.0.1", self._redis_port)
+        slowed = False  # this connection sent the script call the proxy was armed for
+
+        async def requests() -> None:
+            nonlocal slowed
+            while data := await client_reader.read(65536):
+                if self.armed and b"EVALSHA" in data:
+                    self.armed, slowed = False, True
+                redis_writer.write(data)
+
+        async def replies() -> None:
+            nonlocal slowed
+            while data := await redis_reader.read(65536):
+                if slowed:
+                    slowed = False
+                    self.held.set()
+                    await self.release.wait()
+                client_writer.write(data)
+
+        await asyncio.gather(requests(), replies(), return_exceptions=True)
+        client_writer.close()
+        redis_writer.close()
+
+    async def close(self) -> None:
+        self.release.set()
+        self._server.close()
+
+
+async def test_a_script_call_that_timed_out_is_not_sent_again(instances, redis_url):
+    """A publish that Redis ran but whose reply came too late fails with EngineUnavailable; it
+    is not sent again behind the caller's back (that would be a second chat message)."""
+    from liveroom.engine.redis_engine import SOCKET_TIMEOUT
+    from liveroom.errors import EngineUnavailable
+
+    real = urlsplit(redis_url)
+    proxy = _ReplyHoldingProxy(real.port)
+    port = await proxy.start()
+    try:
+        # No heartbeat meanwhile: the next script call is the test's own.
+        (a,) = await instances(1, redis_url=real._replace(netloc=f"127.0.0.1:{port}").geturl(),
+                               heartbeat_interval=3600)
+        assert await a.broker.publish("r", {"type": "t"}) == 1
+        proxy.armed = True
+        started = time.monotonic()
+        with pytest.raises(EngineUnavailable):
+            await a.broker.publish("r", {"type": "t"})
+        assert proxy.held.is_set() and time.monotonic() - started >= SOCKET_TIMEOUT * 0.9
+        proxy.release.set()
+        assert (await a.broker.position("r")).seq == 2  # it ran, once
+    finally:
+        await proxy.close()
