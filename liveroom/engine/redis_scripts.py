@@ -1,7 +1,7 @@
 """The Lua scripts of the Redis engine, each prepended with lua/prelude.lua and registered once.
 
-redis-py's Script runs EVALSHA and falls back to EVAL after a Redis restart flushed the script
-cache, so callers never see NOSCRIPT.
+Called without a pipeline, a script joins the loop turn's batch (redis_batch.py), which loads it
+again when a restarted or flushed Redis answers NOSCRIPT, so callers never see that error.
 """
 
 from __future__ import annotations
