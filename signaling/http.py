@@ -64,7 +64,8 @@ async def _caller(request: web.Request, room: dict[str, Any], capability: str
         what = ("publish: WHIP needs a host or co-host token" if capability == "publish"
                 else "watch")
         raise LiveroomError("forbidden", f"a {identity.role} token cannot {what}")
-    if await request.app[ENGINE].store.is_banned(room["id"], identity.user_id):
+    banned = await request.app[ENGINE].store.is_banned(room["id"], identity.user_id)
+    if banned and not identity.can("moderate"):  # bans are for the audience, as on the channel
         raise LiveroomError("banned", "you are banned from this room")
     return identity
 

@@ -217,9 +217,28 @@ async def chat_delete(ctx: Context, conn: Connection, message: dict) -> dict:
     return {"seq": seq}
 
 
+async def _moderated_user(ctx: Context, conn: Connection, message: dict, action: str) -> str:
+    """The user a mute or ban is for: not oneself and not one of the room's staff (roles that
+    moderate: moderator, host, admin).
+
+    Staff tokens are not subject to mutes and bans (the operator revokes them by not issuing
+    them), so refusing here tells the moderator so instead of acknowledging a no-op."""
+    user_id = check_user_id(required(message, "user_id"))
+    if user_id == conn.identity.user_id:
+        raise LiveroomError("invalid_field", f"user_id: you cannot {action} yourself",
+                            field="user_id")
+    staff = next((m for m in await ctx.engine.presence.members(conn.room)
+                  if m.get("user_id") == user_id
+                  and "moderate" in auth.CAPABILITIES.get(m.get("role"), ())), None)
+    if staff is not None:
+        raise LiveroomError("forbidden", f"{user_id} is this room's {staff['role']}; staff "
+                            f"cannot be {action}d", field="user_id")
+    return user_id
+
+
 @command("user.mute", capability="moderate", fields=("user_id", "seconds"))
 async def user_mute(ctx: Context, conn: Connection, message: dict) -> dict:
-    user_id = check_user_id(required(message, "user_id"))
+    user_id = await _moderated_user(ctx, conn, message, "mute")
     seconds = check_int(required(message, "seconds"), "seconds", low=1, high=MAX_MUTE_SECONDS)
     until = int(time.time() * 1000) + seconds * 1000
     seq = await ctx.engine.store.mute(conn.room, user_id, until, _by(conn))
@@ -234,9 +253,7 @@ async def user_unmute(ctx: Context, conn: Connection, message: dict) -> dict:
 
 @command("user.ban", capability="moderate", fields=("user_id",))
 async def user_ban(ctx: Context, conn: Connection, message: dict) -> dict:
-    user_id = check_user_id(required(message, "user_id"))
-    if user_id == conn.identity.user_id:
-        raise LiveroomError("invalid_field", "user_id: you cannot ban yourself", field="user_id")
+    user_id = await _moderated_user(ctx, conn, message, "ban")
     return {"seq": await ctx.engine.store.ban(conn.room, user_id, _by(conn))}
 
 

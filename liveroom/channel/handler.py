@@ -147,7 +147,8 @@ async def _welcome(request: web.Request, ws: web.WebSocketResponse, room_id: str
     if room is None:
         raise LiveroomError("room_not_found", f"no room {room_id!r}")
     identity, guest_token = await _identify(request, room)
-    if await engine.store.is_banned(room_id, identity.user_id):
+    # Bans are for the audience: a staff token (same user id or not) is the operator's to revoke.
+    if not identity.can("moderate") and await engine.store.is_banned(room_id, identity.user_id):
         raise LiveroomError("banned", "you are banned from this room")
     muted_until = await engine.store.muted_until(room_id, identity.user_id)
     conn = Connection(

@@ -161,12 +161,13 @@ class MemoryStore(Store):
     async def post_chat(self, room: str, message: dict[str, Any], *, privileged: bool) -> int:
         state = self._room(room)
         user = message["user_id"]
-        if user in state.bans:
-            raise LiveroomError("banned", "you are banned from this room")
-        until = state.mutes.get(user, 0)
-        if until > _now_ms():
-            raise LiveroomError("muted", "you are muted in this room", until=until)
-        state.mutes.pop(user, None)
+        if not privileged:  # staff are exempt from bans, mutes and slow mode
+            if user in state.bans:
+                raise LiveroomError("banned", "you are banned from this room")
+            until = state.mutes.get(user, 0)
+            if until > _now_ms():
+                raise LiveroomError("muted", "you are muted in this room", until=until)
+            state.mutes.pop(user, None)
         if state.slow_mode and not privileged:
             now = time.monotonic()
             wait = state.last_chat.get(user, -1e18) + state.slow_mode - now

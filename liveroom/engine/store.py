@@ -76,8 +76,8 @@ class Store(ABC):
     @abstractmethod
     async def post_chat(self, room: str, message: dict[str, Any], *, privileged: bool) -> int:
         """Append a chat message (a dict with id, user_id, name, role, text, ts) to the tail and
-        publish chat.message. Refused for banned or muted users, and in slow mode for users who
-        are not `privileged` (hosts and moderators are not slowed)."""
+        publish chat.message. Refused for banned or muted users and in slow mode, unless
+        `privileged` (staff: moderators, hosts and admins are none of these)."""
 
     @abstractmethod
     async def delete_chat(self, room: str, message_id: str, by: str) -> int:

@@ -255,3 +255,19 @@ async def test_the_client_reconnects_by_itself_and_resumes(connect):
     await speaker.chat("during")
     event = await listener.next_event("chat.message")
     assert event["message"]["text"] == "during" and listener.reconnects == 1
+
+
+async def test_staff_cannot_be_banned_or_muted_and_a_ban_never_locks_out_a_host(connect):
+    moderator = await connect("moderator", user="mod")
+    host = await connect("host", user="exporter")
+    for action in (moderator.ban("exporter"), moderator.mute("exporter", 60)):
+        with pytest.raises(CommandError) as refused:
+            await action
+        assert refused.value.code == "forbidden" and "host" in refused.value.message
+    # A viewer banned under a user id the exporter later signs in with as host: the ban, meant
+    # for the audience, does not keep the host out of their own room.
+    await connect(user="later-host")
+    await moderator.ban("later-host")
+    again = await connect("host", user="later-host")
+    await again.chat("still my room")
+    await host.chat("and mine")

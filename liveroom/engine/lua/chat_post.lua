@@ -1,17 +1,18 @@
 -- KEYS[4] chat tail, KEYS[5] mutes, KEYS[6] bans, KEYS[7] state, KEYS[8] this user's slow key,
 -- KEYS[9] room record.
--- ARGV[4] user id, ARGV[5] '1' when exempt from slow mode, ARGV[6] event body, ARGV[7] tail size.
+-- ARGV[4] user id, ARGV[5] '1' for staff (exempt from bans, mutes and slow mode),
+-- ARGV[6] event body, ARGV[7] tail size.
 -- Returns {'ok', seq} or a refusal: {'banned'}, {'muted', until_ms}, {'slow_mode', retry_ms},
 -- {'no_room'}.
 if redis.call('EXISTS', KEYS[9]) == 0 then return {'no_room'} end
 local user = ARGV[4]
-if redis.call('SISMEMBER', KEYS[6], user) == 1 then return {'banned'} end
-local muted_until = tonumber(redis.call('HGET', KEYS[5], user) or '0')
-if muted_until > 0 then
-  if muted_until > now_ms() then return {'muted', muted_until} end
-  redis.call('HDEL', KEYS[5], user)
-end
 if ARGV[5] ~= '1' then
+  if redis.call('SISMEMBER', KEYS[6], user) == 1 then return {'banned'} end
+  local muted_until = tonumber(redis.call('HGET', KEYS[5], user) or '0')
+  if muted_until > 0 then
+    if muted_until > now_ms() then return {'muted', muted_until} end
+    redis.call('HDEL', KEYS[5], user)
+  end
   local slow = tonumber(redis.call('HGET', KEYS[7], 'slow') or '0')
   if slow > 0 and not redis.call('SET', KEYS[8], '1', 'NX', 'PX', slow * 1000) then
     return {'slow_mode', redis.call('PTTL', KEYS[8])}
