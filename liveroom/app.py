@@ -13,7 +13,6 @@ import signaling
 import web as pages
 
 from . import demo
-from .webhooks import Dispatcher
 from .api import setup_api
 from .api.middleware import add_request_id, deadline, json_errors, request_context
 from .channel import setup_channel
@@ -22,6 +21,8 @@ from .engine import create_engine
 from .keys import ENGINE, METRICS, SETTINGS
 from .lifecycle import setup_lifecycle
 from .metrics import setup_metrics
+from .tasks import stop
+from .webhooks import Dispatcher
 
 
 async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -43,8 +44,7 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
                                 metrics=app[METRICS])
         task = asyncio.create_task(dispatcher.run_forever(), name="webhooks")
         yield
-        task.cancel()
-        await asyncio.wait([task])
+        await stop(task)
 
 
 def create_app(settings: Settings) -> web.Application:

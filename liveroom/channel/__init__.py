@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from ..keys import CONNECTIONS, ENGINE, FANOUT, LIFECYCLE, METRICS, SETTINGS
+from ..tasks import stop
 from . import sale_commands  # noqa: F401  (registers the sale commands)
 from .fanout import Fanout
 from .handler import room_channel
@@ -23,9 +24,7 @@ async def _fanout_ctx(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(run_sale_clock(engine), name="sale-clock"),
     ]
     yield
-    for task in tasks:
-        task.cancel()
-    await asyncio.wait(tasks)
+    await stop(*tasks)
     await fanout.stop()
 
 

@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError
 
 from ..config import Settings
 from ..errors import EngineUnavailable
+from ..tasks import stop
 from . import Engine
 from .redis_broker import RedisBroker
 from .redis_errors import UNREACHABLE
@@ -108,9 +109,7 @@ class RedisEngine(Engine):
                 log.exception("heartbeat failed")
 
     async def close(self) -> None:
-        if self._heartbeat:
-            self._heartbeat.cancel()
-            await asyncio.wait([self._heartbeat])
+        await stop(self._heartbeat)
         with contextlib.suppress(EngineUnavailable):
             await self.presence.leave_all()
         await self.broker.close()
