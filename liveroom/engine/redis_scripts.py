@@ -9,7 +9,6 @@ from __future__ import annotations
 from importlib import resources
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from .redis_batch import Batcher, BatchedScript
 

@@ -8,7 +8,7 @@ import pytest
 
 from liveroom.client import ChannelClosed, CommandError, RoomClient
 
-from ..helpers import eventually, token
+from ..helpers import token
 
 ROOM = "thailand"
 

@@ -11,7 +11,6 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-import redis
 
 from liveroom.codec import pack
 from liveroom.engine import create_engine
