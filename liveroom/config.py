@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 
 MIN_SECRET_CHARS = 32
+# Prices are shown in the product's currency and in the viewer's, yuan by default: each rate says
+# what one unit of a currency is worth in CNY. Round figures for the demo rooms' currencies.
+BASE_CURRENCY = "CNY"
+DEFAULT_CURRENCY_RATES = (
+    ("CNY", "1"), ("THB", "0.2"), ("CLP", "0.0076"), ("NZD", "4.2"), ("EUR", "7.8"),
+    ("RUB", "0.088"), ("VND", "0.00028"), ("USD", "7.2"),
+)
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 class ConfigError(ValueError):
@@ -80,7 +90,15 @@ class Settings:
     demo_video: bool = True
     # Decode and re-encode for every viewer instead of forwarding (benchmark comparison only).
     media_transcode: bool = False
+    # Currency conversion for display: (ISO 4217 code, CNY per unit as a decimal string) pairs,
+    # CNY included. A flash sale copies the rates in force when it is created (sales.py).
+    currency_rates: tuple[tuple[str, str], ...] = DEFAULT_CURRENCY_RATES
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
+
+    @property
+    def rates(self) -> dict[str, str]:
+        """Currency code -> CNY per unit, as decimal strings (what pages and sales carry)."""
+        return dict(self.currency_rates)
 
     @property
     def base_url(self) -> str:
@@ -133,11 +151,50 @@ _ENV = {
     "media_transcode": (
         "LIVEROOM_MEDIA_TRANSCODE", lambda v: _parse_bool("LIVEROOM_MEDIA_TRANSCODE", v)
     ),
+    "currency_rates": ("LIVEROOM_CURRENCY_RATES", lambda v: parse_currency_rates(v)),
 }
 
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def parse_currency_rates(value: str) -> tuple[tuple[str, str], ...]:
+    """"THB=0.2,CLP=0.0076" -> (("CNY", "1"), ("THB", "0.2"), ("CLP", "0.0076")).
+
+    The value replaces the defaults (so an operator sees exactly the rates they set); CNY is
+    always 1, whether given or not."""
+    rates: dict[str, str] = {BASE_CURRENCY: "1"}
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        code, sep, amount = item.partition("=")
+        code, amount = code.strip().upper(), amount.strip()
+        if not sep or not _CURRENCY.match(code):
+            raise ConfigError(
+                f"currency-rates (LIVEROOM_CURRENCY_RATES): {item!r} is not CODE=RATE with a "
+                "three-letter ISO 4217 code, e.g. THB=0.2"
+            )
+        rates[code] = _rate(code, amount)
+    return tuple(rates.items())
+
+
+def _rate(code: str, amount: str) -> str:
+    try:
+        rate = Decimal(amount)
+    except InvalidOperation:
+        rate = None
+    if rate is None or not rate.is_finite() or rate <= 0:
+        raise ConfigError(
+            f"currency-rates (LIVEROOM_CURRENCY_RATES): the rate of {code}, {amount!r}, is not "
+            "a positive number (CNY per unit)"
+        )
+    if code == BASE_CURRENCY and rate != 1:
+        raise ConfigError(
+            "currency-rates (LIVEROOM_CURRENCY_RATES): CNY is the base currency, its rate is 1"
+        )
+    return format(rate, "f")  # "1e2" -> "100": a plain decimal the browsers parse alike
 
 
 def _parse_bool(name: str, value: str) -> bool:
@@ -206,6 +263,8 @@ def validate(settings: Settings) -> None:
             raise ConfigError(f"{name.replace('_', '-')} ({var}) must be positive")
     _validate_media(settings)
     _validate_operations(settings)
+    # Rates given as a setting object (tests, embedders) get the same checks as the variable.
+    parse_currency_rates(",".join(f"{c}={r}" for c, r in settings.currency_rates))
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(
             f"log-level (LIVEROOM_LOG_LEVEL): {settings.log_level!r} is not one of "

@@ -41,9 +41,14 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
-def sale_from_input(data: Any, product: dict[str, Any], *, room: str, by: str) -> dict[str, Any]:
+def sale_from_input(data: Any, product: dict[str, Any], *, room: str, by: str,
+                    rates: dict[str, str] | None = None) -> dict[str, Any]:
     """A validated sale record for `product`. Price defaults to the product's; the start is
-    either `starts_in` seconds from now or `starts_at` (Unix ms)."""
+    either `starts_in` seconds from now or `starts_at` (Unix ms).
+
+    `rates` (currency -> CNY per unit, the settings' currency_rates) are copied into the record:
+    a sale's converted prices stay what buyers were shown when it opened, even if the operator
+    changes the rates while it runs."""
     data = only_fields(data, SALE_FIELDS, "sale")
     if "stock" not in data:
         raise invalid("stock", "is required")
@@ -78,6 +83,7 @@ def sale_from_input(data: Any, product: dict[str, Any], *, room: str, by: str) -
         "ends_at": starts_at + duration * 1000,
         "created_by": by,
         "created_at": now,
+        "rates": dict(rates or {}),
     }
 
 

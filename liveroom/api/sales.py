@@ -10,7 +10,7 @@ import io
 from aiohttp import web
 
 from ..errors import LiveroomError
-from ..keys import ENGINE
+from ..keys import ENGINE, SETTINGS
 from ..sales import sale_from_input
 from ..validation import check_slug
 from .access import json_body, require
@@ -50,7 +50,8 @@ async def create_sale(request: web.Request) -> web.Response:
     product = await engine.store.get_product(room, product_id)
     if product is None:
         raise LiveroomError("product_not_found", f"no product {product_id!r} in {room!r}")
-    sale = sale_from_input(body, product, room=room, by=identity.user_id)
+    sale = sale_from_input(body, product, room=room, by=identity.user_id,
+                           rates=request.app[SETTINGS].rates)
     return web.json_response(await engine.sales.create_sale(room, sale), status=201)
 
 

@@ -27,7 +27,8 @@ async def sale_create(ctx: Context, conn: Connection, message: dict) -> dict:
     if product is None:
         raise LiveroomError("product_not_found", f"no product {product_id!r} in this room")
     fields = {k: v for k, v in message.items() if k not in ("id", "cmd", "product_id")}
-    sale = sale_from_input(fields, product, room=conn.room, by=conn.identity.user_id)
+    sale = sale_from_input(fields, product, room=conn.room, by=conn.identity.user_id,
+                           rates=ctx.settings.rates)
     return {"sale": await ctx.engine.sales.create_sale(conn.room, sale)}
 
 
