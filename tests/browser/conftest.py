@@ -61,15 +61,16 @@ async def browser():
 
 @pytest.fixture
 async def open_page(browser, request):
-    """`page = await open_page(url, width=360)`: a page in a fresh context, already loaded.
+    """`page = await open_page(url, width=360, locale="th-TH")`: a page in a fresh context,
+    already loaded. The locale is also what the browser sends as Accept-Language.
 
     Uncaught JavaScript errors on any page fail the test."""
     pages = []
     errors: list[str] = []
 
-    async def open_(url: str, *, width: int = 1280, height: int = 900):
+    async def open_(url: str, *, width: int = 1280, height: int = 900, locale: str = "en-US"):
         context = await browser.new_context(
-            viewport={"width": width, "height": height}, locale="en-US", timezone_id="UTC"
+            viewport={"width": width, "height": height}, locale=locale, timezone_id="UTC"
         )
         page = await context.new_page()
         page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))

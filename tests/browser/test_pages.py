@@ -9,6 +9,7 @@ import time
 from playwright.async_api import Page, expect
 
 from liveroom.keys import FANOUT
+from liveroom.sales import sale_from_input
 from tests.helpers import token
 
 ROOM = "thailand"
@@ -155,3 +156,52 @@ async def test_viewer_page_resumes_after_the_connection_drops(server, open_page)
     await say(viewer, "after the drop")  # the guest's display name was set again by itself
     for text in ("before the drop", "while you were away", "after the drop"):
         await expect(chat(viewer).filter(has_text=text)).to_have_count(1)
+
+
+async def test_lobby_shows_the_next_flash_sale_then_the_live_one(server, open_page):
+    srv = await server()
+    product = await srv.app_engine.store.get_product(ROOM, "durian")
+    await srv.app_engine.sales.create_sale(ROOM, sale_from_input(
+        {"stock": 30, "duration": 120, "starts_in": 5, "price": "99.00"}, product, room=ROOM,
+        by="mod", rates={"CNY": "1", "THB": "0.2"}))
+    lobby = await open_page(f"{srv.base_url}/")
+    card = lobby.get_by_role("list", name="Rooms").get_by_role("listitem").filter(
+        has_text="Thailand live")
+    sale = card.locator(".room-card-sale")
+
+    await expect(sale).to_contain_text(re.compile(r"Flash sale in 0:0\d: Monthong durian at THB\s99\.00"))
+    await expect(sale).to_have_text(
+        re.compile(r"Flash sale now: Monthong durian at THB\s99\.00 \(≈ CN¥19\.80\), 30 left"),
+        timeout=15_000)  # the lobby refreshes by itself
+
+
+async def no_overflow(page: Page) -> None:
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{page.url} is {overflow} px wider than a 360 px screen"
+
+
+async def test_room_console_and_studio_fit_a_360_px_phone_during_a_flash_sale(server, open_page):
+    srv = await server()
+    product = await srv.app_engine.store.get_product(ROOM, "durian")
+    await srv.app_engine.sales.create_sale(ROOM, sale_from_input(
+        {"stock": 30, "duration": 120}, product, room=ROOM, by="mod", rates={"CNY": "1", "THB": "0.2"}))
+    await srv.app_engine.store.pin(ROOM, "durian", "mod")
+    viewer = await open_page(
+        f"{srv.base_url}/rooms/{ROOM}?token={token(ROOM, 'viewer', user='mei', name='Mei')}",
+        width=360, height=740, locale="ru-RU")  # Russian: long words
+    await expect(viewer.get_by_role("status").filter(has_text="Подключено")).to_be_visible()
+    await expect(viewer.get_by_role("list", name="Флеш-распродажи")).to_contain_text("Monthong durian")
+    await expect(viewer.get_by_role("button", name="Купить: Monthong durian")).to_be_enabled()
+    await no_overflow(viewer)
+
+    console = await connected(await open_page(console_url(srv), width=360, height=740))
+    await expect(console.get_by_role("list", name="Flash sales in this room")).to_contain_text(
+        "0 sold, 30 of 30 left")
+    await no_overflow(console)
+
+    studio = await connected(await open_page(
+        f"{srv.base_url}/studio/{ROOM}?token={token(ROOM, 'host', user='siam', name='Siam')}",
+        width=360, height=740))
+    await expect(studio.get_by_role("button", name="Go live")).to_be_visible()
+    await no_overflow(studio)

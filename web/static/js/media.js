@@ -5,6 +5,8 @@
 // a session id), media.candidate to trickle ICE candidates, media.stop to end. Candidates found
 // before the answer arrives wait for the session id.
 
+import { t } from "./i18n.js";
+
 const RETRY_MS = 2000;
 const FAILED_GRACE_MS = 5000; // "disconnected" this long counts as failed
 
@@ -253,6 +255,7 @@ export class LivePublisher {
 /** Camera and microphone choices: [{deviceId, label}] per kind (labels once permitted). */
 export async function mediaDevices() {
   const devices = await navigator.mediaDevices.enumerateDevices();
-  const pick = (kind) => devices.filter((d) => d.kind === kind).map((d, i) => ({ deviceId: d.deviceId, label: d.label || `${kind === "videoinput" ? "Camera" : "Microphone"} ${i + 1}` }));
+  const unnamed = (kind, n) => (kind === "videoinput" ? t("Camera {n}", { n }) : t("Microphone {n}", { n }));
+  const pick = (kind) => devices.filter((d) => d.kind === kind).map((d, i) => ({ deviceId: d.deviceId, label: d.label || unnamed(kind, i + 1) }));
   return { cameras: pick("videoinput"), microphones: pick("audioinput") };
 }

@@ -1,7 +1,9 @@
 // Products: the pinned product card viewers see, and the product list with Pin buttons that
 // the host studio and the moderator console share.
 
-import { $, el, errorText, formatCount, formatPrice, notice, setText } from "./ui.js";
+import { t } from "./i18n.js";
+import { convertedText, formatMoney, priceText } from "./money.js";
+import { $, el, formatCount, notice, setText } from "./ui.js";
 
 function productImage(product, className) {
   if (!product.image) return el("div", { class: `${className} image-missing`, "aria-hidden": "true" });
@@ -11,9 +13,10 @@ function productImage(product, className) {
 /** The pinned product, as a viewer sees it; null shows that nothing is pinned. */
 export function renderPinned(container, product) {
   if (!product) {
-    container.replaceChildren(el("p", { class: "muted pinned-empty", text: "No product pinned right now." }));
+    container.replaceChildren(el("p", { class: "muted pinned-empty", text: t("No product pinned right now.") }));
     return;
   }
+  const converted = convertedText(product.price, product.currency);
   container.replaceChildren(
     el(
       "article",
@@ -23,10 +26,14 @@ export function renderPinned(container, product) {
         "div",
         { class: "product-body" },
         el("h3", { class: "product-name", id: "pinned-name", text: product.name }),
-        el("p", { class: "product-price", text: formatPrice(product.price, product.currency) }),
-        product.origin ? el("p", { class: "product-origin", text: `Origin: ${product.origin}` }) : null,
+        el("p", { class: "product-price", text: formatMoney(product.price, product.currency) }),
+        converted ? el("p", { class: "product-price-converted muted", text: converted }) : null,
+        product.origin ? el("p", { class: "product-origin", text: t("Origin: {country}", { country: product.origin }) }) : null,
         product.description ? el("p", { class: "product-description", text: product.description }) : null,
-        el("p", { class: "product-stock muted", text: product.stock > 0 ? `${formatCount(product.stock)} in stock` : "Sold out" }),
+        el("p", {
+          class: "product-stock muted",
+          text: product.stock > 0 ? t("{count} in stock", { count: formatCount(product.stock) }) : t("Sold out"),
+        }),
       ),
     ),
   );
@@ -34,16 +41,17 @@ export function renderPinned(container, product) {
 
 /**
  * The room's products with Pin buttons and an Unpin button, kept current with product.* events.
- * The snapshot has no product list, so it is read from the REST API on every (re)join; events
- * that arrive while that request is out are applied again on top of its answer.
+ * The snapshot carries the list; product events keep it current between snapshots.
  */
 export class ProductPanel {
-  constructor(root, channel, { onError }) {
+  /** onProducts(products) hears every change of the list (the console's sale form uses it). */
+  constructor(root, channel, { onError, onProducts = null }) {
     this.list = $("[data-products]", root);
     this.unpin = $("[data-unpin]", root);
     this.status = $("[data-products-status]", root);
     this.channel = channel;
     this.onError = onError;
+    this.onProducts = onProducts;
     this.products = new Map();
     this.rows = new Map();
     this.pinned = null;
@@ -53,7 +61,7 @@ export class ProductPanel {
     channel.on("snapshot", (snap) => {
       this.pinned = snap.pin ? snap.pin.id : null;
       this.products = new Map(snap.products.map((p) => [p.id, p]));
-      notice(this.status, this.products.size ? "" : "This room has no products yet.");
+      notice(this.status, this.products.size ? "" : t("This room has no products yet."));
       this.render();
     });
     for (const type of ["product.added", "product.updated", "product.removed", "product.pinned", "product.unpinned"]) {
@@ -118,11 +126,12 @@ export class ProductPanel {
       row.imageSrc = product.image;
     }
     setText(row.name, product.name);
-    setText(row.detail, `${formatPrice(product.price, product.currency)} · ${formatCount(product.stock)} in stock`);
+    const stock = t("{count} in stock", { count: formatCount(product.stock) });
+    setText(row.detail, `${priceText(product.price, product.currency)} · ${stock}`);
     const pinned = product.id === this.pinned;
-    setText(row.button, pinned ? "Pinned" : "Pin");
+    setText(row.button, pinned ? t("Pinned") : t("Pin"));
     row.button.disabled = pinned;
-    row.button.setAttribute("aria-label", pinned ? `${product.name} is pinned` : `Pin ${product.name}`);
+    row.button.setAttribute("aria-label", pinned ? t("{product} is pinned", { product: product.name }) : t("Pin {product}", { product: product.name }));
     row.li.classList.toggle("is-pinned", pinned);
     return row.li;
   }
@@ -135,5 +144,6 @@ export class ProductPanel {
       if (this.list.children[i] !== li) this.list.insertBefore(li, this.list.children[i] || null);
     });
     this.unpin.disabled = this.pinned === null;
+    if (this.onProducts) this.onProducts([...this.products.values()]);
   }
 }

@@ -1,10 +1,15 @@
-// The viewer room: pinned product, chat (guests choose a display name first), likes, viewer
-// count, and what moderation does to this viewer (deleted messages, mute, ban, slow mode).
+// The viewer room: live video, flash sales and my orders, pinned product, chat (guests choose a
+// display name first), likes, viewer count, and what moderation does to this viewer (deleted
+// messages, mute, ban, slow mode).
 
 import { RoomChannel } from "./channel.js";
+import { t } from "./i18n.js";
 import { LivePlayer } from "./media.js";
+import { MyOrders } from "./orders.js";
 import { renderPinned } from "./products.js";
 import { ChatForm, ChatView, bindRoomHeader } from "./roomview.js";
+import { SalePanel } from "./sale.js";
+import { SaleBook } from "./sales.js";
 import { $, errorText, formatTime, notice, pageToken } from "./ui.js";
 
 const NAME_KEY = "liveroom.name";
@@ -69,7 +74,7 @@ function showForms() {
   chatFormEl.hidden = !canChat;
   nameForm.hidden = !needsName;
   const noName = you && !you.name && !you.guest && !closed;
-  notice(chatOff, noName ? "Your access link has no display name: you can watch, but not chat." : "");
+  notice(chatOff, noName ? t("Your access link has no display name: you can watch, but not chat.") : "");
 }
 
 nameForm.addEventListener("submit", async (ev) => {
@@ -114,7 +119,7 @@ channel.on("status", (status) => {
 // --- moderation as this viewer sees it -----------------------------------------------------
 function showMuted(until) {
   clearTimeout(muteTimer);
-  notice(roomNotice, `A moderator muted you until ${formatTime(until)}. You can still watch and like.`, "warn");
+  notice(roomNotice, t("A moderator muted you until {time}. You can still watch and like.", { time: formatTime(until) }), "warn");
   muteTimer = setTimeout(() => notice(roomNotice, ""), Math.max(0, until - Date.now()));
 }
 
@@ -125,16 +130,21 @@ channel.on("welcome", (frame) => frame.you.muted_until && showMuted(frame.you.mu
 channel.on("user.unmuted", (event) => {
   if (!isMe(event.user_id)) return;
   clearTimeout(muteTimer);
-  notice(roomNotice, "You can chat again.", "info");
+  notice(roomNotice, t("You can chat again."), "info");
 });
 channel.on("user.banned", (event) => {
-  if (isMe(event.user_id)) notice(roomNotice, "A moderator banned you from this room.", "error");
+  if (isMe(event.user_id)) notice(roomNotice, t("A moderator banned you from this room."), "error");
 });
 
 function showSlowMode(seconds) {
   slowMode = seconds;
   const exempt = channel.you && channel.you.role !== "viewer";
-  const text = seconds > 0 ? `Slow mode: one message every ${seconds} s${exempt ? " (not for you)" : ""}.` : "";
+  let text = "";
+  if (seconds > 0) {
+    text = exempt
+      ? t("Slow mode: one message every {seconds} s (not for you).", { seconds })
+      : t("Slow mode: one message every {seconds} s.", { seconds });
+  }
   notice(slowNotice, text, "info");
 }
 
@@ -151,6 +161,20 @@ channel.on("snapshot", (snap) => showPinned(snap.pin));
 channel.on("product.pinned", (event) => showPinned(event.product));
 channel.on("product.unpinned", () => showPinned(null));
 channel.on("product.updated", (event) => pinned && event.product.id === pinned.id && showPinned(event.product));
+
+// --- flash sales and my orders --------------------------------------------------------------
+const sales = new SaleBook(channel);
+const myOrders = new MyOrders(
+  { panel: $("[data-orders-panel]"), list: $("[data-orders]"), status: $("[data-orders-status]"), refresh: $("[data-orders-refresh]") },
+  channel,
+  sales,
+);
+new SalePanel(
+  { panel: $("[data-sales-panel]"), list: $("[data-sales]"), ticker: $("[data-ticker]"), tickerList: $("[data-ticker-list]") },
+  channel,
+  sales,
+  { onOrder: (order) => myOrders.add(order) },
+);
 
 // --- likes: taps are added up and sent together --------------------------------------------
 let unsentLikes = 0;

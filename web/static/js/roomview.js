@@ -2,10 +2,12 @@
 // room header (title, viewer count, connection status), and the chat form.
 
 import { RoomChannel } from "./channel.js";
+import { t } from "./i18n.js";
 import { $, closedMessage, el, errorText, flagEmoji, formatCount, formatTime, notice, pageToken, setText, statusText } from "./ui.js";
 
 const MAX_MESSAGES = 200;
-const ROLE_LABELS = { host: "Host", moderator: "Mod", admin: "Staff" };
+const ROLE_LABELS = { host: t("Host"), moderator: t("Mod"), admin: t("Staff") };
+const ROLE_NAMES = { viewer: t("viewer"), host: t("host"), cohost: t("co-host"), moderator: t("moderator"), admin: t("admin") };
 
 /** The chat list: renders messages as text, removes deleted ones, keeps the newest in view. */
 export class ChatView {
@@ -111,7 +113,7 @@ export function bindRoomHeader(channel, { onClosed = null } = {}) {
     setText(status, statusText(s));
     status.dataset.state = s.state;
   });
-  channel.on("room.deleted", () => notice(closed, "This room has ended.", "error"));
+  channel.on("room.deleted", () => notice(closed, t("This room has ended."), "error"));
   channel.on("closed", ({ code, error, reason }) => {
     notice(closed, closedMessage(code, error, reason), "error");
     document.body.dataset.channel = "closed";
@@ -184,16 +186,24 @@ export class ChatForm {
 }
 
 const ACTIONS = {
-  "chat.delete": "Delete",
-  "user.mute": "Mute",
-  "user.unmute": "Unmute",
-  "user.ban": "Ban",
-  "user.unban": "Unban",
-  "room.slow_mode": "Slow mode",
-  "product.pin": "Pin",
-  "product.unpin": "Unpin",
-  "presence.list": "Members",
+  "chat.delete": t("Delete"),
+  "user.mute": t("Mute"),
+  "user.unmute": t("Unmute"),
+  "user.ban": t("Ban"),
+  "user.unban": t("Unban"),
+  "room.slow_mode": t("Slow mode"),
+  "product.pin": t("Pin"),
+  "product.unpin": t("Unpin"),
+  "presence.list": t("Members"),
+  "sale.create": t("Start flash sale"),
+  "sale.end": t("End sale"),
+  "sale.cancel": t("Cancel sale"),
 };
+
+/** A role's name in the page's language. */
+export function roleName(role) {
+  return ROLE_NAMES[role] || role;
+}
 
 /**
  * The studio's and the console's start: a channel with the link's token, "signed in as", and
@@ -204,23 +214,23 @@ export function staffPage() {
   const token = pageToken();
   const actionNotice = $("[data-action-notice]");
   if (!token) {
-    notice($("[data-closed-notice]"), "This page needs the link with its access token (?token=…).", "error");
-    setText($("[data-status]"), "Offline");
+    notice($("[data-closed-notice]"), t("This page needs the link with its access token (?token=…)."), "error");
+    setText($("[data-status]"), t("Offline"));
     return null;
   }
   const channel = new RoomChannel(room, { token });
   let clearTimer = null;
   const showError = (err, cmd) => {
     const what = ACTIONS[cmd] || cmd;
-    notice(actionNotice, `${what} failed: ${errorText(err)}`, "error");
+    notice(actionNotice, t("{action} failed: {reason}", { action: what, reason: errorText(err) }), "error");
     clearTimeout(clearTimer);
     clearTimer = setTimeout(() => notice(actionNotice, ""), 15000);
   };
   channel.on("welcome", (welcome) => {
     const you = welcome.you;
-    setText($("[data-whoami]"), `${you.name || you.user_id} · ${you.role}`);
+    setText($("[data-whoami]"), `${you.name || you.user_id} · ${roleName(you.role)}`);
     if (you.role === "viewer") {
-      notice(actionNotice, "This link is a viewer's: pinning and moderating need a host or moderator link.", "warn");
+      notice(actionNotice, t("This link is a viewer's: pinning and moderating need a host or moderator link."), "warn");
     }
   });
   return { room, channel, showError };

@@ -1,6 +1,8 @@
 // Small DOM and formatting helpers shared by the pages. Text from users and from the server is
 // only ever inserted as text (textContent / text nodes), never parsed as markup.
 
+import { locale, t } from "./i18n.js";
+
 /** document.querySelector that fails loudly when the page lacks an element. */
 export function $(selector, root = document) {
   const node = root.querySelector(selector);
@@ -40,31 +42,16 @@ export function setText(node, value) {
   node.textContent = value === null || value === undefined ? "" : String(value);
 }
 
-const priceFormats = new Map();
+/** Kept for the modules that show a price in its own currency only (see money.js). */
+export { formatMoney as formatPrice } from "./money.js";
 
-/** "890.00" THB → "THB 890.00" (or "฿890.00", depending on the reader's locale). */
-export function formatPrice(price, currency) {
-  const amount = Number(price);
-  if (!Number.isFinite(amount) || !currency) return `${price ?? ""} ${currency ?? ""}`.trim();
-  let format = priceFormats.get(currency);
-  if (!format) {
-    try {
-      format = new Intl.NumberFormat(undefined, { style: "currency", currency });
-    } catch {
-      return `${price} ${currency}`;
-    }
-    priceFormats.set(currency, format);
-  }
-  return format.format(amount);
-}
-
-const counts = new Intl.NumberFormat();
+const counts = new Intl.NumberFormat(locale);
 
 export function formatCount(n) {
   return counts.format(Number(n) || 0);
 }
 
-const times = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const times = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
 
 export function formatTime(ms) {
   return times.format(new Date(ms));
@@ -93,51 +80,67 @@ export function notice(node, text, kind = "info") {
 export function closedMessage(code, error, closeReason = "") {
   // Bans and room deletions close with a reason but no error frame before it.
   const reason = error?.code || closeReason;
-  if (reason === "banned") return "You are banned from this room.";
-  if (reason === "room deleted") return "This room has ended.";
-  if (reason === "token_expired") return "Your access link has expired. Ask for a new one.";
-  if (code === 4401) return "This link is not valid for this room (missing or invalid token).";
-  if (code === 4403) return "You are not allowed in this room.";
-  if (code === 4404) return "This room no longer exists.";
-  if (code === 1009) return "The connection was closed: a message was too large.";
-  if (code === 1000) return "Disconnected.";
-  return `Disconnected (${error?.message || `code ${code}`}).`;
+  if (reason === "banned") return t("You are banned from this room.");
+  if (reason === "room deleted") return t("This room has ended.");
+  if (reason === "token_expired") return t("Your access link has expired. Ask for a new one.");
+  if (code === 4401) return t("This link is not valid for this room (missing or invalid token).");
+  if (code === 4403) return t("You are not allowed in this room.");
+  if (code === 4404) return t("This room no longer exists.");
+  if (code === 1009) return t("The connection was closed: a message was too large.");
+  if (code === 1000) return t("Disconnected.");
+  return t("Disconnected (code {code}).", { code });
 }
 
 /** Connection status text for a "status" event from RoomChannel. */
 export function statusText(status) {
   switch (status.state) {
     case "connecting":
-      return "Connecting…";
+      return t("Connecting…");
     case "open":
-      return "Connected";
+      return t("Connected");
     case "reconnecting":
-      return "Reconnecting…";
+      return t("Reconnecting…");
     default:
-      return "Offline";
+      return t("Offline");
   }
 }
 
-/** Explain a refused command in a sentence a person can act on. */
+/** Explain a refused command in a sentence a person can act on, in the page's language. */
 export function errorText(err) {
   const code = err?.code;
-  const retry = err?.frame?.retry_after_ms;
-  const wait = retry ? ` Try again in ${Math.ceil(retry / 1000)} s.` : "";
+  const frame = err?.frame || {};
+  const retry = frame.retry_after_ms;
+  const waitText = retry ? t("Try again in {seconds} s.", { seconds: Math.ceil(retry / 1000) }) : "";
+  const wait = waitText ? ` ${waitText}` : "";
   switch (code) {
     case "slow_mode":
-      return `Slow mode is on.${wait}`;
+      return t("Slow mode is on.") + wait;
     case "rate_limited":
-      return `You are going too fast.${wait}`;
+      return t("You are going too fast.") + wait;
     case "muted":
-      return err.frame?.until ? `You are muted until ${formatTime(err.frame.until)}.` : "You are muted.";
+      return frame.until ? t("You are muted until {time}.", { time: formatTime(frame.until) }) : t("You are muted.");
     case "banned":
-      return "You are banned from this room.";
+      return t("You are banned from this room.");
     case "forbidden":
-      return "You are not allowed to do that.";
+      return t("You are not allowed to do that.");
+    case "name_required":
+      return t("Choose a display name first.");
     case "disconnected":
+      return t("Not sent: the connection dropped. Try again in a moment.");
     case "timeout":
-      return `Not sent: ${err.message}.`;
+      return t("Not sent: the server did not answer in time.");
+    case "unavailable":
+    case "draining":
+      return t("The server is busy. Try again in a moment.");
+    case "invalid_field":
+      return t("Please check this field: {field}.", { field: frame.field || "?" });
+    case "product_not_found":
+      return t("That product is no longer in this room.");
+    case "message_not_found":
+      return t("That message is gone already.");
+    case "conflict":
+      return t("That was already done.");
     default:
-      return `${err?.message || "Something went wrong"}${code ? ` (${code})` : ""}`;
+      return t("Something went wrong ({code}).", { code: code || "?" });
   }
 }
