@@ -60,6 +60,10 @@ async def test_serve_demo_prints_its_address_and_working_links(tmp_path):
                          if line.strip().startswith("host") and "/studio/thailand" in line)
         token = host_link.split("token=")[1]
         assert auth.verify(SECRET, token).role == "host"
+        shopper_link = next(line.split()[-1] for line in output.splitlines()
+                            if line.strip().startswith("shopper") and "/rooms/thailand" in line)
+        shopper = auth.verify(SECRET, shopper_link.split("token=")[1])
+        assert shopper.role == "viewer" and shopper.name  # signed in, so it may buy
         async with aiohttp.ClientSession() as http:
             rooms = await (await http.get(f"{server.url}/api/rooms")).json()
             assert {r["id"] for r in rooms["rooms"]} == {
