@@ -316,6 +316,8 @@ def _matches(cell: str, default) -> bool:
         return cell == f"./{default}"
     if default == "":
         return cell.startswith("http://<host>")  # derived
+    if isinstance(default, tuple) and all(isinstance(pair, tuple) for pair in default):
+        return cell == ",".join(f"{key}={value}" for key, value in default)  # CODE=RATE,...
     return cell == default
 
 
