@@ -9,7 +9,7 @@ import logging
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
-from redis.exceptions import ConnectionError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from ..config import Settings
 from ..errors import EngineUnavailable
@@ -48,7 +48,7 @@ class RedisEngine(Engine):
         # timeout; a slow Redis gives the caller EngineUnavailable, not a second chat.
         # They are pipelined per loop turn (redis_batch.py), so few connections go far.
         self._scripts_redis = self._pool(url, settings, "-scripts", Retry(
-            ExponentialBackoff(cap=0.5, base=0.05), 2, supported_errors=(ConnectionError,)))
+            ExponentialBackoff(cap=0.5, base=0.05), 2, supported_errors=(RedisConnectionError,)))
         # The subscriber does not retry inside redis-py: the broker's listener reconnects and
         # then syncs every room, which a silent internal reconnect would skip.
         self._pubsub_redis = Redis.from_url(
