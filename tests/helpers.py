@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import aiohttp
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -43,6 +44,21 @@ def bearer(tok: str) -> dict[str, str]:
 
 def admin_token() -> str:
     return auth.mint(SECRET, room="*", role="admin", user_id="operator", name="Operator")
+
+
+async def create_room(base_url: str, room: str = "thailand", *, with_product: bool = False):
+    """Create a room on a running server through its API, as the operator does (and, if asked,
+    a durian product in it, for sales)."""
+    async with aiohttp.ClientSession(base_url=base_url) as http:
+        headers = bearer(admin_token())
+        response = await http.post("/api/rooms", headers=headers, json={
+            "id": room, "title": "Thailand live", "country": "Thailand", "country_code": "TH"})
+        assert response.status == 201, await response.text()
+        if with_product:
+            response = await http.post(f"/api/rooms/{room}/products", headers=headers, json={
+                "id": "durian", "name": "Durian", "price": "890", "currency": "THB",
+                "stock": 9})
+            assert response.status == 201, await response.text()
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, what: str = "") -> None:

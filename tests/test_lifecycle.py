@@ -17,7 +17,7 @@ from liveroom.client import RoomClient
 from liveroom.keys import CONNECTIONS, LIFECYCLE, METRICS
 
 from .helpers import (
-    RedisServer, ServerProcess, admin_token, eventually, redis_stalled, stall_redis, token,
+    RedisServer, ServerProcess, create_room, eventually, redis_stalled, stall_redis, token,
 )
 
 ROOM = "thailand"
@@ -106,11 +106,7 @@ async def test_a_drain_that_cannot_finish_is_cut_off_at_its_deadline():
     client = None
     try:
         server.start()
-        async with aiohttp.ClientSession() as http:
-            response = await http.post(f"{server.url}/api/rooms", headers={
-                "Authorization": f"Bearer {admin_token()}"}, json={
-                "id": ROOM, "title": "T", "country": "Thailand", "country_code": "TH"})
-            assert response.status == 201
+        await create_room(server.url, ROOM)
         client = await RoomClient(server.url, ROOM, token=token(ROOM, user="ann"),
                                   reconnect=False).connect()
         stall = stall_redis(redis_server.port, 3)

@@ -12,15 +12,6 @@ from ..helpers import admin_token, bearer, token
 ROOM = "thailand"
 
 
-@pytest.fixture
-async def api(server):
-    srv = await server()
-    session = aiohttp.ClientSession(base_url=srv.base_url)
-    session.srv = srv
-    yield session
-    await session.close()
-
-
 async def _error(response: aiohttp.ClientResponse, status: int, code: str) -> dict:
     assert response.status == status, await response.text()
     assert response.content_type == "application/json"

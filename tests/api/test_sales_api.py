@@ -20,15 +20,6 @@ ROOM = "thailand"
 HOOK_SECRET = "hook-secret-0123456789"
 
 
-@pytest.fixture
-async def api(server):
-    srv = await server()
-    session = aiohttp.ClientSession(base_url=srv.base_url)
-    session.srv = srv
-    yield session
-    await session.close()
-
-
 class Receiver:
     """A shop system's webhook endpoint: records what it is sent, fails on request."""
 

@@ -11,11 +11,12 @@ import pytest
 from liveroom.client import RoomClient
 
 from ..channel.test_flash_sale import _check_no_oversell
-from ..helpers import admin_token, token
+from ..helpers import admin_token, create_room, token
 from ..swarm import LOST, swarm
-from .test_instances import ROOM, _create_room
 
 pytestmark = pytest.mark.multi
+
+ROOM = "thailand"
 
 
 async def _start_sale(url: str, stock: int, limit: int, duration: int = 120) -> dict:
@@ -27,7 +28,7 @@ async def _start_sale(url: str, stock: int, limit: int, duration: int = 120) -> 
 async def test_two_thousand_buyers_on_two_instances_buy_exactly_the_stock(clean_redis,
                                                                           start_servers):
     one, two = start_servers(clean_redis)
-    await _create_room(one.url)
+    await create_room(one.url, with_product=True)
     sale = await _start_sale(one.url, stock=100, limit=2)
     crowd = await swarm([one.url, two.url], ROOM, sale["id"], buyers=2000, quantity=2,
                         replays=400)
@@ -40,7 +41,7 @@ async def test_two_thousand_buyers_on_two_instances_buy_exactly_the_stock(clean_
 async def test_a_killed_instance_mid_sale_loses_no_acknowledged_order(private_redis,
                                                                       start_servers):
     one, two = start_servers(private_redis.url)
-    await _create_room(one.url)
+    await create_room(one.url, with_product=True)
     sale = await _start_sale(one.url, stock=600, limit=1)
     connected = asyncio.Event()
     load = asyncio.create_task(swarm([one.url, two.url], ROOM, sale["id"], buyers=1000,

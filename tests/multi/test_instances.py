@@ -7,21 +7,10 @@ import pytest
 
 from liveroom.client import ChannelClosed, RoomClient
 
-from ..helpers import admin_token, eventually, token
+from ..helpers import create_room, eventually, token
 
 pytestmark = pytest.mark.multi
 ROOM = "thailand"
-
-
-async def _create_room(base_url: str) -> None:
-    async with aiohttp.ClientSession(base_url=base_url) as http:
-        headers = {"Authorization": f"Bearer {admin_token()}"}
-        response = await http.post("/api/rooms", headers=headers, json={
-            "id": ROOM, "title": "Thailand live", "country": "Thailand", "country_code": "TH"})
-        assert response.status == 201, await response.text()
-        response = await http.post(f"/api/rooms/{ROOM}/products", headers=headers, json={
-            "id": "durian", "name": "Durian", "price": "890", "currency": "THB", "stock": 9})
-        assert response.status == 201, await response.text()
 
 
 async def _ready(base_url: str) -> int:
@@ -35,7 +24,7 @@ async def _ready(base_url: str) -> int:
 
 async def test_everything_in_a_room_reaches_viewers_on_every_instance(clean_redis, start_servers):
     one, two = start_servers(clean_redis)
-    await _create_room(one.url)
+    await create_room(one.url, with_product=True)
     moderator = RoomClient(one.url, ROOM, token=token(ROOM, "moderator", user="mod"))
     ann = RoomClient(one.url, ROOM, token=token(ROOM, user="ann"))
     bo = RoomClient(two.url, ROOM, token=token(ROOM, user="bo"))
@@ -68,7 +57,7 @@ async def test_everything_in_a_room_reaches_viewers_on_every_instance(clean_redi
 
 async def test_a_killed_instance_drops_out_of_the_viewer_count(clean_redis, start_servers):
     one, two = start_servers(clean_redis)
-    await _create_room(one.url)
+    await create_room(one.url, with_product=True)
     watcher = RoomClient(one.url, ROOM, token=token(ROOM, user="watcher"))
     doomed = [RoomClient(two.url, ROOM, token=token(ROOM, user=f"d{i}"), reconnect=False)
               for i in range(3)]
@@ -89,7 +78,7 @@ async def test_a_restarted_redis_is_reconnected_and_clients_are_not_dropped(
     private_redis, start_servers
 ):
     one, two = start_servers(private_redis.url)
-    await _create_room(one.url)
+    await create_room(one.url, with_product=True)
     ann = RoomClient(one.url, ROOM, token=token(ROOM, user="ann"))
     bo = RoomClient(two.url, ROOM, token=token(ROOM, user="bo"))
     for client in (ann, bo):
@@ -120,7 +109,7 @@ async def test_a_cut_subscriber_is_healed_through_sequence_numbers(private_redis
     fast = {"LIVEROOM_CHAT_PER_SECOND": "1000", "LIVEROOM_CHAT_BURST": "1000",
             "LIVEROOM_COMMANDS_PER_SECOND": "1000"}
     one, two = start_servers(private_redis.url, extra_env=fast)
-    await _create_room(one.url)
+    await create_room(one.url, with_product=True)
     speaker = RoomClient(one.url, ROOM, token=token(ROOM, "moderator", user="speaker"))
     listener = RoomClient(two.url, ROOM, token=token(ROOM, user="listener"))
     for client in (speaker, listener):

@@ -12,7 +12,7 @@ from aiortc import RTCSessionDescription
 from liveroom.client import RoomClient
 from signaling.aiortc_forwarding import restrict_host_addresses
 
-from ..helpers import admin_token, eventually, token
+from ..helpers import create_room, eventually, token
 from ..media.clients import Watcher, answer, local_offer, post_sdp, publisher_pc, viewer_pc
 
 pytestmark = pytest.mark.multi
@@ -35,14 +35,6 @@ async def peers():
         await pc.close()
 
 
-async def _create_room(base_url: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        response = await http.post(f"{base_url}/api/rooms", json={
-            "id": ROOM, "title": "Thailand live", "country": "Thailand", "country_code": "TH"},
-            headers={"Authorization": f"Bearer {admin_token()}"})
-        assert response.status == 201, await response.text()
-
-
 async def _live(base_url: str) -> bool:
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{base_url}/api/rooms/{ROOM}") as response:
@@ -60,7 +52,7 @@ async def _publish(url: str, peers) -> object:
 
 async def test_a_viewer_on_another_instance_gets_the_video(clean_redis, start_servers, peers):
     one, two = start_servers(clean_redis, extra_env=LOOPBACK)
-    await _create_room(one.url)
+    await create_room(one.url)
     await _publish(one.url, peers)
     await eventually(lambda: _live(two.url), timeout=10, what="instance two to show live")
 
@@ -101,7 +93,7 @@ async def test_whep_redirects_to_the_instance_holding_the_media(clean_redis, sta
                                                                 peers):
     one, two = start_servers(clean_redis,
                              extra_env={**LOOPBACK, "LIVEROOM_MEDIA_ROUTING": "redirect"})
-    await _create_room(one.url)
+    await create_room(one.url)
     await _publish(one.url, peers)
     await eventually(lambda: _live(two.url), timeout=10, what="live")
     pc = viewer_pc()

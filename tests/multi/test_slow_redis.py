@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from liveroom.client import CommandError, RoomClient
 
 from ..helpers import (
-    RedisServer, ServerProcess, admin_token, eventually, redis_stalled, stall_redis, token,
+    RedisServer, ServerProcess, create_room, eventually, redis_stalled, stall_redis, token,
 )
 
 pytestmark = pytest.mark.multi
@@ -40,10 +40,7 @@ async def test_a_slow_redis_shows_in_readiness_and_metrics_and_requests_do_not_h
     try:
         server.start()
         async with aiohttp.ClientSession() as http:
-            response = await http.post(f"{server.url}/api/rooms", headers={
-                "Authorization": f"Bearer {admin_token()}"}, json={
-                "id": ROOM, "title": "T", "country": "Thailand", "country_code": "TH"})
-            assert response.status == 201
+            await create_room(server.url, ROOM)
             client = await RoomClient(server.url, ROOM, token=token(ROOM, user="ann"),
                                       reconnect=False).connect()
 
