@@ -21,7 +21,7 @@ from .engine import create_engine
 from .keys import ENGINE, METRICS, SETTINGS
 from .lifecycle import setup_lifecycle
 from .metrics import setup_metrics
-from .tasks import stop
+from .tasks import stop_tasks
 from .webhooks import Dispatcher
 
 
@@ -44,7 +44,7 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
                                 metrics=app[METRICS])
         task = asyncio.create_task(dispatcher.run_forever(), name="webhooks")
         yield
-        await stop(task)
+        await stop_tasks(task)
 
 
 def create_app(settings: Settings) -> web.Application:

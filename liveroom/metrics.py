@@ -46,7 +46,7 @@ from prometheus_client.exposition import choose_encoder
 from . import __version__
 from .errors import EngineUnavailable
 from .keys import ENGINE, METRICS, SETTINGS
-from .tasks import stop
+from .tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ async def _probe_ctx(app: web.Application) -> AsyncIterator[None]:
                              engine=app[ENGINE].kind).set(1)
     task = asyncio.create_task(_probe(app), name="engine-probe")
     yield
-    await stop(task)
+    await stop_tasks(task)
 
 
 def setup_metrics(app: web.Application) -> None:

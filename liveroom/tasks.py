@@ -12,7 +12,7 @@ import asyncio
 RECANCEL_EVERY = 0.5  # seconds: how long a task may ignore a cancel before it gets another
 
 
-async def stop(*tasks: asyncio.Task | None) -> None:
+async def stop_tasks(*tasks: asyncio.Task | None) -> None:
     """Cancel the tasks and return once all have ended, cancelling again those still running."""
     pending = {task for task in tasks if task is not None}
     while pending:

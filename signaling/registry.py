@@ -21,6 +21,7 @@ from typing import Any
 from liveroom.config import Settings
 from liveroom.engine import Engine
 from liveroom.errors import EngineUnavailable, LiveroomError
+from liveroom.tasks import stop_tasks
 
 from .demo_host import DemoHost
 from .ice import server_configuration
@@ -69,10 +70,7 @@ class Registry:
     async def close(self) -> None:
         """Close every session (publishers announce themselves offline), then stop."""
         self.closing = True
-        if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(BaseException):
-                await self._loop
+        await stop_tasks(self._loop)
         await asyncio.gather(*(self._close(s, "shutdown") for s in list(self.sessions.values())),
                              return_exceptions=True)
         if self._tasks:

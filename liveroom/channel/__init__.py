@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from ..keys import CONNECTIONS, ENGINE, FANOUT, LIFECYCLE, METRICS, SETTINGS
-from ..tasks import stop
+from ..tasks import stop_tasks
 from . import sale_commands  # noqa: F401  (registers the sale commands)
 from .fanout import Fanout
 from .handler import room_channel
@@ -24,7 +24,7 @@ async def _fanout_ctx(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(run_sale_clock(engine), name="sale-clock"),
     ]
     yield
-    await stop(*tasks)
+    await stop_tasks(*tasks)
     await fanout.stop()
 
 

@@ -11,13 +11,13 @@ event after that position exactly once, whatever the timing of Redis round trips
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
 from ..engine import Engine, Position
 from ..errors import EngineUnavailable, LiveroomError
 from ..metrics import Metrics
+from ..tasks import stop_tasks
 from .connection import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, Connection
 from .encoded import Encoded, event_message
 
@@ -335,8 +335,4 @@ class Fanout:
         for local in self._rooms.values():
             if local.idle_timer:
                 local.idle_timer.cancel()
-        for task in [*self._tasks, *self._retiring.values()]:
-            task.cancel()
-        for task in [*self._tasks, *self._retiring.values()]:
-            with contextlib.suppress(BaseException):
-                await task
+        await stop_tasks(*self._tasks, *self._retiring.values())

@@ -13,7 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from ..config import Settings
 from ..errors import EngineUnavailable
-from ..tasks import stop
+from ..tasks import stop_tasks
 from . import Engine
 from .redis_broker import RedisBroker
 from .redis_errors import UNREACHABLE
@@ -109,7 +109,7 @@ class RedisEngine(Engine):
                 log.exception("heartbeat failed")
 
     async def close(self) -> None:
-        await stop(self._heartbeat)
+        await stop_tasks(self._heartbeat)
         with contextlib.suppress(EngineUnavailable):
             await self.presence.leave_all()
         await self.broker.close()
