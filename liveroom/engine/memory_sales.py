@@ -45,6 +45,7 @@ class _Room:
     held: collections.Counter = field(default_factory=collections.Counter)  # (sale, user)
     idempotency: dict[tuple[str, str, str], str] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # in creation order
+    reserved: dict[str, int] = field(default_factory=dict)  # order id -> expires_at (ms)
     outbox: dict[str, dict[str, Any]] = field(default_factory=dict)
     outbox_due: dict[str, int] = field(default_factory=dict)
     outbox_seq: int = 0
@@ -97,10 +98,12 @@ class MemorySales(Sales):
             room.idempotency[order["sale_id"], order["user_id"], order["idempotency_key"]] = \
                 order["id"]
             room.orders[order["id"]] = dict(order)  # a copy: the caller keeps its own
+            room.reserved[order["id"]] = order["expires_at"]
         elif kind == "settle":
             order = room.orders[record["order_id"]]
             order.update(status=record["status"], settled_at=record["at"],
                          settled_by=record["by"])
+            room.reserved.pop(record["order_id"], None)
             if record["status"] != "paid":
                 room.sales[order["sale_id"]].remaining += order["quantity"]
                 room.held[order["sale_id"], order["user_id"]] -= order["quantity"]
@@ -167,8 +170,8 @@ class MemorySales(Sales):
 
     async def tick(self, room: str) -> None:
         now = now_ms()
-        due = [o["id"] for o in self._rooms[room].orders.values()
-               if o["status"] == "reserved" and o["expires_at"] <= now]
+        due = [order_id for order_id, expires_at in self._rooms[room].reserved.items()
+               if expires_at <= now]
         for order_id in due:  # first, so that what is announced next is current
             await self.settle(room, order_id, "expired", "system")
         for sale in await self._announce(room):
@@ -318,7 +321,8 @@ class MemorySales(Sales):
         return sorted(r for r, state in self._rooms.items() if state.webhook)
 
     async def sale_rooms(self) -> list[str]:
-        return sorted(r for r, state in self._rooms.items() if state.sales)
+        return sorted(r for r, state in self._rooms.items() if state.reserved or any(
+            sale.told not in ("ended", "cancelled") for sale in state.sales.values()))
 
     async def log_delivery(self, room: str, record: dict[str, Any]) -> None:
         self._rooms[room].deliveries.appendleft(record)

@@ -4,7 +4,7 @@ Redis Cluster keeps a room on one shard and a Lua script can touch all of a room
 from __future__ import annotations
 
 ROOM_INDEX = "lr:rooms"
-SALE_ROOMS = "lr:sales:rooms"  # rooms that have had a sale: the sale tickers visit them
+SALE_ROOMS = "lr:sales:rooms"  # rooms with sale work: the sale clocks visit them
 WEBHOOK_ROOMS = "lr:webhook:rooms"  # rooms with a webhook: the outbox dispatchers visit them
 MEDIA_ROOMS = "lr:media:rooms"  # rooms that have had a publisher: every instance sweeps them
 

@@ -99,6 +99,27 @@ class RedisSales(Sales):
                 room, f"stock:{sale_id}", events.sale_stock(sale_id, remaining, sold),
                 STOCK_INTERVAL,
             )
+        if not active:
+            await self._retire_if_done(room)
+
+    async def _has_work(self, room: str) -> bool:
+        k = self._k(room)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.scard(k.sales_active)
+            pipe.zcard(k.order_expiry)
+            active, reserved = await pipe.execute()
+        return bool(active or reserved)
+
+    async def _retire_if_done(self, room: str) -> None:
+        """Take the room off the clock's list once it has no sale to run and no reservation
+        to expire. The list and the room live on different cluster slots, so no script can
+        do both: remove, then look again, and put it back if a sale came in meanwhile
+        (create_sale adds the room after storing the sale, so one of the two sees it)."""
+        if await self._has_work(room):
+            return
+        await self._redis.srem(SALE_ROOMS, room)
+        if await self._has_work(room):
+            await self._redis.sadd(SALE_ROOMS, room)
 
     async def _tick_sales(self, room: str) -> list[tuple[str, int, int]]:
         k = self._k(room)

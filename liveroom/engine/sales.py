@@ -119,7 +119,8 @@ class Sales(ABC):
 
     @abstractmethod
     async def sale_rooms(self) -> list[str]:
-        """Rooms that have had a sale: where tick() has work."""
+        """Rooms where tick() has work: a sale not yet ended or cancelled, or a reservation
+        not yet settled. A room may stay listed until a tick finds it has none left."""
 
     @abstractmethod
     async def log_delivery(self, room: str, record: dict[str, Any]) -> None:

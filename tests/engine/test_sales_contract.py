@@ -153,6 +153,24 @@ async def test_unpaid_reservations_expire_and_their_stock_returns(engine, room):
     assert types[-1] == "sale.started"  # live again
 
 
+async def test_the_clock_visits_a_room_only_while_it_has_sale_work(engine, room):
+    assert room not in await engine.sales.sale_rooms()
+    sale = await engine.sales.create_sale(room, _sale(stock=5, starts_in=60))
+    assert room in await engine.sales.sale_rooms()  # scheduled: its start is still to announce
+    await engine.sales.finish_sale(room, sale["id"], "cancelled", "mod")
+    await engine.sales.tick(room)
+    assert room not in await engine.sales.sale_rooms()
+
+    sale = await engine.sales.create_sale(room, _sale(stock=5))
+    order = (await engine.sales.buy(room, sale["id"], _order(sale, "ann", 1))).order
+    await engine.sales.finish_sale(room, sale["id"], "ended", "mod")
+    await engine.sales.tick(room)
+    assert room in await engine.sales.sale_rooms()  # the reservation can still expire
+    await engine.sales.settle(room, order["id"], "paid", "shop")
+    await engine.sales.tick(room)
+    assert room not in await engine.sales.sale_rooms()
+
+
 async def test_each_transition_is_announced_once_and_stock_is_coalesced(engine, room):
     sale = await engine.sales.create_sale(room, _sale(stock=2, limit=2, starts_in=0))
     for _ in range(3):
