@@ -11,6 +11,7 @@ from .config import Settings
 if TYPE_CHECKING:
     from .channel.fanout import Fanout
     from .channel.registry import Connections
+    from .channel.tickers import SaleClock
     from .engine import Engine
     from .lifecycle import Lifecycle
     from .metrics import Metrics
@@ -21,3 +22,4 @@ FANOUT = web.AppKey("fanout", "Fanout")
 METRICS = web.AppKey("metrics", "Metrics")
 LIFECYCLE = web.AppKey("lifecycle", "Lifecycle")
 CONNECTIONS = web.AppKey("connections", "Connections")
+SALE_CLOCK = web.AppKey("sale_clock", "SaleClock")

@@ -10,7 +10,7 @@ import io
 from aiohttp import web
 
 from ..errors import LiveroomError
-from ..keys import ENGINE, SETTINGS
+from ..keys import ENGINE, SALE_CLOCK, SETTINGS
 from ..sales import sale_from_input
 from ..validation import check_slug
 from .access import json_body, require
@@ -52,7 +52,9 @@ async def create_sale(request: web.Request) -> web.Response:
         raise LiveroomError("product_not_found", f"no product {product_id!r} in {room!r}")
     sale = sale_from_input(body, product, room=room, by=identity.user_id,
                            rates=request.app[SETTINGS].rates)
-    return web.json_response(await engine.sales.create_sale(room, sale), status=201)
+    created = await engine.sales.create_sale(room, sale)
+    request.app[SALE_CLOCK].wake()
+    return web.json_response(created, status=201)
 
 
 async def finish_sale(request: web.Request) -> web.Response:

@@ -47,6 +47,9 @@ class LocalRoom:
         self.ready: asyncio.Future = asyncio.get_running_loop().create_future()
         self.idle_timer: asyncio.TimerHandle | None = None
         self.pending_likes = 0
+        # The viewer count every socket here shows (the last "viewers" event), or None when
+        # a snapshot may have shown another: the tickers skip offering a count already shown.
+        self.viewers: int | None = None
         self.resyncing = False
         # Sales seen on this room's stream, so a buy needs no lookup of the sale's price.
         self.sales: dict[str, dict[str, Any]] = {}
@@ -77,6 +80,10 @@ class Fanout:
     def connection_count(self, room: str | None = None) -> int:
         rooms = [self._rooms[room]] if room in self._rooms else [] if room else self._rooms.values()
         return sum(len(r.live) + len(r.joining) for r in rooms)
+
+    def viewers_shown(self, room: str) -> int | None:
+        local = self._rooms.get(room)
+        return local.viewers if local else None
 
     def add_likes(self, room: str, count: int) -> None:
         local = self._rooms.get(room)
@@ -263,7 +270,9 @@ class Fanout:
 
     def _apply_side_effects(self, local: LocalRoom, event: dict[str, Any]) -> None:
         kind = event["type"]
-        if kind.startswith("sale.") and "sale" in event:
+        if kind == "viewers":
+            local.viewers = event["count"]
+        elif kind.startswith("sale.") and "sale" in event:
             local.sales[event["sale"]["id"]] = event["sale"]
         elif kind == "user.banned":
             banned = LiveroomError("banned", "you were banned from this room")
@@ -304,6 +313,9 @@ class Fanout:
         for sale in sales:
             self.remember_sale(sale)
         media = await self._engine.media.state(room)  # also read after: media events are whole
+        local = self._rooms.get(room)
+        if local is not None:
+            local.viewers = None  # this socket shows `viewers`, maybe not the last event's count
         return Encoded({
             "type": "snapshot",
             "seq": snapshot.position.seq,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import LiveroomError
-from ..keys import METRICS
+from ..keys import METRICS, SALE_CLOCK
 from ..sales import check_idempotency_key, check_quantity, new_order, sale_from_input
 from ..validation import check_slug
 from .commands import Context, command, required
@@ -29,7 +29,9 @@ async def sale_create(ctx: Context, conn: Connection, message: dict) -> dict:
     fields = {k: v for k, v in message.items() if k not in ("id", "cmd", "product_id")}
     sale = sale_from_input(fields, product, room=conn.room, by=conn.identity.user_id,
                            rates=ctx.settings.rates)
-    return {"sale": await ctx.engine.sales.create_sale(conn.room, sale)}
+    created = await ctx.engine.sales.create_sale(conn.room, sale)
+    ctx.app[SALE_CLOCK].wake()
+    return {"sale": created}
 
 
 @command("sale.end", capability="sales", fields=("sale_id",))
