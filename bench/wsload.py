@@ -14,10 +14,11 @@ intended send time` of every message. The bulk children hold everyone else and s
 kernel: the servers write exactly as they would to a fast client, and the load generator stays
 a small share of the two cores.
 
-Keep-alive: each viewer sends an unsolicited WebSocket pong (liveroom; aiohttp's heartbeat
-counts any frame from the client) or an Engine.IO pong `3` (Socket.IO) every 15 s, spread
-evenly, so neither server's ping timeout cuts a viewer that does not parse pings. The lean relay
-has no heartbeat.
+Keep-alive: the viewers do not parse pings, so each sends an unsolicited keep-alive, spread
+evenly, about as often as a real client answering the server's pings would: a WebSocket pong
+every 25 s to liveroom (aiohttp's 30 s heartbeat counts any frame from the client; a browser
+answers one ping per 30 s of silence), an Engine.IO pong `3` every 15 s to python-socketio
+(under its 20 s ping timeout). The lean relay has no heartbeat and gets none.
 
 Each child talks to the orchestrator through a pipe of its own:
     <- ready {connected, failed, errors, pid}  after every viewer is in
@@ -43,7 +44,6 @@ from typing import Any
 from common import MARKER_COUNT, MARKER_TIMED, now_us, raise_fd_limit
 
 HTTP, WAIT_OPEN, WAIT_READY, LIVE = range(4)
-KEEPALIVE_EVERY = 15.0  # under Engine.IO's 20 s ping timeout and aiohttp's 30 s heartbeat
 CONNECT_TIMEOUT = 30.0
 CONNECT_ATTEMPTS = 3
 
@@ -59,11 +59,11 @@ WS_PONG = client_frame(0xA, b"")
 SIO_CONNECT = client_frame(0x1, b"40")
 SIO_PONG = client_frame(0x1, b"3")
 
-# kind -> (what after the 101 says the viewer is in, keep-alive frame)
-KINDS: dict[str, tuple[bytes | None, bytes | None]] = {
-    "liveroom": (b'"type":"snapshot"', WS_PONG),
-    "lean": (None, None),
-    "socketio": (b"40{", SIO_PONG),
+# kind -> (what after the 101 says the viewer is in, keep-alive frame, seconds between them)
+KINDS: dict[str, tuple[bytes | None, bytes | None, float]] = {
+    "liveroom": (b'"type":"snapshot"', WS_PONG, 25.0),  # under aiohttp's 30 s heartbeat
+    "lean": (None, None, 0.0),
+    "socketio": (b"40{", SIO_PONG, 15.0),  # under Engine.IO's 20 s ping timeout
 }
 
 
@@ -76,7 +76,7 @@ class Viewer(asyncio.Protocol):
             f"Connection: Upgrade\r\nSec-WebSocket-Key: "
             f"{base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
-        self.ready_token, self.keepalive_frame = KINDS[kind]
+        self.ready_token, self.keepalive_frame, self.keepalive_every = KINDS[kind]
         self.ready: asyncio.Future = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
         self.sock: socket.socket | None = None  # once detached from asyncio
@@ -311,7 +311,8 @@ class LiveLoop:
         for fd in self.by_fd:
             epoll.register(fd, select.EPOLLIN)
         # Keep-alives go out evenly spread, in the order the viewers opened, one round every
-        # KEEPALIVE_EVERY seconds: the servers see the steady trickle real clients would cause.
+        # keepalive_every seconds: the servers see the steady trickle real clients would cause.
+        keepalive_every = max((v.keepalive_every for v in self.viewers), default=0.0)
         keepalive_start, keepalives_sent = time.monotonic(), 0
         timeout = 0 if self.interval else 0.05
         buffer = bytearray(1 << 18)
@@ -342,7 +343,8 @@ class LiveLoop:
             while len(self.counts_at_marks) < len(self.marks) and \
                     now >= self.marks[len(self.counts_at_marks)]:
                 self.counts_at_marks.append(sum(v.count for v in self.viewers))
-            due = int((now - keepalive_start) / KEEPALIVE_EVERY * len(self.viewers))
+            due = int((now - keepalive_start) / keepalive_every * len(self.viewers)) \
+                if keepalive_every else 0
             while keepalives_sent < due:
                 self.viewers[keepalives_sent % len(self.viewers)].keepalive()
                 keepalives_sent += 1
