@@ -142,7 +142,8 @@ async def test_a_draining_instance_moves_its_viewers_through_nginx_without_losin
         await eventually(
             lambda: _at_least(_metric(http, victim.url, "liveroom_commands_in_flight"),
                               len(victims_buyers)), what="the victim's buys to be in flight")
-        chatting = asyncio.create_task(_keep_saying(say, "during"))
+        stop_chatting = asyncio.Event()
+        chatting = asyncio.create_task(_keep_saying(say, "during", stop_chatting))
         terminated = time.monotonic()
         victim.proc.send_signal(signal.SIGTERM)
 
@@ -154,7 +155,8 @@ async def test_a_draining_instance_moves_its_viewers_through_nginx_without_losin
         await eventually(lambda: viewer.reconnects == 1, timeout=15, what="the viewer to move")
         await eventually(lambda: len([t for t in sent if t.startswith("during")]) >= 5,
                          what="chats after the move")
-        chatting.cancel()
+        stop_chatting.set()
+        await chatting  # not cancelled: a chat it was sending would reach the viewer unrecorded
         for i in range(3):
             await say(f"after-{i}")
 
@@ -201,7 +203,9 @@ async def _at_least(value, threshold: float) -> bool:
     return await value >= threshold
 
 
-async def _keep_saying(say, prefix: str) -> None:
-    for i in range(10_000):
+async def _keep_saying(say, prefix: str, stop: asyncio.Event) -> None:
+    i = 0
+    while not stop.is_set():
         await say(f"{prefix}-{i}")
+        i += 1
         await asyncio.sleep(0.02)  # pacing, about 50 messages a second
