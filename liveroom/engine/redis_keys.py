@@ -6,7 +6,7 @@ from __future__ import annotations
 ROOM_INDEX = "lr:rooms"
 SALE_ROOMS = "lr:sales:rooms"  # rooms with sale work: the sale clocks visit them
 WEBHOOK_ROOMS = "lr:webhook:rooms"  # rooms with a webhook: the outbox dispatchers visit them
-MEDIA_ROOMS = "lr:media:rooms"  # rooms that have had a publisher: every instance sweeps them
+MEDIA_ROOMS = "lr:media:rooms"  # rooms with a publisher's claim: every instance sweeps them
 
 
 class RoomKeys:

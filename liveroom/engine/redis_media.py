@@ -4,6 +4,7 @@ media.py for the guarantees."""
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -15,6 +16,7 @@ from ..errors import LiveroomError
 from .media import Media, public
 from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
+from .redis_index import retire_if_idle
 from .redis_keys import MEDIA_ROOMS, RoomKeys
 from .redis_scripts import Scripts
 
@@ -88,9 +90,15 @@ class RedisMedia(Media):
             n = await self._scripts.media_sweep(keys=keys, args=self._broker.stream_args(k))
             if n < 0:
                 await self._redis.srem(MEDIA_ROOMS, room)
-            else:
-                removed += n
+                continue
+            removed += n
+            # Off the list once nobody holds a slot (claim() adds the room back).
+            await retire_if_idle(self._redis, MEDIA_ROOMS, room,
+                                 functools.partial(self._has_claims, k.media))
         return removed
+
+    async def _has_claims(self, claims_key: str) -> bool:
+        return await self._redis.hlen(claims_key) > 0
 
     @unavailable_on_failure
     async def claims(self, room: str) -> list[dict[str, Any]]:

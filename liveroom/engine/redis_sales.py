@@ -13,6 +13,7 @@ from ..errors import LiveroomError
 from ..sales import buy_refusal, now_ms, sale_state, sale_view
 from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
+from .redis_index import retire_if_idle
 from .redis_keys import SALE_ROOMS, WEBHOOK_ROOMS, RoomKeys
 from .redis_scripts import Scripts
 from .sales import DELIVERY_LOG_SIZE, BuyResult, OutboxEntry, Sales
@@ -99,8 +100,8 @@ class RedisSales(Sales):
                 room, f"stock:{sale_id}", events.sale_stock(sale_id, remaining, sold),
                 STOCK_INTERVAL,
             )
-        if not active:
-            await self._retire_if_done(room)
+        if not active:  # off the clock's list once no sale runs and no reservation is left
+            await retire_if_idle(self._redis, SALE_ROOMS, room, lambda: self._has_work(room))
 
     async def _has_work(self, room: str) -> bool:
         k = self._k(room)
@@ -109,17 +110,6 @@ class RedisSales(Sales):
             pipe.zcard(k.order_expiry)
             active, reserved = await pipe.execute()
         return bool(active or reserved)
-
-    async def _retire_if_done(self, room: str) -> None:
-        """Take the room off the clock's list once it has no sale to run and no reservation
-        to expire. The list and the room live on different cluster slots, so no script can
-        do both: remove, then look again, and put it back if a sale came in meanwhile
-        (create_sale adds the room after storing the sale, so one of the two sees it)."""
-        if await self._has_work(room):
-            return
-        await self._redis.srem(SALE_ROOMS, room)
-        if await self._has_work(room):
-            await self._redis.sadd(SALE_ROOMS, room)
 
     async def _tick_sales(self, room: str) -> list[tuple[str, int, int]]:
         k = self._k(room)

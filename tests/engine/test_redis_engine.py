@@ -14,10 +14,10 @@ import pytest
 
 from liveroom.codec import pack
 from liveroom.engine import create_engine
-from liveroom.engine.redis_keys import RoomKeys
+from liveroom.engine.redis_keys import MEDIA_ROOMS, RoomKeys
 from liveroom.engine.redis_scripts import _source
 
-from ..conftest import Recorder
+from ..conftest import Recorder, demo_room
 from ..helpers import RedisServer, eventually
 
 
@@ -48,6 +48,26 @@ async def test_events_published_on_one_instance_reach_another(instances):
         await a.broker.publish("r", {"type": "t", "n": i})
     await eventually(lambda: len(b.broker.handler.events) == 20, what="20 events on b")
     assert b.broker.handler.seqs("r") == list(range(1, 21))
+
+
+async def test_the_media_sweep_visits_a_room_only_while_a_slot_is_held(instances):
+    (engine,) = await instances(1)
+    await engine.store.create_room(demo_room())
+    claim = {"slot": "host", "session": "s1", "user_id": "siam", "name": "Siam",
+             "instance": "me", "url": "http://127.0.0.1:1", "source": "browser",
+             "replaceable": False, "video": "VP8", "audio": "opus"}
+
+    async def listed() -> bool:
+        return await engine.redis.sismember(MEDIA_ROOMS, "thailand") == 1
+
+    assert await engine.media.claim("thailand", claim, 30) is None
+    await engine.media.sweep()
+    assert await listed()  # held: every instance's sweep must look for it lapsing
+    await engine.media.release("thailand", "host", "s1", "stopped")
+    await engine.media.sweep()
+    assert not await listed()
+    assert await engine.media.claim("thailand", {**claim, "session": "s2"}, 30) is None
+    assert await listed()
 
 
 async def test_presence_is_shared_and_a_silent_instance_drops_out(instances):
