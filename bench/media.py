@@ -320,6 +320,15 @@ def start_server(port: int, data_dir: str, transcode: bool, demo: bool = False
     raise RuntimeError("the server did not start")
 
 
+def stop_server(server: subprocess.Popen, data_dir: str) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def create_room(base: str) -> None:
     import urllib.request
 
@@ -392,12 +401,7 @@ def run(n: int, seconds: float, transcode: bool) -> dict:
     finally:
         for proc in procs:
             proc.stop()
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        stop_server(server, data_dir)
 
 
 def run_demo(seconds: float) -> None:
@@ -432,12 +436,7 @@ def run_demo(seconds: float) -> None:
     finally:
         for group in groups:
             group.stop()
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        stop_server(server, data_dir)
 
 
 def main() -> None:
