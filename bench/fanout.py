@@ -241,7 +241,7 @@ class System:
             self._create_room()
 
     def _create_room(self) -> None:
-        from liveroom import auth
+        from liveroom.domain import auth
 
         token = auth.mint(SECRET, room="*", role="admin", user_id="operator", name="Operator")
         body = json.dumps({"id": ROOM, "title": "Bench", "country": "Thailand",
@@ -258,7 +258,7 @@ class System:
 
     def path(self, role: str, user: str) -> str:
         if self.name == "liveroom":
-            from liveroom import auth
+            from liveroom.domain import auth
 
             token = auth.mint(SECRET, room=ROOM, role=role, user_id=user,
                               name=user.replace("-", " ").title())

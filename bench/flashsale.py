@@ -92,7 +92,7 @@ def api(url: str, method: str, path: str, token: str, body: dict) -> dict:
 
 
 def set_up_sale(url: str, stock: int, limit: int, starts_in: int) -> dict:
-    from liveroom import auth
+    from liveroom.domain import auth
 
     admin = auth.mint(SECRET, room="*", role="admin", user_id="operator")
     api(url, "POST", "/api/rooms", admin, {"id": ROOM, "title": "Bench", "country": "Thailand",
@@ -117,7 +117,7 @@ def loader_main(urls: list[str], buyers: range, quantity: int, replays: int, rea
 async def _load(urls, buyers, quantity, replays, ready, go) -> dict:
     import aiohttp
 
-    from liveroom import auth
+    from liveroom.domain import auth
 
     connector = aiohttp.TCPConnector(limit=0)
     answers: dict[int, list] = {}
@@ -171,7 +171,7 @@ async def _load(urls, buyers, quantity, replays, ready, go) -> dict:
 def redis_rate(redis_port: int, requests: int) -> float:
     """EVALSHA of the buy script, one command per round trip, on a sale with unbounded stock
     so that every call does the full write path."""
-    from liveroom.codec import pack
+    from liveroom.domain.codec import pack
     from liveroom.engine.redis_keys import RoomKeys
     from liveroom.engine.redis_scripts import _source
 
@@ -265,7 +265,7 @@ def main() -> None:
 def reopen_now(url: str, scheduled: dict) -> dict:
     """End the placeholder sale (it kept the room warm while buyers connected) and open the
     real one, live at once."""
-    from liveroom import auth
+    from liveroom.domain import auth
 
     admin = auth.mint(SECRET, room="*", role="admin", user_id="operator")
     api(url, "POST", f"/api/rooms/{ROOM}/sales/{scheduled['id']}/cancel", admin, {})

@@ -332,7 +332,7 @@ def stop_server(server: subprocess.Popen, data_dir: str) -> None:
 def create_room(base: str) -> None:
     import urllib.request
 
-    from liveroom import auth
+    from liveroom.domain import auth
 
     admin = auth.mint(SECRET, room="*", role="admin", user_id="bench")
     request = urllib.request.Request(
@@ -350,7 +350,7 @@ def measure_cpu(pid: int, seconds: float) -> float:
 
 
 def run(n: int, seconds: float, transcode: bool) -> dict:
-    from liveroom import auth
+    from liveroom.domain import auth
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -15,9 +15,10 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from . import __version__, admin_cli, auth, logs
+from . import __version__, admin_cli, logs
+from .domain import auth
 from .config import ConfigError, Settings, settings_from, with_secret
-from .errors import EngineUnavailable
+from .domain.errors import EngineUnavailable
 from .keys import SETTINGS
 
 log = logging.getLogger("liveroom")

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 
-from . import auth
+from .domain import auth
 from .config import Settings
 from .engine import Store
-from .errors import LiveroomError
-from .models import product_from_input, room_from_input
+from .domain.errors import LiveroomError
+from .domain.models import product_from_input, room_from_input
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 
 from . import __version__
-from .errors import EngineUnavailable
+from .domain.errors import EngineUnavailable
 from .keys import ENGINE, METRICS, SETTINGS
 from .tasks import stop_tasks
 

@@ -31,7 +31,7 @@ from typing import Any
 import aiohttp
 
 from .engine import Engine, OutboxEntry
-from .errors import LiveroomError
+from .domain.errors import LiveroomError
 from .metrics import Metrics
 
 log = logging.getLogger(__name__)

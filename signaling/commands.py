@@ -7,7 +7,7 @@ from typing import Any
 
 from liveroom.channel.commands import Context, command, required
 from liveroom.channel.connection import Connection
-from liveroom.errors import LiveroomError
+from liveroom.domain.errors import LiveroomError
 
 from .http import owner_of
 from .ice import ice_servers

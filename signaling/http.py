@@ -19,10 +19,10 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from liveroom import auth
-from liveroom.errors import LiveroomError
+from liveroom.domain import auth
+from liveroom.domain.errors import LiveroomError
 from liveroom.keys import ENGINE, SETTINGS
-from liveroom.validation import SLUG
+from liveroom.domain.validation import SLUG
 
 from .ice import ice_servers, link_headers
 from .keys import SERVICE

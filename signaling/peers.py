@@ -15,7 +15,7 @@ from aiortc import RTCIceCandidate, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.sdp import candidate_from_sdp
 
-from liveroom.errors import LiveroomError
+from liveroom.domain.errors import LiveroomError
 
 from . import aiortc_forwarding as forwarding
 from .relay import Codec, ForwardTrack, Source

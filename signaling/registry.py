@@ -20,7 +20,7 @@ from typing import Any
 
 from liveroom.config import Settings
 from liveroom.engine import Engine
-from liveroom.errors import EngineUnavailable, LiveroomError
+from liveroom.domain.errors import EngineUnavailable, LiveroomError
 from liveroom.tasks import stop_tasks
 
 from .demo_host import DemoHost

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from liveroom.engine import Broker
-from liveroom.errors import STATUS, LiveroomError
+from liveroom.domain.errors import STATUS, LiveroomError
 
 log = logging.getLogger(__name__)
 

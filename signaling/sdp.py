@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from aiortc import RTCRtpReceiver, RTCRtpSender, sdp
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 
-from liveroom.errors import LiveroomError
+from liveroom.domain.errors import LiveroomError
 
 from .relay import Codec
 

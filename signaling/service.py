@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from liveroom.engine import Engine
-from liveroom.errors import LiveroomError
+from liveroom.domain.errors import LiveroomError
 
 from .peers import instance_of
 from .registry import Elsewhere, Registry

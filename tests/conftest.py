@@ -16,7 +16,7 @@ import redis
 from liveroom.app import create_app
 from liveroom.config import Settings
 from liveroom.engine import create_engine
-from liveroom.models import product_from_input, room_from_input
+from liveroom.domain.models import product_from_input, room_from_input
 
 from .helpers import SECRET, RedisServer
 

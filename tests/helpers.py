@@ -19,7 +19,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from liveroom import auth
+from liveroom.domain import auth
 
 SECRET = "test-secret-0123456789abcdef-0123456789"
 

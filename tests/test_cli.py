@@ -7,7 +7,7 @@ import sys
 
 import aiohttp
 
-from liveroom import auth
+from liveroom.domain import auth
 
 from .helpers import SECRET, ServerProcess, free_port
 

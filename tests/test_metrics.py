@@ -7,7 +7,7 @@ import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from liveroom.auth import Identity
+from liveroom.domain.auth import Identity
 from liveroom.channel.connection import Connection
 from liveroom.client import CommandError, RoomClient
 from liveroom import __version__

@@ -15,7 +15,7 @@ from aiohttp import web
 from liveroom import __version__
 from liveroom.config import BASE_CURRENCY
 from liveroom.keys import ENGINE, SETTINGS
-from liveroom.validation import SLUG
+from liveroom.domain.validation import SLUG
 
 from .i18n import (
     HERE, LANG_COOKIE, LANGUAGES, Translator, load_translations, negotiate, script_msgids,

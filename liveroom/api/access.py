@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .. import auth
-from ..errors import LiveroomError
+from ..domain import auth
+from ..domain.errors import LiveroomError
 from ..keys import SETTINGS
 
 

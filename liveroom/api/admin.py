@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .. import logs
 from ..keys import SETTINGS
-from ..validation import invalid, only_fields
+from ..domain.validation import invalid, only_fields
 from .access import json_body, require
 
 log = logging.getLogger(__name__)

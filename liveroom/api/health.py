@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..errors import EngineUnavailable
+from ..domain.errors import EngineUnavailable
 from ..keys import ENGINE, LIFECYCLE, METRICS, SETTINGS
 
 

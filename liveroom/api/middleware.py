@@ -12,7 +12,7 @@ import time
 from aiohttp import web
 
 from .. import logs
-from ..errors import EngineUnavailable, LiveroomError
+from ..domain.errors import EngineUnavailable, LiveroomError
 from ..keys import METRICS, SETTINGS
 
 log = logging.getLogger(__name__)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..errors import LiveroomError
+from ..domain.errors import LiveroomError
 from ..keys import ENGINE
-from ..models import room_from_input
-from ..validation import SLUG
+from ..domain.models import room_from_input
+from ..domain.validation import SLUG
 from .access import caller, json_body, require
 
 

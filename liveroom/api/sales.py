@@ -9,10 +9,10 @@ import io
 
 from aiohttp import web
 
-from ..errors import LiveroomError
+from ..domain.errors import LiveroomError
 from ..keys import ENGINE, SALE_CLOCK, SETTINGS
-from ..sales import sale_from_input
-from ..validation import check_slug
+from ..domain.sales import sale_from_input
+from ..domain.validation import check_slug
 from .access import json_body, require
 from .products import existing_room
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..errors import LiveroomError
+from ..domain.errors import LiveroomError
 from ..keys import ENGINE
-from ..validation import check_text, invalid, only_fields
+from ..domain.validation import check_text, invalid, only_fields
 from .access import json_body, require
 from .products import existing_room
 

@@ -18,13 +18,13 @@ from typing import Any
 import msgpack
 from aiohttp import web
 
-from .. import auth
-from ..codec import from_json, unpack
+from ..domain import auth
+from ..domain.codec import from_json, unpack
 from ..config import Settings
 from ..engine import Engine
-from ..errors import EngineUnavailable, LiveroomError
+from ..domain.errors import EngineUnavailable, LiveroomError
 from ..keys import METRICS
-from ..validation import check_display_name, check_int, check_slug, check_text, check_user_id
+from ..domain.validation import check_display_name, check_int, check_slug, check_text, check_user_id
 from .connection import Connection
 from .fanout import Fanout
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..auth import Identity
-from ..errors import LiveroomError
+from ..domain.auth import Identity
+from ..domain.errors import LiveroomError
 from ..metrics import Metrics
 from .encoded import Encoded
 from .ratelimit import TokenBucket

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..codec import pack, to_json
+from ..domain.codec import pack, to_json
 from .frames import binary_frame, text_frame
 
 FORMATS = ("json", "msgpack")

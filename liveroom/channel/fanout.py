@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from ..engine import Engine, Position
-from ..errors import EngineUnavailable, LiveroomError
+from ..domain.errors import EngineUnavailable, LiveroomError
 from ..metrics import Metrics
 from ..tasks import stop_tasks
 from .connection import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, Connection

@@ -15,12 +15,13 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 
-from .. import auth, logs
-from ..codec import pack, to_json
+from .. import logs
+from ..domain import auth
+from ..domain.codec import pack, to_json
 from ..engine import Position
-from ..errors import EngineUnavailable, LiveroomError
+from ..domain.errors import EngineUnavailable, LiveroomError
 from ..keys import CONNECTIONS, ENGINE, FANOUT, LIFECYCLE, METRICS, SETTINGS
-from ..validation import SLUG
+from ..domain.validation import SLUG
 from .commands import Context, dispatch
 from .connection import CLOSE_CODE_OF_ERROR, CLOSE_TOO_BIG, Connection
 from .encoded import FORMATS

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections import Counter
 
-from ..errors import LiveroomError
+from ..domain.errors import LiveroomError
 from ..metrics import Metrics
 from .connection import CLOSE_SERVICE_RESTART, Connection
 

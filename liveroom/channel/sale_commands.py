@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import LiveroomError
+from ..domain.errors import LiveroomError
 from ..keys import METRICS, SALE_CLOCK
-from ..sales import check_idempotency_key, check_quantity, new_order, sale_from_input
-from ..validation import check_slug
+from ..domain.sales import check_idempotency_key, check_quantity, new_order, sale_from_input
+from ..domain.validation import check_slug
 from .commands import Context, command, required
 from .connection import Connection
 

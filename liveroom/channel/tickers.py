@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from .. import events
+from ..domain import events
 from ..engine import Engine
-from ..errors import LiveroomError
-from ..sales import masked_name
+from ..domain.errors import LiveroomError
+from ..domain.sales import masked_name
 from .fanout import Fanout
 
 log = logging.getLogger(__name__)

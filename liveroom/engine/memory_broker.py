@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..codec import pack, unpack
+from ..domain.codec import pack, unpack
 from .broker import Broker, Position
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .. import events
-from ..errors import LiveroomError
+from ..domain import events
+from ..domain.errors import LiveroomError
 from .media import Media, public
 from .memory_broker import MemoryBroker
 from .memory_store import MemoryStore

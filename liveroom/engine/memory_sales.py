@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import events
-from ..errors import LiveroomError
-from ..sales import buy_refusal, now_ms, sale_state, sale_view
+from ..domain import events
+from ..domain.errors import LiveroomError
+from ..domain.sales import buy_refusal, now_ms, sale_state, sale_view
 from .journal import Journal
 from .memory_broker import MemoryBroker
 from .sales import DELIVERY_LOG_SIZE, BuyResult, OutboxEntry, Sales

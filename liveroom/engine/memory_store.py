@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import events
-from ..errors import LiveroomError
+from ..domain import events
+from ..domain.errors import LiveroomError
 from .disk import RoomFiles
 from .memory_broker import MemoryBroker
 from .store import Snapshot, Store

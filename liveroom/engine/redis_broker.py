@@ -19,8 +19,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from ..codec import pack, unpack
-from ..errors import EngineUnavailable
+from ..domain.codec import pack, unpack
+from ..domain.errors import EngineUnavailable
 from .broker import Broker, Position
 from .redis_errors import UNREACHABLE, unavailable_on_failure
 from .redis_keys import RoomKeys, room_of_channel

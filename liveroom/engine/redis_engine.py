@@ -12,7 +12,7 @@ from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from ..config import Settings
-from ..errors import EngineUnavailable
+from ..domain.errors import EngineUnavailable
 from ..tasks import stop_tasks
 from . import Engine
 from .redis_broker import RedisBroker

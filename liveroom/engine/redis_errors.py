@@ -8,7 +8,7 @@ from typing import ParamSpec, TypeVar
 
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 
-from ..errors import EngineUnavailable
+from ..domain.errors import EngineUnavailable
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -15,7 +15,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from ..codec import pack, unpack
+from ..domain.codec import pack, unpack
 from .presence import LocalMembers, Presence, is_audience
 from .redis_errors import unavailable_on_failure
 from .redis_keys import RoomKeys

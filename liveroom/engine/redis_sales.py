@@ -7,10 +7,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from .. import events
-from ..codec import pack, unpack
-from ..errors import LiveroomError
-from ..sales import buy_refusal, now_ms, sale_state, sale_view
+from ..domain import events
+from ..domain.codec import pack, unpack
+from ..domain.errors import LiveroomError
+from ..domain.sales import buy_refusal, now_ms, sale_state, sale_view
 from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
 from .redis_index import retire_if_idle

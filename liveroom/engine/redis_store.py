@@ -8,9 +8,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from .. import events
-from ..codec import pack, unpack
-from ..errors import LiveroomError
+from ..domain import events
+from ..domain.codec import pack, unpack
+from ..domain.errors import LiveroomError
 from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
 from .redis_keys import ROOM_INDEX, RoomKeys

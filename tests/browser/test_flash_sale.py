@@ -11,7 +11,7 @@ import re
 
 from playwright.async_api import Page, expect
 
-from liveroom.sales import sale_from_input
+from liveroom.domain.sales import sale_from_input
 from tests.helpers import token
 
 from .test_pages import ROOM, connected, console_url

@@ -9,7 +9,7 @@ import time
 from playwright.async_api import Page, expect
 
 from liveroom.keys import FANOUT
-from liveroom.sales import sale_from_input
+from liveroom.domain.sales import sale_from_input
 from tests.helpers import token
 
 ROOM = "thailand"

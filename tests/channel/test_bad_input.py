@@ -11,7 +11,7 @@ import socket
 import aiohttp
 import pytest
 
-from liveroom import auth
+from liveroom.domain import auth
 from liveroom.client import ChannelClosed, CommandError, RoomClient
 
 from ..helpers import SECRET, eventually, token

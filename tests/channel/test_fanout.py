@@ -7,7 +7,7 @@ import asyncio
 
 import aiohttp
 
-from liveroom.auth import Identity
+from liveroom.domain.auth import Identity
 from liveroom.channel.connection import Connection
 from liveroom.channel.fanout import Fanout
 from liveroom.client import RoomClient

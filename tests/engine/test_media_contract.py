@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from liveroom import events
+from liveroom.domain import events
 from liveroom.engine import Position
-from liveroom.errors import LiveroomError
+from liveroom.domain.errors import LiveroomError
 
 from ..conftest import demo_room
 from ..helpers import eventually

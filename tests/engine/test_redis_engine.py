@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from liveroom.codec import pack
+from liveroom.domain.codec import pack
 from liveroom.engine import create_engine
 from liveroom.engine.redis_keys import MEDIA_ROOMS, RoomKeys
 from liveroom.engine.redis_scripts import _source
@@ -196,7 +196,7 @@ async def test_a_redis_that_lost_its_data_resets_subscribed_rooms(private_redis,
 
 
 async def test_redis_unreachable_at_start_is_a_clear_error(make_settings):
-    from liveroom.errors import EngineUnavailable
+    from liveroom.domain.errors import EngineUnavailable
 
     from ..helpers import free_port
 
@@ -325,7 +325,7 @@ async def test_a_script_call_that_timed_out_is_not_sent_again(instances, redis_u
     """A publish that Redis ran but whose reply came too late fails with EngineUnavailable; it
     is not sent again behind the caller's back (that would be a second chat message)."""
     from liveroom.engine.redis_engine import SOCKET_TIMEOUT
-    from liveroom.errors import EngineUnavailable
+    from liveroom.domain.errors import EngineUnavailable
 
     real = urlsplit(redis_url)
     proxy = _ReplyHoldingProxy(real.port)

@@ -8,8 +8,8 @@ import itertools
 import pytest
 
 from liveroom.engine import Position, create_engine
-from liveroom.errors import LiveroomError
-from liveroom.sales import new_order, sale_from_input
+from liveroom.domain.errors import LiveroomError
+from liveroom.domain.sales import new_order, sale_from_input
 
 from ..conftest import Recorder, demo_product, demo_room
 

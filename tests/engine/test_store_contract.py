@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from liveroom import events
+from liveroom.domain import events
 from liveroom.engine import create_engine
-from liveroom.errors import LiveroomError
+from liveroom.domain.errors import LiveroomError
 
 from ..conftest import Recorder, demo_product, demo_room
 from ..helpers import eventually

@@ -3,8 +3,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from liveroom import auth
-from liveroom.errors import LiveroomError
+from liveroom.domain import auth
+from liveroom.domain.errors import LiveroomError
 
 SECRET = "s" * 40
 

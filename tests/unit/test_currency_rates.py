@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from liveroom.config import DEFAULT_CURRENCY_RATES, ConfigError, Settings, settings_from, validate
-from liveroom.sales import sale_from_input
+from liveroom.domain.sales import sale_from_input
 
 PRODUCT = {"id": "durian", "name": "Monthong durian", "price": "890.00", "currency": "THB",
            "image": "", "origin": "Thailand"}

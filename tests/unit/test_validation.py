@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from liveroom.errors import LiveroomError
-from liveroom.models import product_from_input, room_from_input
-from liveroom.validation import check_display_name, check_price, check_text
+from liveroom.domain.errors import LiveroomError
+from liveroom.domain.models import product_from_input, room_from_input
+from liveroom.domain.validation import check_display_name, check_price, check_text
 
 
 @given(st.text(max_size=600))
