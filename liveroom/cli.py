@@ -1,5 +1,5 @@
 """`liveroom serve` runs the server; `liveroom token` mints an access token for scripts;
-`liveroom rooms|products|orders|log-level` talk to a running deployment (admin_cli.py)."""
+`liveroom rooms|products|orders|log-level` talk to a running deployment (client/admin.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from . import __version__, admin_cli, logs
+from . import __version__, logs
+from .client import admin as admin_cli
 from .domain import auth
 from .config import ConfigError, Settings, settings_from, with_secret
 from .domain.errors import EngineUnavailable

@@ -23,7 +23,7 @@ from typing import Any, AsyncIterator
 
 import aiohttp
 
-from .domain.codec import from_json, pack, to_json, unpack
+from ..domain.codec import from_json, pack, to_json, unpack
 
 log = logging.getLogger(__name__)
 
