@@ -61,7 +61,12 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(1, str(ROOT))
 
 from common import (  # noqa: E402
-    PUBLISHER_IDS, cpu_seconds, free_port, percentile, raise_fd_limit, rss_bytes,
+    PUBLISHER_IDS,
+    cpu_seconds,
+    free_port,
+    percentile,
+    raise_fd_limit,
+    rss_bytes,
 )
 from publisher import publisher_main  # noqa: E402
 from wsload import loader_main  # noqa: E402
@@ -214,7 +219,7 @@ class System:
                 "LIVEROOM_CHAT_PER_SECOND": "1000", "LIVEROOM_CHAT_BURST": "1000",
                 "LIVEROOM_COMMANDS_PER_SECOND": "1000",
             })
-            run = ["-m", "liveroom", "serve"]
+            run = ["-m", "liveroom.server", "serve"]
             if self.profile_dir is not None and index == 0:
                 out = self.profile_dir / "liveroom-0.prof"
                 run = ["-m", "cProfile", "-o", str(out), *run]

@@ -68,7 +68,7 @@ def start_liveroom(redis_port: int, workdir: Path) -> tuple[subprocess.Popen, st
     env = {**os.environ, "LIVEROOM_PORT": str(port), "LIVEROOM_SECRET": SECRET,
            "LIVEROOM_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
            "LIVEROOM_DATA_DIR": str(workdir / f"data-{port}"), "LIVEROOM_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "liveroom", "serve"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "liveroom.server", "serve"], env=env,
                             stdout=open(log, "wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -171,11 +171,11 @@ async def _load(urls, buyers, quantity, replays, ready, go) -> dict:
 def redis_rate(redis_port: int, requests: int) -> float:
     """EVALSHA of the buy script, one command per round trip, on a sale with unbounded stock
     so that every call does the full write path."""
+    import redis
+
     from liveroom.domain.codec import pack
     from liveroom.engine.redis_keys import RoomKeys
     from liveroom.engine.redis_scripts import _source
-
-    import redis
 
     client = redis.Redis(port=redis_port)
     sha = client.script_load(_source("prelude") + "\n" + _source("sale_buy"))

@@ -308,7 +308,7 @@ def start_server(port: int, data_dir: str, transcode: bool, demo: bool = False
            "LIVEROOM_LOG_LEVEL": "WARNING", "LIVEROOM_MAX_PEERS": "1000",
            "LIVEROOM_MEDIA_TRANSCODE": "1" if transcode else "0"}
     env.pop("LIVEROOM_REDIS_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "liveroom", "serve"], env=env, cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "liveroom.server", "serve"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -406,7 +406,7 @@ def run(n: int, seconds: float, transcode: bool) -> dict:
 
 def run_demo(seconds: float) -> None:
     """The demo hosts' cost: a --demo server idle, then with one viewer in every demo room."""
-    from liveroom.demo import DEMO_ROOMS
+    from liveroom.server.demo import DEMO_ROOMS
 
     rooms = [room["id"] for room, _products in DEMO_ROOMS]
     port = free_port()

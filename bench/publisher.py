@@ -25,7 +25,6 @@ import traceback
 from typing import Any
 
 import aiohttp
-
 from common import PUBLISHER_IDS, marker
 
 ACK_TIMEOUT = 20.0

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from aiohttp import web
 
 MIN_SECRET_CHARS = 32
 # Prices are shown in the product's currency and in the viewer's, yuan by default: each rate says
@@ -106,6 +107,9 @@ class Settings:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
+
+
+SETTINGS = web.AppKey("settings", Settings)
 
 
 # name -> (environment variable, parser). Flags use the same names with dashes.

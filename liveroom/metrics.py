@@ -39,13 +39,19 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client import (
-    CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, disable_created_metrics,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
 )
 from prometheus_client.exposition import choose_encoder
 
 from . import __version__
+from .config import SETTINGS
 from .domain.errors import EngineUnavailable
-from .keys import ENGINE, METRICS, SETTINGS
+from .engine import ENGINE
 from .tasks import stop_tasks
 
 log = logging.getLogger(__name__)
@@ -114,6 +120,9 @@ class Metrics:
             await engine.ping()
         finally:
             self.engine_latency.labels(operation=operation).observe(time.perf_counter() - started)
+
+
+METRICS = web.AppKey("metrics", Metrics)
 
 
 def set_peer_connections(app: web.Application, kind: str, count: int) -> None:

@@ -30,8 +30,8 @@ from typing import Any
 
 import aiohttp
 
-from .engine import Engine, OutboxEntry
 from .domain.errors import LiveroomError
+from .engine import Engine, OutboxEntry
 from .metrics import Metrics
 
 log = logging.getLogger(__name__)

@@ -17,16 +17,19 @@ It plugs into the app through setup_signaling(); the room's live state lives in 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from liveroom.demo import DEMO_ROOMS
-from liveroom.keys import ENGINE, SETTINGS
+from liveroom.config import SETTINGS
+from liveroom.engine import ENGINE
 
-from . import aiortc_forwarding
-from . import commands  # noqa: F401  (registers the media commands)
+from . import (
+    aiortc_forwarding,
+    commands,  # noqa: F401  (registers the media commands)
+)
 from .http import setup_routes
 from .keys import REGISTRY, SERVICE
 from .registry import Registry
@@ -45,14 +48,14 @@ def ice_addresses(settings) -> tuple[str, ...]:
     return ("127.0.0.1",) if loopback else ()
 
 
-async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
+async def _media_ctx(app: web.Application, demo_rooms: dict[str, dict]) -> AsyncIterator[None]:
     settings, engine = app[SETTINGS], app[ENGINE]
     aiortc_forwarding.check()
     aiortc_forwarding.restrict_host_addresses(ice_addresses(settings))
     registry = app[REGISTRY] = Registry(engine, settings)
     service = app[SERVICE] = MediaService(registry, engine)
-    if settings.demo and settings.demo_video:
-        registry.enable_demo({room["id"]: room for room, _products in DEMO_ROOMS})
+    if demo_rooms:
+        registry.enable_demo(demo_rooms)
     registry.start()
     try:
         yield
@@ -61,7 +64,9 @@ async def _media_ctx(app: web.Application) -> AsyncIterator[None]:
         await service.close()
 
 
-def setup_signaling(app: web.Application) -> None:
-    """Add WHIP/WHEP routes and the peer registry; needs the engine's context before it."""
-    app.cleanup_ctx.append(_media_ctx)
+def setup_signaling(app: web.Application, *, demo_rooms: dict[str, dict] | None = None) -> None:
+    """Add WHIP/WHEP routes and the peer registry; needs the engine's context before it.
+    `demo_rooms` (room id -> record) get a demo host streaming a test card while nobody else
+    publishes."""
+    app.cleanup_ctx.append(functools.partial(_media_ctx, demo_rooms=demo_rooms or {}))
     setup_routes(app)

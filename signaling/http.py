@@ -19,10 +19,11 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
+from liveroom.config import SETTINGS
 from liveroom.domain import auth
 from liveroom.domain.errors import LiveroomError
-from liveroom.keys import ENGINE, SETTINGS
 from liveroom.domain.validation import SLUG
+from liveroom.engine import ENGINE
 
 from .ice import ice_servers, link_headers
 from .keys import SERVICE

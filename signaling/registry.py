@@ -19,8 +19,8 @@ import time
 from typing import Any
 
 from liveroom.config import Settings
-from liveroom.engine import Engine
 from liveroom.domain.errors import EngineUnavailable, LiveroomError
+from liveroom.engine import Engine
 from liveroom.tasks import stop_tasks
 
 from .demo_host import DemoHost

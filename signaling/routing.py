@@ -17,8 +17,8 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from liveroom.engine import Broker
 from liveroom.domain.errors import STATUS, LiveroomError
+from liveroom.engine import Broker
 
 log = logging.getLogger(__name__)
 

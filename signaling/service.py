@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from liveroom.engine import Engine
 from liveroom.domain.errors import LiveroomError
+from liveroom.engine import Engine
 
 from .peers import instance_of
 from .registry import Elsewhere, Registry

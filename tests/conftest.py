@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from liveroom.app import create_app
 from liveroom.config import Settings
-from liveroom.engine import create_engine
 from liveroom.domain.models import product_from_input, room_from_input
+from liveroom.engine import create_engine
+from liveroom.server.app import create_app
 
 from .helpers import SECRET, RedisServer
 
@@ -142,7 +142,7 @@ async def server(engine_kind, make_settings, aiohttp_server):
     async def start(**overrides):
         app = create_app(make_settings(engine_kind, **overrides))
         srv = await aiohttp_server(app)
-        from liveroom.keys import ENGINE
+        from liveroom.engine import ENGINE
 
         store = app[ENGINE].store
         await store.create_room(demo_room())

@@ -193,7 +193,7 @@ class ServerProcess:
         env.pop("LIVEROOM_REDIS_URL", None)
         if self.redis_url:
             env["LIVEROOM_REDIS_URL"] = self.redis_url
-        args = [sys.executable, "-m", "liveroom", "serve"] + (["--demo"] if self.demo else [])
+        args = [sys.executable, "-m", "liveroom.server", "serve"] + (["--demo"] if self.demo else [])
         self.proc = subprocess.Popen(args, env=env, stdout=open(self.log, "wb"),
                                      stderr=subprocess.STDOUT)
 

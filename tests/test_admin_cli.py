@@ -10,11 +10,12 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from liveroom import cli
 from liveroom.client import RoomClient
+from liveroom.server import cli
 
 from .helpers import ServerProcess, admin_token, free_port, token
 
@@ -117,7 +118,8 @@ def test_the_log_level_of_an_instance_is_shown_and_changed(run):
 
 def test_the_installed_command_reads_its_address_and_token_from_the_environment(server):
     env = {**os.environ, "LIVEROOM_URL": server.url, "LIVEROOM_TOKEN": admin_token()}
-    result = subprocess.run([sys.executable, "-m", "liveroom", "rooms", "list", "--json"],
+    installed = Path(sys.executable).parent / "liveroom"  # the console script pip installed
+    result = subprocess.run([str(installed), "rooms", "list", "--json"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     assert isinstance(json.loads(result.stdout), list)

@@ -15,7 +15,7 @@ from .helpers import SECRET, ServerProcess, free_port
 def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     import os
 
-    return subprocess.run([sys.executable, "-m", "liveroom", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "liveroom.server", *args], capture_output=True,
                           text=True, timeout=60, env={**os.environ, **(env or {})})
 
 

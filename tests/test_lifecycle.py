@@ -13,11 +13,19 @@ import aiohttp
 import pytest
 
 from liveroom.channel.commands import COMMANDS, Command
+from liveroom.channel.registry import CONNECTIONS
 from liveroom.client import RoomClient
-from liveroom.keys import CONNECTIONS, LIFECYCLE, METRICS
+from liveroom.lifecycle import LIFECYCLE
+from liveroom.metrics import METRICS
 
 from .helpers import (
-    RedisServer, ServerProcess, create_room, eventually, redis_stalled, stall_redis, token,
+    RedisServer,
+    ServerProcess,
+    create_room,
+    eventually,
+    redis_stalled,
+    stall_redis,
+    token,
 )
 
 ROOM = "thailand"

@@ -7,11 +7,11 @@ import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from liveroom.domain.auth import Identity
+from liveroom import __version__
 from liveroom.channel.connection import Connection
 from liveroom.client import CommandError, RoomClient
-from liveroom import __version__
-from liveroom.keys import SETTINGS
+from liveroom.config import SETTINGS
+from liveroom.domain.auth import Identity
 from liveroom.metrics import Metrics, set_peer_connections
 
 from .helpers import admin_token, eventually, token

@@ -13,12 +13,18 @@ import jinja2
 from aiohttp import web
 
 from liveroom import __version__
-from liveroom.config import BASE_CURRENCY
-from liveroom.keys import ENGINE, SETTINGS
+from liveroom.config import BASE_CURRENCY, SETTINGS
 from liveroom.domain.validation import SLUG
+from liveroom.engine import ENGINE
 
 from .i18n import (
-    HERE, LANG_COOKIE, LANGUAGES, Translator, load_translations, negotiate, script_msgids,
+    HERE,
+    LANG_COOKIE,
+    LANGUAGES,
+    Translator,
+    load_translations,
+    negotiate,
+    script_msgids,
 )
 
 TEMPLATES = web.AppKey("templates", jinja2.Environment)

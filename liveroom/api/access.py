@@ -6,9 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
+from ..config import SETTINGS
 from ..domain import auth
 from ..domain.errors import LiveroomError
-from ..keys import SETTINGS
 
 
 def caller(request: web.Request) -> auth.Identity | None:

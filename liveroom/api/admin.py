@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 
 from .. import logs
-from ..keys import SETTINGS
+from ..config import SETTINGS
 from ..domain.validation import invalid, only_fields
 from .access import json_body, require
 

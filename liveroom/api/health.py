@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..config import SETTINGS
 from ..domain.errors import EngineUnavailable
-from ..keys import ENGINE, LIFECYCLE, METRICS, SETTINGS
+from ..engine import ENGINE
+from ..lifecycle import LIFECYCLE
+from ..metrics import METRICS
 
 
 async def healthz(request: web.Request) -> web.Response:

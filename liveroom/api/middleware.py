@@ -12,8 +12,9 @@ import time
 from aiohttp import web
 
 from .. import logs
+from ..config import SETTINGS
 from ..domain.errors import EngineUnavailable, LiveroomError
-from ..keys import METRICS, SETTINGS
+from ..metrics import METRICS
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("liveroom.access")

@@ -6,9 +6,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..domain.errors import LiveroomError
-from ..keys import ENGINE
 from ..domain.models import product_from_input
 from ..domain.validation import SLUG
+from ..engine import ENGINE
 from .access import json_body, require
 from .rooms import room_param
 

@@ -9,10 +9,12 @@ import io
 
 from aiohttp import web
 
+from ..config import SETTINGS
 from ..domain.errors import LiveroomError
-from ..keys import ENGINE, SALE_CLOCK, SETTINGS
 from ..domain.sales import sale_from_input
 from ..domain.validation import check_slug
+from ..engine import ENGINE
+from ..sale_clock import SALE_CLOCK
 from .access import json_body, require
 from .products import existing_room
 

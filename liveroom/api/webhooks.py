@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..domain.errors import LiveroomError
-from ..keys import ENGINE
 from ..domain.validation import check_text, invalid, only_fields
+from ..engine import ENGINE
 from .access import json_body, require
 from .products import existing_room
 

@@ -7,25 +7,24 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ..keys import CONNECTIONS, ENGINE, FANOUT, LIFECYCLE, METRICS, SALE_CLOCK, SETTINGS
+from ..config import SETTINGS
+from ..engine import ENGINE
+from ..lifecycle import LIFECYCLE
+from ..metrics import METRICS
 from ..tasks import stop_tasks
 from . import sale_commands  # noqa: F401  (registers the sale commands)
-from .fanout import Fanout
+from .fanout import FANOUT, Fanout
 from .handler import room_channel
-from .registry import Connections
-from .tickers import SaleClock, run_tickers
+from .registry import CONNECTIONS, Connections
+from .tickers import run_tickers
 
 
 async def _fanout_ctx(app: web.Application) -> AsyncIterator[None]:
     engine = app[ENGINE]
     fanout = app[FANOUT] = Fanout(engine, metrics=app[METRICS])
-    clock = app[SALE_CLOCK] = SaleClock(engine)
-    tasks = [
-        asyncio.create_task(run_tickers(engine, fanout), name="room-tickers"),
-        asyncio.create_task(clock.run_forever(), name="sale-clock"),
-    ]
+    tickers = asyncio.create_task(run_tickers(engine, fanout), name="room-tickers")
     yield
-    await stop_tasks(*tasks)
+    await stop_tasks(tickers)
     await fanout.stop()
 
 

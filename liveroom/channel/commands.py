@@ -18,13 +18,19 @@ from typing import Any
 import msgpack
 from aiohttp import web
 
+from ..config import Settings
 from ..domain import auth
 from ..domain.codec import from_json, unpack
-from ..config import Settings
-from ..engine import Engine
 from ..domain.errors import EngineUnavailable, LiveroomError
-from ..keys import METRICS
-from ..domain.validation import check_display_name, check_int, check_slug, check_text, check_user_id
+from ..domain.validation import (
+    check_display_name,
+    check_int,
+    check_slug,
+    check_text,
+    check_user_id,
+)
+from ..engine import Engine
+from ..metrics import METRICS
 from .connection import Connection
 from .fanout import Fanout
 

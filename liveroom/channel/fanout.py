@@ -14,8 +14,10 @@ import asyncio
 import logging
 from typing import Any
 
-from ..engine import Engine, Position
+from aiohttp import web
+
 from ..domain.errors import EngineUnavailable, LiveroomError
+from ..engine import Engine, Position
 from ..metrics import Metrics
 from ..tasks import stop_tasks
 from .connection import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, Connection
@@ -348,3 +350,6 @@ class Fanout:
             if local.idle_timer:
                 local.idle_timer.cancel()
         await stop_tasks(*self._tasks, *self._retiring.values())
+
+
+FANOUT = web.AppKey("fanout", Fanout)

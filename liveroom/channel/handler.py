@@ -16,15 +16,19 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from .. import logs
+from ..config import SETTINGS
 from ..domain import auth
 from ..domain.codec import pack, to_json
-from ..engine import Position
 from ..domain.errors import EngineUnavailable, LiveroomError
-from ..keys import CONNECTIONS, ENGINE, FANOUT, LIFECYCLE, METRICS, SETTINGS
 from ..domain.validation import SLUG
+from ..engine import ENGINE, Position
+from ..lifecycle import LIFECYCLE
+from ..metrics import METRICS
 from .commands import Context, dispatch
 from .connection import CLOSE_CODE_OF_ERROR, CLOSE_TOO_BIG, Connection
 from .encoded import FORMATS
+from .fanout import FANOUT
+from .registry import CONNECTIONS
 
 log = logging.getLogger(__name__)
 

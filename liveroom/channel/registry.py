@@ -13,6 +13,8 @@ import contextlib
 import logging
 from collections import Counter
 
+from aiohttp import web
+
 from ..domain.errors import LiveroomError
 from ..metrics import Metrics
 from .connection import CLOSE_SERVICE_RESTART, Connection
@@ -119,3 +121,6 @@ class Connections:
             conn.send_error(LiveroomError(
                 "draining", "this server is restarting: reconnect to resume where you are"))
         await conn.close(CLOSE_SERVICE_RESTART, "draining")
+
+
+CONNECTIONS = web.AppKey("connections", Connections)

@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.errors import LiveroomError
-from ..keys import METRICS, SALE_CLOCK
-from ..domain.sales import check_idempotency_key, check_quantity, new_order, sale_from_input
+from ..domain.sales import (
+    check_idempotency_key,
+    check_quantity,
+    new_order,
+    sale_from_input,
+)
 from ..domain.validation import check_slug
+from ..metrics import METRICS
+from ..sale_clock import SALE_CLOCK
 from .commands import Context, command, required
 from .connection import Connection
 

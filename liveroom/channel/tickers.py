@@ -1,13 +1,10 @@
-"""Periodic room events that aggregate many small happenings, and the flash-sale clock.
+"""Periodic room events that aggregate many small happenings.
 
 Each instance adds up the likes its sockets sent and the purchases it answered, and publishes
 them as one event per room (and sale) every half second. Once a second it counts its rooms'
 viewers and offers each count that differs from the one its sockets last saw; the broker's
 publish_latest lets one through per room at most once a second over all instances, and only
-when the count changed. Four times a second every instance ticks every room that has sale work
-(start, sell-out, end, stock, expiring reservations); the engine makes each announcement happen
-once, however many instances tick. With no such room anywhere the clock only looks for one
-once a second, and a sale created here wakes it at once.
+when the count changed.
 """
 
 from __future__ import annotations
@@ -16,17 +13,15 @@ import asyncio
 import logging
 
 from ..domain import events
-from ..engine import Engine
 from ..domain.errors import LiveroomError
 from ..domain.sales import masked_name
+from ..engine import Engine
 from .fanout import Fanout
 
 log = logging.getLogger(__name__)
 
 TICK = 0.5
 COUNT_EVERY = 2  # ticks: viewers are counted once a second
-SALE_TICK = 0.25
-SALE_IDLE_POLL = 1.0  # how often the clock looks for sale rooms while there are none
 VIEWERS_INTERVAL = 1.0
 TICKER_NAMES = 5  # masked buyer names shown per "just bought" event
 
@@ -72,36 +67,3 @@ async def tick(engine: Engine, fanout: Fanout, *, count_viewers: bool) -> None:
                 await engine.broker.publish_latest(
                     room, "viewers", events.viewers(count), VIEWERS_INTERVAL
                 )
-
-
-class SaleClock:
-    """Ticks every room with sale work (engine.sales.sale_rooms) four times a second."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._woken = asyncio.Event()
-
-    def wake(self) -> None:
-        """A sale was created here: tick its room now, not at the next idle poll."""
-        self._woken.set()
-
-    async def _pause(self, busy: bool) -> None:
-        try:
-            async with asyncio.timeout(SALE_TICK if busy else SALE_IDLE_POLL):
-                await self._woken.wait()
-        except TimeoutError:
-            pass
-        self._woken.clear()
-
-    async def run_forever(self) -> None:
-        rooms: list[str] = []
-        while True:
-            await self._pause(busy=bool(rooms))
-            try:
-                rooms = await self._engine.sales.sale_rooms()
-                for room in rooms:
-                    await self._engine.sales.tick(room)
-            except LiveroomError as exc:
-                log.warning("sale clock: %s", exc.message)
-            except Exception:
-                log.exception("sale clock failed")

@@ -7,6 +7,8 @@ else in the code base asks which one it got.
 
 from __future__ import annotations
 
+from aiohttp import web
+
 from ..config import Settings
 from .broker import Broker, EventHandler, Position
 from .media import Media
@@ -16,7 +18,7 @@ from .store import Snapshot, Store
 
 __all__ = [
     "Broker", "BuyResult", "Engine", "EventHandler", "Media", "OutboxEntry", "Position",
-    "Presence", "Sales", "Snapshot", "Store", "create_engine",
+    "Presence", "Sales", "Snapshot", "Store", "create_engine", "ENGINE",
 ]
 
 
@@ -39,6 +41,9 @@ class Engine:
 
     async def ping(self) -> None:
         """Raise EngineUnavailable unless the engine can serve requests right now."""
+
+
+ENGINE = web.AppKey("engine", Engine)
 
 
 def create_engine(settings: Settings) -> Engine:

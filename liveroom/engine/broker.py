@@ -21,8 +21,8 @@ Guarantees every implementation keeps (tests/engine/test_broker_contract.py chec
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 

@@ -10,7 +10,7 @@ from importlib import resources
 
 from redis.asyncio import Redis
 
-from .redis_batch import Batcher, BatchedScript
+from .redis_batch import BatchedScript, Batcher
 
 NAMES = (
     "publish", "position", "history", "publish_latest", "chat_post", "chat_delete", "pin",

@@ -11,12 +11,12 @@ from redis.asyncio import Redis
 from ..domain import events
 from ..domain.codec import pack, unpack
 from ..domain.errors import LiveroomError
+from .broker import Position
 from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
 from .redis_keys import ROOM_INDEX, RoomKeys
 from .redis_scripts import Scripts
 from .store import Snapshot, Store
-from .broker import Position
 
 
 def _room_not_found(room: str) -> LiveroomError:

@@ -8,7 +8,7 @@ import time
 
 from playwright.async_api import expect
 
-from liveroom.keys import CONNECTIONS
+from liveroom.channel.registry import CONNECTIONS
 
 from .test_pages import ROOM, chat, connected, open_viewer, say
 

@@ -8,7 +8,7 @@ import time
 
 from playwright.async_api import Page, expect
 
-from liveroom.keys import FANOUT
+from liveroom.channel.fanout import FANOUT
 from liveroom.domain.sales import sale_from_input
 from tests.helpers import token
 

@@ -11,8 +11,8 @@ import socket
 import aiohttp
 import pytest
 
-from liveroom.domain import auth
 from liveroom.client import ChannelClosed, CommandError, RoomClient
+from liveroom.domain import auth
 
 from ..helpers import SECRET, eventually, token
 
@@ -213,7 +213,7 @@ async def test_a_client_that_stops_reading_is_cut_off_and_memory_stays_bounded(
     server, engine_kind
 ):
     srv = await server(send_buffer_bytes=64 * 1024)
-    from liveroom.keys import FANOUT
+    from liveroom.channel.fanout import FANOUT
 
     fanout = srv.app[FANOUT]
     path = f"/ws/rooms/{ROOM}?access_token={token(ROOM, user='zzz')}"

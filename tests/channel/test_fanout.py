@@ -7,10 +7,10 @@ import asyncio
 
 import aiohttp
 
-from liveroom.domain.auth import Identity
 from liveroom.channel.connection import Connection
 from liveroom.channel.fanout import Fanout
 from liveroom.client import RoomClient
+from liveroom.domain.auth import Identity
 from liveroom.engine import create_engine
 
 from ..conftest import demo_room

@@ -260,7 +260,7 @@ def test_the_units_command_serves_and_stops_within_its_timeout(tmp_path):
     env.update(LIVEROOM_SECRET=SECRET, LIVEROOM_REDIS_URL=redis.url)
     args = shlex.split(service["ExecStart"][0].replace("%i", str(port)))
     assert args[1:] == ["serve", "--port", str(port)]
-    proc = subprocess.Popen([sys.executable, "-m", "liveroom", *args[1:]],
+    proc = subprocess.Popen([sys.executable, "-m", "liveroom.server", *args[1:]],
                             env={**os.environ, **env}, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from liveroom.domain import events
-from liveroom.engine import Position
 from liveroom.domain.errors import LiveroomError
+from liveroom.engine import Position
 
 from ..conftest import demo_room
 from ..helpers import eventually

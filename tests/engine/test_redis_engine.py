@@ -324,8 +324,8 @@ class _ReplyHoldingProxy:
 async def test_a_script_call_that_timed_out_is_not_sent_again(instances, redis_url):
     """A publish that Redis ran but whose reply came too late fails with EngineUnavailable; it
     is not sent again behind the caller's back (that would be a second chat message)."""
-    from liveroom.engine.redis_engine import SOCKET_TIMEOUT
     from liveroom.domain.errors import EngineUnavailable
+    from liveroom.engine.redis_engine import SOCKET_TIMEOUT
 
     real = urlsplit(redis_url)
     proxy = _ReplyHoldingProxy(real.port)

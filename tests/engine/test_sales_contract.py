@@ -7,9 +7,9 @@ import itertools
 
 import pytest
 
-from liveroom.engine import Position, create_engine
 from liveroom.domain.errors import LiveroomError
 from liveroom.domain.sales import new_order, sale_from_input
+from liveroom.engine import Position, create_engine
 
 from ..conftest import Recorder, demo_product, demo_room
 

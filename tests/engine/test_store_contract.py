@@ -7,8 +7,8 @@ import time
 import pytest
 
 from liveroom.domain import events
-from liveroom.engine import create_engine
 from liveroom.domain.errors import LiveroomError
+from liveroom.engine import create_engine
 
 from ..conftest import Recorder, demo_product, demo_room
 from ..helpers import eventually

@@ -18,7 +18,10 @@ import aiohttp
 import av
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import (
-    AudioStreamTrack, MediaStreamError, MediaStreamTrack, VideoStreamTrack,
+    AudioStreamTrack,
+    MediaStreamError,
+    MediaStreamTrack,
+    VideoStreamTrack,
 )
 
 from signaling.demo_host import beep_packets

@@ -7,7 +7,14 @@ from aiortc import RTCSessionDescription
 from liveroom.client import CommandError, RoomClient
 
 from ..helpers import eventually, token
-from .clients import Watcher, connected, local_offer, publisher_pc, strip_candidates, viewer_pc
+from .clients import (
+    Watcher,
+    connected,
+    local_offer,
+    publisher_pc,
+    strip_candidates,
+    viewer_pc,
+)
 
 ROOM = "thailand"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from liveroom.app import create_app
 from liveroom.client import RoomClient
-from liveroom.demo import DEMO_ROOMS
-from liveroom.keys import ENGINE
+from liveroom.engine import ENGINE
+from liveroom.server.app import create_app
+from liveroom.server.demo import DEMO_ROOMS
 from signaling import demo_host
 from signaling.keys import REGISTRY
 

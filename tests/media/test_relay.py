@@ -7,7 +7,12 @@ from __future__ import annotations
 import asyncio
 
 from signaling.relay import (
-    AUDIO_QUEUE_FRAMES, GOP_MAX_FRAMES, VIDEO_QUEUE_FRAMES, Codec, ForwardTrack, Source,
+    AUDIO_QUEUE_FRAMES,
+    GOP_MAX_FRAMES,
+    VIDEO_QUEUE_FRAMES,
+    Codec,
+    ForwardTrack,
+    Source,
     is_keyframe,
 )
 

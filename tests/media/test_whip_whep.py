@@ -11,7 +11,14 @@ from liveroom.client import RoomClient
 
 from ..helpers import eventually, token
 from .clients import (
-    Watcher, answer, connected, local_offer, post_sdp, publisher_pc, strip_candidates, viewer_pc,
+    Watcher,
+    answer,
+    connected,
+    local_offer,
+    post_sdp,
+    publisher_pc,
+    strip_candidates,
+    viewer_pc,
 )
 
 ROOM = "thailand"

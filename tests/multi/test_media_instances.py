@@ -13,7 +13,14 @@ from liveroom.client import RoomClient
 from signaling.aiortc_forwarding import restrict_host_addresses
 
 from ..helpers import create_room, eventually, token
-from ..media.clients import Watcher, answer, local_offer, post_sdp, publisher_pc, viewer_pc
+from ..media.clients import (
+    Watcher,
+    answer,
+    local_offer,
+    post_sdp,
+    publisher_pc,
+    viewer_pc,
+)
 
 pytestmark = pytest.mark.multi
 ROOM = "thailand"

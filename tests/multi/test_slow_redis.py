@@ -13,7 +13,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from liveroom.client import CommandError, RoomClient
 
 from ..helpers import (
-    RedisServer, ServerProcess, create_room, eventually, redis_stalled, stall_redis, token,
+    RedisServer,
+    ServerProcess,
+    create_room,
+    eventually,
+    redis_stalled,
+    stall_redis,
+    token,
 )
 
 pytestmark = pytest.mark.multi

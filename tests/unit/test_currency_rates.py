@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from liveroom.config import DEFAULT_CURRENCY_RATES, ConfigError, Settings, settings_from, validate
+from liveroom.config import (
+    DEFAULT_CURRENCY_RATES,
+    ConfigError,
+    Settings,
+    settings_from,
+    validate,
+)
 from liveroom.domain.sales import sale_from_input
 
 PRODUCT = {"id": "durian", "name": "Monthong durian", "price": "890.00", "currency": "THB",

@@ -9,7 +9,13 @@ import re
 import pytest
 
 from web.i18n import (
-    HERE, LANGUAGES, best_accepted, extract_messages, load_translations, negotiate, problems,
+    HERE,
+    LANGUAGES,
+    best_accepted,
+    extract_messages,
+    load_translations,
+    negotiate,
+    problems,
 )
 
 # Literal strings handed to the translation functions, found the blunt way, to catch any the

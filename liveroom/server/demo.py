@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 
-from .domain import auth
-from .config import Settings
-from .engine import Store
-from .domain.errors import LiveroomError
-from .domain.models import product_from_input, room_from_input
+from ..config import Settings
+from ..domain import auth
+from ..domain.errors import LiveroomError
+from ..domain.models import product_from_input, room_from_input
+from ..engine import Store
 
 log = logging.getLogger(__name__)
 

@@ -12,17 +12,17 @@ from aiohttp import web
 import signaling
 import web as pages
 
+from ..api import setup_api
+from ..api.middleware import add_request_id, deadline, json_errors, request_context
+from ..channel import setup_channel
+from ..config import SETTINGS, Settings, with_secret
+from ..engine import ENGINE, create_engine
+from ..lifecycle import setup_lifecycle
+from ..metrics import METRICS, setup_metrics
+from ..sale_clock import setup_sale_clock
+from ..tasks import stop_tasks
+from ..webhooks import Dispatcher
 from . import demo
-from .api import setup_api
-from .api.middleware import add_request_id, deadline, json_errors, request_context
-from .channel import setup_channel
-from .config import Settings, with_secret
-from .engine import create_engine
-from .keys import ENGINE, METRICS, SETTINGS
-from .lifecycle import setup_lifecycle
-from .metrics import setup_metrics
-from .tasks import stop_tasks
-from .webhooks import Dispatcher
 
 
 async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -57,8 +57,11 @@ def create_app(settings: Settings) -> web.Application:
     setup_lifecycle(app, settings.drain_timeout)
     setup_metrics(app)
     app.cleanup_ctx.append(_webhooks_ctx)
+    setup_sale_clock(app)
     setup_api(app)
     setup_channel(app)
     pages.setup_web(app)
-    signaling.setup_signaling(app)
+    demo_rooms = {room["id"]: room for room, _products in demo.DEMO_ROOMS} if (
+        settings.demo and settings.demo_video) else {}
+    signaling.setup_signaling(app, demo_rooms=demo_rooms)
     return app

@@ -15,12 +15,11 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from . import __version__, logs
-from .client import admin as admin_cli
-from .domain import auth
-from .config import ConfigError, Settings, settings_from, with_secret
-from .domain.errors import EngineUnavailable
-from .keys import SETTINGS
+from .. import __version__, logs
+from ..client import admin as admin_cli
+from ..config import SETTINGS, ConfigError, Settings, settings_from, with_secret
+from ..domain import auth
+from ..domain.errors import EngineUnavailable
 
 log = logging.getLogger("liveroom")
 
@@ -93,7 +92,7 @@ def _token(args: argparse.Namespace) -> int:
 async def serve(settings: Settings) -> int:
     from .app import create_app
     from .demo import demo_links
-    from .lifecycle import drain, runner_shutdown_timeout
+    from .drain import drain, runner_shutdown_timeout
 
     app = create_app(settings)
     settings = app[SETTINGS]  # with the generated secret filled in
