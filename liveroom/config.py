@@ -1,18 +1,22 @@
-"""Settings: one frozen dataclass, filled from command-line flags and `LIVEROOM_*` variables.
+"""The core's settings: one frozen dataclass, filled from command-line flags and `LIVEROOM_*`
+variables, and the reading and checking every part's settings share.
 
+Each part keeps its own settings beside its code (the core here, live video in
+signaling/config.py); liveroom/server/settings.py reads the environment once for all of them.
 Precedence is flag > environment > default. A bad value stops start-up with a message that
 names the setting, so an operator never has to guess which of twenty variables is wrong.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import secrets
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -71,26 +75,6 @@ class Settings:
     request_timeout: float = 10.0
     # On SIGTERM: seconds to finish in-flight work, move clients elsewhere and exit.
     drain_timeout: float = 20.0
-    # Live video (signaling/). STUN/TURN URLs handed to browsers; TURN ones get time-limited
-    # credentials from turn_secret (coturn's static-auth-secret).
-    ice_servers: tuple[str, ...] = ()
-    turn_secret: str | None = None
-    turn_ttl: float = 86400.0
-    # Addresses the server offers host candidates on; empty: loopback when listening on
-    # loopback, else every interface's but loopback (signaling.ice_addresses).
-    ice_addresses: tuple[str, ...] = ()
-    # A peer connection that has not connected after ice_timeout is closed; a publisher whose
-    # media stops for media_timeout is offline.
-    ice_timeout: float = 15.0
-    media_timeout: float = 5.0
-    max_peers: int = 500
-    # Signaling for a room whose media is on another instance: "route" it there through the
-    # engine, or answer WHIP/WHEP with a 307 "redirect" to that instance's public URL.
-    media_routing: str = "route"
-    # With --demo, each demo room gets a synthetic host streaming a test card.
-    demo_video: bool = True
-    # Decode and re-encode for every viewer instead of forwarding (benchmark comparison only).
-    media_transcode: bool = False
     # Currency conversion for display: (ISO 4217 code, CNY per unit as a decimal string) pairs,
     # CNY included. A flash sale copies the rates in force when it is created (sales.py).
     currency_rates: tuple[tuple[str, str], ...] = DEFAULT_CURRENCY_RATES
@@ -112,14 +96,16 @@ class Settings:
 SETTINGS = web.AppKey("settings", Settings)
 
 
-# name -> (environment variable, parser). Flags use the same names with dashes.
-_ENV = {
+# setting -> (environment variable, parser). Flags use the same names with dashes.
+Variables = dict[str, tuple[str, Callable[[str], Any]]]
+
+VARIABLES: Variables = {
     "host": ("LIVEROOM_HOST", str),
     "port": ("LIVEROOM_PORT", int),
     "redis_url": ("LIVEROOM_REDIS_URL", str),
     "data_dir": ("LIVEROOM_DATA_DIR", Path),
     "secret": ("LIVEROOM_SECRET", str),
-    "demo": ("LIVEROOM_DEMO", lambda v: _parse_bool("LIVEROOM_DEMO", v)),
+    "demo": ("LIVEROOM_DEMO", lambda v: parse_bool("LIVEROOM_DEMO", v)),
     "public_url": ("LIVEROOM_PUBLIC_URL", str),
     "allowed_origins": (
         "LIVEROOM_ALLOWED_ORIGINS",
@@ -143,23 +129,11 @@ _ENV = {
     "max_body_bytes": ("LIVEROOM_MAX_BODY_BYTES", int),
     "request_timeout": ("LIVEROOM_REQUEST_TIMEOUT", float),
     "drain_timeout": ("LIVEROOM_DRAIN_TIMEOUT", float),
-    "ice_servers": ("LIVEROOM_ICE_SERVERS", lambda v: _csv(v)),
-    "turn_secret": ("LIVEROOM_TURN_SECRET", str),
-    "turn_ttl": ("LIVEROOM_TURN_TTL", float),
-    "ice_addresses": ("LIVEROOM_ICE_ADDRESSES", lambda v: _csv(v)),
-    "ice_timeout": ("LIVEROOM_ICE_TIMEOUT", float),
-    "media_timeout": ("LIVEROOM_MEDIA_TIMEOUT", float),
-    "max_peers": ("LIVEROOM_MAX_PEERS", int),
-    "media_routing": ("LIVEROOM_MEDIA_ROUTING", str),
-    "demo_video": ("LIVEROOM_DEMO_VIDEO", lambda v: _parse_bool("LIVEROOM_DEMO_VIDEO", v)),
-    "media_transcode": (
-        "LIVEROOM_MEDIA_TRANSCODE", lambda v: _parse_bool("LIVEROOM_MEDIA_TRANSCODE", v)
-    ),
     "currency_rates": ("LIVEROOM_CURRENCY_RATES", lambda v: parse_currency_rates(v)),
 }
 
 
-def _csv(value: str) -> tuple[str, ...]:
+def csv(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
@@ -201,7 +175,7 @@ def _rate(code: str, amount: str) -> str:
     return format(rate, "f")  # "1e2" -> "100": a plain decimal the browsers parse alike
 
 
-def _parse_bool(name: str, value: str) -> bool:
+def parse_bool(name: str, value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
         return True
@@ -210,11 +184,15 @@ def _parse_bool(name: str, value: str) -> bool:
     raise ConfigError(f"{name}: expected true or false, got {value!r}")
 
 
-def settings_from(overrides: dict | None = None, environ: dict | None = None) -> Settings:
-    """Build settings from the environment, then apply explicit overrides (flags)."""
-    environ = os.environ if environ is None else environ
-    values: dict = {}
-    for name, (var, parse) in _ENV.items():
+Part = TypeVar("Part")
+
+
+def read_part(cls: Callable[..., Part], variables: Variables, environ: Mapping[str, str],
+              overrides: Mapping[str, Any]) -> Part:
+    """One part's settings: its variables from `environ`, then `overrides` (flags; None is
+    "not given"). Checking them is the caller's: a part may be checked against another."""
+    values: dict[str, Any] = {}
+    for name, (var, parse) in variables.items():
         raw = environ.get(var)
         if raw is None or raw == "":
             continue
@@ -224,15 +202,15 @@ def settings_from(overrides: dict | None = None, environ: dict | None = None) ->
             raise
         except ValueError as exc:
             raise ConfigError(f"{var}: {exc}") from None
-    known = {f.name for f in fields(Settings)}
-    for name, value in (overrides or {}).items():
-        if name not in known:
-            raise ConfigError(f"unknown setting {name!r}")
-        if value is not None:
-            values[name] = value
-    settings = Settings(**values)
-    validate(settings)
-    return settings
+    values.update((name, value) for name, value in overrides.items() if value is not None)
+    return cls(**values)
+
+
+def must_be_positive(settings: Any, variables: Variables, *names: str) -> None:
+    for name in names:
+        if getattr(settings, name) <= 0:
+            var = variables[name][0] if name in variables else "not configurable"
+            raise ConfigError(f"{name.replace('_', '-')} ({var}) must be positive")
 
 
 def validate(settings: Settings) -> None:
@@ -259,13 +237,9 @@ def validate(settings: Settings) -> None:
         raise ConfigError(
             "presence-ttl (LIVEROOM_PRESENCE_TTL) must be at least twice the heartbeat interval"
         )
-    for name in ("history_size", "max_frame_bytes", "send_buffer_bytes", "chat_tail",
-                 "chat_max_chars", "commands_per_second", "chat_per_second", "chat_burst",
-                 "buys_per_second", "reservation_ttl"):
-        if getattr(settings, name) <= 0:
-            var = _ENV[name][0] if name in _ENV else "not configurable"
-            raise ConfigError(f"{name.replace('_', '-')} ({var}) must be positive")
-    _validate_media(settings)
+    must_be_positive(settings, VARIABLES, "history_size", "max_frame_bytes", "send_buffer_bytes",
+                     "chat_tail", "chat_max_chars", "commands_per_second", "chat_per_second",
+                     "chat_burst", "buys_per_second", "reservation_ttl")
     _validate_operations(settings)
     # Rates given as a setting object (tests, embedders) get the same checks as the variable.
     parse_currency_rates(",".join(f"{c}={r}" for c, r in settings.currency_rates))
@@ -274,38 +248,6 @@ def validate(settings: Settings) -> None:
             f"log-level (LIVEROOM_LOG_LEVEL): {settings.log_level!r} is not one of "
             "DEBUG, INFO, WARNING, ERROR"
         )
-
-
-def _validate_media(settings: Settings) -> None:
-    for url in settings.ice_servers:
-        scheme = url.split(":", 1)[0]
-        if scheme not in ("stun", "stuns", "turn", "turns") or ":" not in url:
-            raise ConfigError(
-                f"ice-servers (LIVEROOM_ICE_SERVERS): {url!r} is not a stun:, stuns:, turn: or "
-                "turns: URL"
-            )
-        if scheme.startswith("turn") and not settings.turn_secret:
-            raise ConfigError(
-                f"turn-secret (LIVEROOM_TURN_SECRET) is required for the TURN server {url!r}: "
-                "credentials are minted from it (coturn's static-auth-secret)"
-            )
-    for address in settings.ice_addresses:
-        try:
-            ipaddress.ip_address(address)
-        except ValueError:
-            raise ConfigError(
-                f"ice-addresses (LIVEROOM_ICE_ADDRESSES): {address!r} is not an IP address"
-            ) from None
-    if settings.media_routing not in ("route", "redirect"):
-        raise ConfigError(
-            f"media-routing (LIVEROOM_MEDIA_ROUTING): {settings.media_routing!r} is not one of "
-            "route, redirect"
-        )
-    for name, var in (("turn_ttl", "LIVEROOM_TURN_TTL"), ("ice_timeout", "LIVEROOM_ICE_TIMEOUT"),
-                      ("media_timeout", "LIVEROOM_MEDIA_TIMEOUT"),
-                      ("max_peers", "LIVEROOM_MAX_PEERS")):
-        if getattr(settings, name) <= 0:
-            raise ConfigError(f"{name.replace('_', '-')} ({var}) must be positive")
 
 
 def _validate_operations(settings: Settings) -> None:
@@ -317,11 +259,7 @@ def _validate_operations(settings: Settings) -> None:
                       ("max_room_connections", "LIVEROOM_MAX_ROOM_CONNECTIONS")):
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.replace('_', '-')} ({var}) must be 0 (no limit) or more")
-    for name, var in (("max_body_bytes", "LIVEROOM_MAX_BODY_BYTES"),
-                      ("request_timeout", "LIVEROOM_REQUEST_TIMEOUT"),
-                      ("drain_timeout", "LIVEROOM_DRAIN_TIMEOUT")):
-        if getattr(settings, name) <= 0:
-            raise ConfigError(f"{name.replace('_', '-')} ({var}) must be positive")
+    must_be_positive(settings, VARIABLES, "max_body_bytes", "request_timeout", "drain_timeout")
 
 
 def with_secret(settings: Settings) -> Settings:

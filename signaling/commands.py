@@ -9,6 +9,7 @@ from liveroom.channel.commands import Context, command, required
 from liveroom.channel.connection import Connection
 from liveroom.domain.errors import LiveroomError
 
+from .config import MEDIA_SETTINGS
 from .http import owner_of
 from .ice import ice_servers
 from .keys import SERVICE
@@ -38,7 +39,7 @@ def _candidate(value: Any) -> dict[str, Any] | None:
 
 @command("media.config", capability="watch")
 async def media_config(ctx: Context, conn: Connection, message: dict) -> dict:
-    return {"ice_servers": ice_servers(ctx.settings, conn.identity.user_id)}
+    return {"ice_servers": ice_servers(ctx.app[MEDIA_SETTINGS], conn.identity.user_id)}
 
 
 @command("media.publish", capability="publish", fields=("offer",))

@@ -25,6 +25,7 @@ from liveroom.domain.errors import LiveroomError
 from liveroom.domain.validation import SLUG
 from liveroom.engine import ENGINE
 
+from .config import MEDIA_SETTINGS
 from .ice import ice_servers, link_headers
 from .keys import SERVICE
 from .sdp import ice_credentials
@@ -88,7 +89,7 @@ async def _offer(request: web.Request) -> str:
 async def _redirect(request: web.Request, room: str, *, publishing: bool) -> web.Response | None:
     """With redirect routing: a 307 to the instance holding the room's media, if not here."""
     settings = request.app[SETTINGS]
-    if settings.media_routing != "redirect":
+    if request.app[MEDIA_SETTINGS].media_routing != "redirect":
         return None
     service = request.app[SERVICE]
     holder = (await service.media_instance(room) if publishing
@@ -105,7 +106,7 @@ def _created(request: web.Request, kind: str, room: str, result: dict[str, Any],
         "ETag": result["etag"],
         "Accept-Patch": SDPFRAG,
     })
-    for link in link_headers(ice_servers(request.app[SETTINGS], identity.user_id)):
+    for link in link_headers(ice_servers(request.app[MEDIA_SETTINGS], identity.user_id)):
         headers.add("Link", link)
     return web.Response(status=201, body=result["answer"].encode(), content_type=SDP,
                         headers=headers)

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer
 
-from liveroom.config import Settings
+from .config import MediaSettings
 
 
 def turn_credentials(secret: str, user_id: str, ttl: float, now: float | None = None
@@ -28,7 +28,7 @@ def turn_credentials(secret: str, user_id: str, ttl: float, now: float | None = 
     return username, base64.b64encode(digest).decode()
 
 
-def ice_servers(settings: Settings, user_id: str) -> list[dict[str, Any]]:
+def ice_servers(settings: MediaSettings, user_id: str) -> list[dict[str, Any]]:
     """RTCIceServer dictionaries for a browser (RTCPeerConnection's iceServers)."""
     stun = [u for u in settings.ice_servers if u.startswith(("stun:", "stuns:"))]
     turn = [u for u in settings.ice_servers if u.startswith(("turn:", "turns:"))]
@@ -54,7 +54,7 @@ def link_headers(servers: list[dict[str, Any]]) -> list[str]:
     return links
 
 
-def server_configuration(settings: Settings) -> RTCConfiguration:
+def server_configuration(settings: MediaSettings) -> RTCConfiguration:
     """The server's own peer connections gather host candidates, and server-reflexive ones
     through the configured STUN servers (a server behind NAT); they do not relay through TURN."""
     stun = [u for u in settings.ice_servers if u.startswith("stun:")]

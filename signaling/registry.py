@@ -23,6 +23,7 @@ from liveroom.domain.errors import EngineUnavailable, LiveroomError
 from liveroom.engine import Engine
 from liveroom.tasks import stop_tasks
 
+from .config import MediaSettings
 from .demo_host import DemoHost
 from .ice import server_configuration
 from .peers import Publisher, Session, Viewer, new_session_id
@@ -44,11 +45,12 @@ class Elsewhere(Exception):
 
 
 class Registry:
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, media: MediaSettings) -> None:
         self.engine = engine
         self.settings = settings
+        self.media = media
         self.instance = settings.instance_id
-        self.configuration = server_configuration(settings)
+        self.configuration = server_configuration(media)
         self.sessions: dict[str, Session] = {}
         self.publishers: dict[tuple[str, str], Session] = {}  # (room, slot) -> Publisher/DemoHost
         self.viewers: dict[tuple[str, str], set[Viewer]] = {}
@@ -86,7 +88,7 @@ class Registry:
     def _admit(self, session: Session) -> None:
         if self.closing:
             raise LiveroomError("media_busy", "the server is shutting down")
-        if len(self.sessions) >= self.settings.max_peers:
+        if len(self.sessions) >= self.media.max_peers:
             raise LiveroomError("media_busy", "this server has as many peer connections as it "
                                 "takes; try again later")
         self.sessions[session.id] = session
@@ -111,7 +113,7 @@ class Registry:
         codecs = ingest_codecs(offer)
         slot = "cohost" if owner.get("role") == "cohost" else "host"
         session = Publisher(new_session_id(self.instance), room, slot, owner, transport,
-                            codecs=codecs, transcode=self.settings.media_transcode)
+                            codecs=codecs, transcode=self.media.media_transcode)
         in_the_way = await self.engine.media.claim(room, self.claim_record(session), self.ttl)
         if in_the_way is not None:
             if in_the_way["slot"] == slot:
@@ -268,11 +270,11 @@ class Registry:
         now = time.monotonic()
         for session in list(self.sessions.values()):
             if session.connected_at is None:
-                if now - session.created > self.settings.ice_timeout:
+                if now - session.created > self.media.ice_timeout:
                     await self._close(session, "ice_timeout")
             elif isinstance(session, Publisher):
                 last = session.last_frame_at() or session.connected_at
-                if now - last > self.settings.media_timeout:
+                if now - last > self.media.media_timeout:
                     await self._close(session, "media_timeout")
 
     async def _beat(self) -> None:

@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import redis
 
 from liveroom.config import Settings
+from liveroom.server.settings import ServerSettings
 from liveroom.domain.models import product_from_input, room_from_input
 from liveroom.engine import create_engine
 from liveroom.server.app import create_app
@@ -70,16 +70,16 @@ def make_settings(tmp_path: Path, redis_url):
     """Settings for one engine kind; the Redis database is emptied on first use per test."""
     flushed = []
 
-    def make(kind: str, **overrides) -> Settings:
-        settings = Settings(secret=SECRET, data_dir=tmp_path / "data")
+    def make(kind: str, **overrides) -> ServerSettings:
+        settings = ServerSettings(core=Settings(secret=SECRET, data_dir=tmp_path / "data"))
         if kind == "redis":
             if not flushed:
                 client = redis.Redis.from_url(redis_url)
                 client.flushdb()
                 client.close()
                 flushed.append(True)
-            settings = replace(settings, redis_url=redis_url)
-        return replace(settings, **overrides)
+            settings = settings.replace(redis_url=redis_url)
+        return settings.replace(**overrides)
 
     return make
 
@@ -106,7 +106,7 @@ class Recorder:
 
 @pytest.fixture
 async def engine(engine_kind, make_settings):
-    eng = create_engine(make_settings(engine_kind))
+    eng = create_engine(make_settings(engine_kind).core)
     eng.broker.attach(Recorder())
     await eng.start()
     yield eng

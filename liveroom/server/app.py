@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 
-import signaling
 import web as pages
+from signaling.setup import setup_signaling
 
 from ..api import setup_api
 from ..api.middleware import add_request_id, deadline, json_errors, request_context
 from ..channel import setup_channel
-from ..config import SETTINGS, Settings, with_secret
+from ..config import SETTINGS, with_secret
 from ..engine import ENGINE, create_engine
 from ..lifecycle import setup_lifecycle
 from ..metrics import METRICS, setup_metrics
@@ -23,6 +23,7 @@ from ..sale_clock import setup_sale_clock
 from ..tasks import stop_tasks
 from ..webhooks import Dispatcher
 from . import demo
+from .settings import ServerSettings
 
 
 async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -47,8 +48,8 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
         await stop_tasks(task)
 
 
-def create_app(settings: Settings) -> web.Application:
-    settings = with_secret(settings)
+def create_app(server_settings: ServerSettings) -> web.Application:
+    settings = with_secret(server_settings.core)
     app = web.Application(middlewares=[request_context, json_errors, deadline],
                           client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
@@ -61,7 +62,8 @@ def create_app(settings: Settings) -> web.Application:
     setup_api(app)
     setup_channel(app)
     pages.setup_web(app)
+    media = server_settings.media
     demo_rooms = {room["id"]: room for room, _products in demo.DEMO_ROOMS} if (
-        settings.demo and settings.demo_video) else {}
-    signaling.setup_signaling(app, demo_rooms=demo_rooms)
+        settings.demo and media.demo_video) else {}
+    setup_signaling(app, media, demo_rooms=demo_rooms)
     return app

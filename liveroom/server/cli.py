@@ -17,9 +17,10 @@ from aiohttp import web
 
 from .. import __version__, logs
 from ..client import admin as admin_cli
-from ..config import SETTINGS, ConfigError, Settings, settings_from, with_secret
+from ..config import SETTINGS, ConfigError, with_secret
 from ..domain import auth
 from ..domain.errors import EngineUnavailable
+from .settings import ServerSettings, settings_from
 
 log = logging.getLogger("liveroom")
 
@@ -76,25 +77,25 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"liveroom: {exc}", file=sys.stderr)
         return 2
-    logs.configure(settings.log_level, settings.log_format, settings.instance_id)
+    core = settings.core
+    logs.configure(core.log_level, core.log_format, core.instance_id)
     return asyncio.run(serve(settings))
 
 
 def _token(args: argparse.Namespace) -> int:
-    settings = settings_from({"secret": args.secret, "data_dir": args.data_dir})
-    settings = with_secret(settings)
+    settings = with_secret(settings_from({"secret": args.secret, "data_dir": args.data_dir}).core)
     assert settings.secret
     print(auth.mint(settings.secret, room=args.room, role=args.role, user_id=args.user,
                     name=args.name, ttl=args.ttl))
     return 0
 
 
-async def serve(settings: Settings) -> int:
+async def serve(server_settings: ServerSettings) -> int:
     from .app import create_app
     from .demo import demo_links
     from .drain import drain, runner_shutdown_timeout
 
-    app = create_app(settings)
+    app = create_app(server_settings)
     settings = app[SETTINGS]  # with the generated secret filled in
     runner = web.AppRunner(app, handle_signals=False, access_log=None,
                            shutdown_timeout=runner_shutdown_timeout(settings.drain_timeout))

@@ -54,7 +54,7 @@ async def _joined_fanout(engine, sockets):
 
 
 async def test_every_local_socket_is_written_the_very_same_bytes(engine_kind, make_settings):
-    engine = create_engine(make_settings(engine_kind))
+    engine = create_engine(make_settings(engine_kind).core)
     sockets = [_connection(f"u{i}") for i in range(3)] + [_connection("m", "msgpack")]
     fanout = await _joined_fanout(engine, sockets)
     try:
@@ -73,7 +73,7 @@ async def test_every_local_socket_is_written_the_very_same_bytes(engine_kind, ma
 
 
 async def test_events_of_one_loop_turn_go_out_in_one_write(make_settings):
-    engine = create_engine(make_settings("memory"))
+    engine = create_engine(make_settings("memory").core)
     sockets = [_connection(f"u{i}") for i in range(3)]
     fanout = await _joined_fanout(engine, sockets)
     try:
@@ -144,7 +144,7 @@ async def test_a_room_left_and_joined_again_at_once_keeps_its_subscription(
     engine_kind, make_settings
 ):
     """Retiring an idle room unsubscribes it; a join racing that must end up subscribed."""
-    engine = create_engine(make_settings(engine_kind))
+    engine = create_engine(make_settings(engine_kind).core)
     fanout = Fanout(engine, idle_grace=0)
     await engine.start()
     try:

@@ -20,14 +20,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from liveroom.config import _ENV, ConfigError, Settings, settings_from
+from liveroom.config import ConfigError
+from liveroom.server.settings import PARTS, settings_from, variables
 
 from ..helpers import SECRET, RedisServer, free_port, wait_until
 
 pytestmark = pytest.mark.deploy
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 ROOT = DEPLOY.parent
-SETTING_VARS = {var for var, _parse in _ENV.values()}
+SETTING_VARS = set(variables().values())
 
 
 def _tool(name: str, package: str) -> str:
@@ -104,7 +105,7 @@ def test_compose_gives_every_instance_a_valid_configuration(compose):
         assert not unknown, f"not settings of liveroom: {unknown}"
         # The image sets these; compose adds the rest (Dockerfile ENV, then compose).
         image_env = dict(_dockerfile_env())
-        settings = settings_from({}, {**image_env, **{k: str(v) for k, v in env.items()}})
+        settings = settings_from({}, {**image_env, **{k: str(v) for k, v in env.items()}}).core
         assert settings.redis_url == "redis://redis:6379/0"
         assert settings.log_format == "json" and settings.host == "0.0.0.0"
         grace = compose["services"][f"liveroom-{i}"]["stop_grace_period"]
@@ -292,7 +293,7 @@ def test_the_settings_example_is_valid_once_its_secret_is_set():
     with pytest.raises(ConfigError, match="LIVEROOM_SECRET"):
         settings_from({}, env)  # the placeholder is refused, so nobody runs with it
     settings = settings_from({}, {**env, "LIVEROOM_SECRET": SECRET})
-    assert settings.log_format == "json"
+    assert settings.core.log_format == "json"
 
 
 # --- the configuration reference -----------------------------------------------------------------
@@ -323,8 +324,8 @@ def _matches(cell: str, default) -> bool:
 
 def test_the_configuration_reference_lists_every_setting_with_its_default():
     documented = _documented_defaults()
-    defaults = {f.name: f.default for f in fields(Settings)}
-    for name, (var, _parse) in _ENV.items():
+    defaults = {f.name: f.default for cls, _table, _check in PARTS.values() for f in fields(cls)}
+    for name, var in variables().items():
         assert var in documented, f"{var} is missing from deploy/configuration.md"
         assert _matches(documented[var], defaults[name]), (
             f"{var}: configuration.md says {documented[var]!r}, the code {defaults[name]!r}")

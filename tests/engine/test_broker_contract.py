@@ -65,7 +65,7 @@ async def test_history_refuses_other_epochs_future_positions_and_trimmed_gaps(
 ):
     from liveroom.engine import create_engine
 
-    engine = create_engine(make_settings(engine_kind, history_size=5))
+    engine = create_engine(make_settings(engine_kind, history_size=5).core)
     engine.broker.attach(_Null())
     await engine.start()
     try:

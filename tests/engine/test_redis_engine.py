@@ -29,7 +29,7 @@ async def instances(make_settings):
     async def start(n=1, **overrides):
         engines = []
         for _ in range(n):
-            engine = create_engine(make_settings("redis", **overrides))
+            engine = create_engine(make_settings("redis", **overrides).core)
             engine.broker.attach(Recorder())
             await engine.start()
             started.append(engine)
@@ -101,7 +101,7 @@ async def test_a_subscriber_cut_for_falling_behind_heals_from_history(private_re
     what was queued; the sequence numbers reveal the gap and history fills it."""
     private_redis.client().config_set("client-output-buffer-limit", "pubsub 256kb 0 0")
     engine = create_engine(make_settings("redis", redis_url=private_redis.url,
-                                         history_size=5000))
+                                         history_size=5000).core)
     recorder = Recorder()
     engine.broker.attach(recorder)
     await engine.start()
@@ -125,7 +125,7 @@ async def test_a_subscriber_cut_for_falling_behind_heals_from_history(private_re
 
 async def test_a_gap_older_than_history_resets_the_room(private_redis, make_settings):
     private_redis.client().config_set("client-output-buffer-limit", "pubsub 256kb 0 0")
-    engine = create_engine(make_settings("redis", redis_url=private_redis.url, history_size=100))
+    engine = create_engine(make_settings("redis", redis_url=private_redis.url, history_size=100).core)
     recorder = Recorder()
     engine.broker.attach(recorder)
     await engine.start()
@@ -150,8 +150,8 @@ async def test_a_gap_older_than_history_resets_the_room(private_redis, make_sett
 
 
 async def test_a_restarted_redis_is_reconnected_and_nothing_is_lost(private_redis, make_settings):
-    a = create_engine(make_settings("redis", redis_url=private_redis.url))
-    b = create_engine(make_settings("redis", redis_url=private_redis.url))
+    a = create_engine(make_settings("redis", redis_url=private_redis.url).core)
+    b = create_engine(make_settings("redis", redis_url=private_redis.url).core)
     for engine in (a, b):
         engine.broker.attach(Recorder())
         await engine.start()
@@ -175,7 +175,7 @@ async def test_a_restarted_redis_is_reconnected_and_nothing_is_lost(private_redi
 
 
 async def test_a_redis_that_lost_its_data_resets_subscribed_rooms(private_redis, make_settings):
-    a = create_engine(make_settings("redis", redis_url=private_redis.url))
+    a = create_engine(make_settings("redis", redis_url=private_redis.url).core)
     a.broker.attach(Recorder())
     await a.start()
     try:
@@ -200,7 +200,7 @@ async def test_redis_unreachable_at_start_is_a_clear_error(make_settings):
 
     from ..helpers import free_port
 
-    engine = create_engine(make_settings("redis", redis_url=f"redis://127.0.0.1:{free_port()}"))
+    engine = create_engine(make_settings("redis", redis_url=f"redis://127.0.0.1:{free_port()}").core)
     with pytest.raises(EngineUnavailable, match="unreachable"):
         await engine.start()
     await engine.close()

@@ -237,7 +237,7 @@ async def test_a_sale_that_ends_puts_sale_ended_in_the_outbox(engine, room):
 
 
 async def test_orders_stock_and_keys_survive_a_restart(engine_kind, make_settings):
-    settings = make_settings(engine_kind)
+    settings = make_settings(engine_kind).core
     first = create_engine(settings)
     first.broker.attach(Recorder())
     await first.start()

@@ -113,7 +113,7 @@ async def test_pin_and_unpin_publish_the_product_and_removing_it_unpins(engine, 
 
 
 async def test_chat_keeps_a_bounded_tail_and_deletes_from_it(engine_kind, make_settings):
-    engine = create_engine(make_settings(engine_kind, chat_tail=3))
+    engine = create_engine(make_settings(engine_kind, chat_tail=3).core)
     engine.broker.attach(Recorder())
     await engine.start()
     try:
@@ -218,7 +218,7 @@ async def test_live_state_changes_to_an_unknown_room_are_refused(engine):
 
 
 async def test_rooms_products_pins_bans_and_likes_survive_a_restart(engine_kind, make_settings):
-    settings = make_settings(engine_kind)
+    settings = make_settings(engine_kind).core
     first = create_engine(settings)
     first.broker.attach(Recorder())
     await first.start()

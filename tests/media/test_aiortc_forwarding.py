@@ -92,9 +92,10 @@ def test_host_candidates_can_be_restricted_and_restored():
 
 def test_a_server_on_loopback_offers_loopback_candidates_by_default():
     from liveroom.config import Settings
-    from signaling import ice_addresses
+    from signaling.config import MediaSettings
+    from signaling.setup import ice_addresses
 
-    assert ice_addresses(Settings()) == ("127.0.0.1",)
-    assert ice_addresses(Settings(host="0.0.0.0")) == ()
-    assert ice_addresses(Settings(host="0.0.0.0", ice_addresses=("203.0.113.7",))) == (
-        "203.0.113.7",)
+    assert ice_addresses(Settings(), MediaSettings()) == ("127.0.0.1",)
+    assert ice_addresses(Settings(host="0.0.0.0"), MediaSettings()) == ()
+    assert ice_addresses(Settings(host="0.0.0.0"),
+                         MediaSettings(ice_addresses=("203.0.113.7",))) == ("203.0.113.7",)

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from liveroom.config import ConfigError, settings_from, with_secret
+from liveroom.config import ConfigError, with_secret
+from liveroom.server.settings import settings_from
 
 
 def test_flags_win_over_the_environment_and_the_environment_over_defaults():
     env = {"LIVEROOM_PORT": "9000", "LIVEROOM_HOST": "0.0.0.0", "LIVEROOM_DEMO": "yes"}
-    settings = settings_from({"port": 9100}, env)
+    settings = settings_from({"port": 9100}, env).core
     assert (settings.port, settings.host, settings.demo) == (9100, "0.0.0.0", True)
     assert settings.base_url == "http://127.0.0.1:9100"
 
@@ -30,7 +31,7 @@ def test_a_bad_setting_is_refused_naming_it(env, names):
 
 
 def test_the_embedded_secret_is_generated_once_and_kept(tmp_path):
-    settings = settings_from({"data_dir": tmp_path}, {})
+    settings = settings_from({"data_dir": tmp_path}, {}).core
     first = with_secret(settings)
     assert len(first.secret) >= 32
     assert with_secret(settings).secret == first.secret
@@ -56,7 +57,7 @@ def test_media_settings_from_the_environment():
         "LIVEROOM_ICE_SERVERS": "stun:stun.example.net:3478, turn:turn.example.net:3478",
         "LIVEROOM_TURN_SECRET": "coturn-shared-secret", "LIVEROOM_ICE_ADDRESSES": "127.0.0.1",
         "LIVEROOM_MEDIA_ROUTING": "redirect", "LIVEROOM_DEMO_VIDEO": "off",
-    })
+    }).media
     assert settings.ice_servers == ("stun:stun.example.net:3478", "turn:turn.example.net:3478")
     assert settings.ice_addresses == ("127.0.0.1",)
     assert (settings.media_routing, settings.demo_video) == ("redirect", False)

@@ -9,9 +9,9 @@ from liveroom.config import (
     DEFAULT_CURRENCY_RATES,
     ConfigError,
     Settings,
-    settings_from,
     validate,
 )
+from liveroom.server.settings import settings_from
 from liveroom.domain.sales import sale_from_input
 
 PRODUCT = {"id": "durian", "name": "Monthong durian", "price": "890.00", "currency": "THB",
@@ -26,7 +26,7 @@ def test_the_defaults_cover_the_demo_currencies_in_yuan():
 
 
 def test_the_variable_replaces_the_defaults_and_cny_is_always_one():
-    settings = settings_from({}, {"LIVEROOM_CURRENCY_RATES": "thb=0.21, USD=7.10,,"})
+    settings = settings_from({}, {"LIVEROOM_CURRENCY_RATES": "thb=0.21, USD=7.10,,"}).core
     assert settings.rates == {"CNY": "1", "THB": "0.21", "USD": "7.10"}
 
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from liveroom.config import ConfigError, settings_from
+from liveroom.config import ConfigError
+from liveroom.server.settings import settings_from
 
 
 def test_operations_settings_come_from_the_environment():
     settings = settings_from({}, {
         "LIVEROOM_LOG_FORMAT": "json", "LIVEROOM_MAX_CONNECTIONS": "5000",
         "LIVEROOM_MAX_ROOM_CONNECTIONS": "2000", "LIVEROOM_MAX_BODY_BYTES": "65536",
-        "LIVEROOM_REQUEST_TIMEOUT": "2.5", "LIVEROOM_DRAIN_TIMEOUT": "45"})
+        "LIVEROOM_REQUEST_TIMEOUT": "2.5", "LIVEROOM_DRAIN_TIMEOUT": "45"}).core
     assert (settings.log_format, settings.max_connections, settings.max_room_connections,
             settings.max_body_bytes, settings.request_timeout, settings.drain_timeout) == (
         "json", 5000, 2000, 65536, 2.5, 45.0)
-    assert settings_from({"log_format": "json"}, {}).log_format == "json"  # --log-format
+    assert settings_from({"log_format": "json"}, {}).core.log_format == "json"  # --log-format
 
 
 @pytest.mark.parametrize("env, name", [

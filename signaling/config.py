@@ -1,0 +1,80 @@
+"""Live video's settings (see liveroom/config.py for how every part's settings are read)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from liveroom.config import ConfigError, Variables, csv, must_be_positive, parse_bool
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    # Live video (signaling/). STUN/TURN URLs handed to browsers; TURN ones get time-limited
+    # credentials from turn_secret (coturn's static-auth-secret).
+    ice_servers: tuple[str, ...] = ()
+    turn_secret: str | None = None
+    turn_ttl: float = 86400.0
+    # Addresses the server offers host candidates on; empty: loopback when listening on
+    # loopback, else every interface's but loopback (signaling.ice_addresses).
+    ice_addresses: tuple[str, ...] = ()
+    # A peer connection that has not connected after ice_timeout is closed; a publisher whose
+    # media stops for media_timeout is offline.
+    ice_timeout: float = 15.0
+    media_timeout: float = 5.0
+    max_peers: int = 500
+    # Signaling for a room whose media is on another instance: "route" it there through the
+    # engine, or answer WHIP/WHEP with a 307 "redirect" to that instance's public URL.
+    media_routing: str = "route"
+    # With --demo, each demo room gets a synthetic host streaming a test card.
+    demo_video: bool = True
+    # Decode and re-encode for every viewer instead of forwarding (benchmark comparison only).
+    media_transcode: bool = False
+
+
+MEDIA_SETTINGS = web.AppKey("media_settings", MediaSettings)
+
+VARIABLES: Variables = {
+    "ice_servers": ("LIVEROOM_ICE_SERVERS", csv),
+    "turn_secret": ("LIVEROOM_TURN_SECRET", str),
+    "turn_ttl": ("LIVEROOM_TURN_TTL", float),
+    "ice_addresses": ("LIVEROOM_ICE_ADDRESSES", csv),
+    "ice_timeout": ("LIVEROOM_ICE_TIMEOUT", float),
+    "media_timeout": ("LIVEROOM_MEDIA_TIMEOUT", float),
+    "max_peers": ("LIVEROOM_MAX_PEERS", int),
+    "media_routing": ("LIVEROOM_MEDIA_ROUTING", str),
+    "demo_video": ("LIVEROOM_DEMO_VIDEO", lambda v: parse_bool("LIVEROOM_DEMO_VIDEO", v)),
+    "media_transcode": (
+        "LIVEROOM_MEDIA_TRANSCODE", lambda v: parse_bool("LIVEROOM_MEDIA_TRANSCODE", v)
+    ),
+}
+
+
+def validate(settings: MediaSettings) -> None:
+    for url in settings.ice_servers:
+        scheme = url.split(":", 1)[0]
+        if scheme not in ("stun", "stuns", "turn", "turns") or ":" not in url:
+            raise ConfigError(
+                f"ice-servers (LIVEROOM_ICE_SERVERS): {url!r} is not a stun:, stuns:, turn: or "
+                "turns: URL"
+            )
+        if scheme.startswith("turn") and not settings.turn_secret:
+            raise ConfigError(
+                f"turn-secret (LIVEROOM_TURN_SECRET) is required for the TURN server {url!r}: "
+                "credentials are minted from it (coturn's static-auth-secret)"
+            )
+    for address in settings.ice_addresses:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ConfigError(
+                f"ice-addresses (LIVEROOM_ICE_ADDRESSES): {address!r} is not an IP address"
+            ) from None
+    if settings.media_routing not in ("route", "redirect"):
+        raise ConfigError(
+            f"media-routing (LIVEROOM_MEDIA_ROUTING): {settings.media_routing!r} is not one of "
+            "route, redirect"
+        )
+    must_be_positive(settings, VARIABLES, "turn_ttl", "ice_timeout", "media_timeout", "max_peers")
