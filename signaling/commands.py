@@ -1,11 +1,11 @@
 """Live video over the room channel: the studio publishes and the viewer page plays with these
-commands (offer/answer, trickle ICE), registered with the channel's @command."""
+commands (offer/answer, trickle ICE), which setup.py adds to the app's command set."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from liveroom.channel.commands import Context, command, required
+from liveroom.channel.commands import CommandTable, Context, required
 from liveroom.channel.connection import Connection
 from liveroom.domain.errors import LiveroomError
 
@@ -13,6 +13,8 @@ from .config import MEDIA_SETTINGS
 from .http import owner_of
 from .ice import ice_servers
 from .keys import SERVICE
+
+MEDIA_COMMANDS = CommandTable()
 
 
 def _session_id(message: dict[str, Any]) -> str:
@@ -37,19 +39,19 @@ def _candidate(value: Any) -> dict[str, Any] | None:
     return {"candidate": value["candidate"], "sdpMid": mid, "sdpMLineIndex": index}
 
 
-@command("media.config", capability="watch")
+@MEDIA_COMMANDS.command("media.config", capability="watch")
 async def media_config(ctx: Context, conn: Connection, message: dict) -> dict:
     return {"ice_servers": ice_servers(ctx.app[MEDIA_SETTINGS], conn.identity.user_id)}
 
 
-@command("media.publish", capability="publish", fields=("offer",))
+@MEDIA_COMMANDS.command("media.publish", capability="publish", fields=("offer",))
 async def media_publish(ctx: Context, conn: Connection, message: dict) -> dict:
     result = await ctx.app[SERVICE].publish(conn.room, owner_of(conn.identity),
                                             required(message, "offer"), "channel")
     return {"session": result["session"], "answer": result["answer"]}
 
 
-@command("media.subscribe", capability="watch", fields=("offer", "slot"))
+@MEDIA_COMMANDS.command("media.subscribe", capability="watch", fields=("offer", "slot"))
 async def media_subscribe(ctx: Context, conn: Connection, message: dict) -> dict:
     slot = message.get("slot", "host")
     if slot not in ("host", "cohost"):
@@ -59,7 +61,7 @@ async def media_subscribe(ctx: Context, conn: Connection, message: dict) -> dict
     return {"session": result["session"], "answer": result["answer"]}
 
 
-@command("media.candidate", capability="watch", fields=("session", "candidate"))
+@MEDIA_COMMANDS.command("media.candidate", capability="watch", fields=("session", "candidate"))
 async def media_candidate(ctx: Context, conn: Connection, message: dict) -> dict:
     if "candidate" not in message:
         raise LiveroomError("invalid_field", "candidate: is required (null ends them)",
@@ -69,7 +71,7 @@ async def media_candidate(ctx: Context, conn: Connection, message: dict) -> dict
     return {}
 
 
-@command("media.stop", capability="watch", fields=("session",))
+@MEDIA_COMMANDS.command("media.stop", capability="watch", fields=("session",))
 async def media_stop(ctx: Context, conn: Connection, message: dict) -> dict:
     await ctx.app[SERVICE].stop(_session_id(message), owner_of(conn.identity), room=conn.room)
     return {}

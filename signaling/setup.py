@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from liveroom.channel.commands import COMMANDS
 from liveroom.config import SETTINGS, Settings
 from liveroom.engine import ENGINE
 
 from . import aiortc_forwarding
-from . import commands  # noqa: F401  (registers the media commands)
+from .commands import MEDIA_COMMANDS
 from .config import MEDIA_SETTINGS, MediaSettings
 from .http import setup_routes
 from .keys import REGISTRY, SERVICE
@@ -50,9 +51,11 @@ async def _media_ctx(app: web.Application, demo_rooms: dict[str, dict]) -> Async
 
 def setup_signaling(app: web.Application, media: MediaSettings, *,
                     demo_rooms: dict[str, dict] | None = None) -> None:
-    """Add WHIP/WHEP routes and the peer registry; needs the engine's context before it.
+    """Add WHIP/WHEP routes, the media commands and the peer registry; needs the engine's
+    context and the room channel set up before it.
     `demo_rooms` (room id -> record) get a demo host streaming a test card while nobody else
     publishes."""
     app[MEDIA_SETTINGS] = media
+    app[COMMANDS].include(MEDIA_COMMANDS)
     app.cleanup_ctx.append(functools.partial(_media_ctx, demo_rooms=demo_rooms or {}))
     setup_routes(app)

@@ -12,7 +12,7 @@ import time
 import aiohttp
 import pytest
 
-from liveroom.channel.commands import COMMANDS, Command
+from liveroom.channel.commands import COMMANDS, CommandTable
 from liveroom.channel.registry import CONNECTIONS
 from liveroom.client import RoomClient
 from liveroom.lifecycle import LIFECYCLE
@@ -49,23 +49,22 @@ async def test_a_draining_instance_is_not_ready_and_refuses_new_clients_before_t
         assert refused.value.status == 503  # a load balancer tries the next instance
 
 
-async def test_a_command_in_flight_is_answered_before_the_client_is_sent_elsewhere(
-    server, monkeypatch
-):
+async def test_a_command_in_flight_is_answered_before_the_client_is_sent_elsewhere(server):
     srv = await server()
     release = asyncio.Event()
+    slow = CommandTable()
 
-    async def slow_ping(ctx, conn, message):
+    @slow.command("test.slow", capability=None)
+    async def slow_command(ctx, conn, message):
         await release.wait()
         return {"slow": True}
 
-    monkeypatch.setitem(COMMANDS, "ping", Command("ping", None, frozenset({"id", "cmd"}),
-                                                  slow_ping))
+    srv.app[COMMANDS].include(slow)
     async with aiohttp.ClientSession() as http:
         ws = await http.ws_connect(f"{srv.base_url}/ws/rooms/{ROOM}")
         assert (await ws.receive_json())["type"] == "welcome"
         assert (await ws.receive_json())["type"] == "snapshot"
-        await ws.send_json({"id": 1, "cmd": "ping"})
+        await ws.send_json({"id": 1, "cmd": "test.slow"})
         metrics = srv.app[METRICS]
         await eventually(lambda: metrics.in_flight._value.get() == 1, what="ping in flight")
 

@@ -12,17 +12,25 @@ from ..engine import ENGINE
 from ..lifecycle import LIFECYCLE
 from ..metrics import METRICS
 from ..tasks import stop_tasks
-from . import sale_commands  # noqa: F401  (registers the sale commands)
+from .commands import COMMANDS, CONTEXT, CommandSet, Context
 from .fanout import FANOUT, Fanout
 from .handler import room_channel
 from .registry import CONNECTIONS, Connections
+from .room_commands import ROOM_COMMANDS
+from .sale_commands import SALE_COMMANDS
+from .sale_records import SaleRecords
+from .tally import Tally
 from .tickers import run_tickers
 
 
 async def _fanout_ctx(app: web.Application) -> AsyncIterator[None]:
-    engine = app[ENGINE]
-    fanout = app[FANOUT] = Fanout(engine, metrics=app[METRICS])
-    tickers = asyncio.create_task(run_tickers(engine, fanout), name="room-tickers")
+    engine, metrics = app[ENGINE], app[METRICS]
+    sales, tally = SaleRecords(engine), Tally()
+    fanout = app[FANOUT] = Fanout(engine, metrics=metrics, observers=[sales.observe])
+    app[CONTEXT] = Context(engine=engine, fanout=fanout, settings=app[SETTINGS],
+                           metrics=metrics, commands=app[COMMANDS], tally=tally, sales=sales,
+                           app=app)
+    tickers = asyncio.create_task(run_tickers(engine, fanout, tally), name="room-tickers")
     yield
     await stop_tasks(tickers)
     await fanout.stop()
@@ -39,6 +47,7 @@ def setup_channel(app: web.Application) -> None:
     settings = app[SETTINGS]
     app[CONNECTIONS] = Connections(app[METRICS], max_total=settings.max_connections,
                                    max_per_room=settings.max_room_connections)
+    app[COMMANDS] = CommandSet(ROOM_COMMANDS, SALE_COMMANDS)  # other parts may add theirs
     app.cleanup_ctx.append(_fanout_ctx)
     app.on_shutdown.append(_drain_sockets)
     app.router.add_get("/ws/rooms/{room}", room_channel, name="room_channel")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -48,24 +49,23 @@ class LocalRoom:
         self.last_seq: int | None = None  # last event delivered to this room, or start position
         self.ready: asyncio.Future = asyncio.get_running_loop().create_future()
         self.idle_timer: asyncio.TimerHandle | None = None
-        self.pending_likes = 0
         # The viewer count every socket here shows (the last "viewers" event), or None when
         # a snapshot may have shown another: the tickers skip offering a count already shown.
         self.viewers: int | None = None
         self.resyncing = False
-        # Sales seen on this room's stream, so a buy needs no lookup of the sale's price.
-        self.sales: dict[str, dict[str, Any]] = {}
-        # Buys answered here since the last "just bought" event: sale id -> (name, units).
-        self.purchases: dict[str, list[tuple[str | None, int]]] = {}
 
     def connections(self) -> list[Connection]:
         return [*self.live, *self.joining]
 
 
+Observer = Callable[[str, dict[str, Any]], None]  # (room, event): called once per event
+
+
 class Fanout:
     def __init__(self, engine: Engine, *, idle_grace: float = IDLE_GRACE,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, observers: Iterable[Observer] = ()) -> None:
         self._engine = engine
+        self._observers = tuple(observers)
         metrics = metrics or Metrics()
         self._published = metrics.events_published
         self._delivered = metrics.events_delivered
@@ -75,7 +75,7 @@ class Fanout:
         self._tasks: set[asyncio.Task] = set()
         engine.broker.attach(self)
 
-    # --- what the tickers and the API read ------------------------------------------------
+    # --- what the tickers read ------------------------------------------------------------
     def rooms(self) -> list[str]:
         return [room for room, local in self._rooms.items() if local.ready.done()]
 
@@ -86,39 +86,6 @@ class Fanout:
     def viewers_shown(self, room: str) -> int | None:
         local = self._rooms.get(room)
         return local.viewers if local else None
-
-    def add_likes(self, room: str, count: int) -> None:
-        local = self._rooms.get(room)
-        if local is not None:
-            local.pending_likes += count
-
-    def take_likes(self, room: str) -> int:
-        local = self._rooms.get(room)
-        if local is None:
-            return 0
-        count, local.pending_likes = local.pending_likes, 0
-        return count
-
-    def sale_record(self, room: str, sale_id: str) -> dict[str, Any] | None:
-        local = self._rooms.get(room)
-        return local.sales.get(sale_id) if local else None
-
-    def remember_sale(self, sale: dict[str, Any]) -> None:
-        local = self._rooms.get(sale["room"])
-        if local is not None:
-            local.sales[sale["id"]] = sale
-
-    def add_purchase(self, room: str, sale_id: str, name: str | None, units: int) -> None:
-        local = self._rooms.get(room)
-        if local is not None:
-            local.purchases.setdefault(sale_id, []).append((name, units))
-
-    def take_purchases(self, room: str) -> dict[str, list[tuple[str | None, int]]]:
-        local = self._rooms.get(room)
-        if local is None:
-            return {}
-        purchases, local.purchases = local.purchases, {}
-        return purchases
 
     # --- joining and leaving ------------------------------------------------------------------
     async def join(self, conn: Connection, resume: Position | None) -> None:
@@ -225,6 +192,8 @@ class Fanout:
         for conn, joining in local.joining.items():
             joining.frames.append((seq, encoded))
         self._apply_side_effects(local, event)
+        for observe in self._observers:
+            observe(room, event)
         if not local.flush_scheduled:
             local.flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush, local)
@@ -274,8 +243,6 @@ class Fanout:
         kind = event["type"]
         if kind == "viewers":
             local.viewers = event["count"]
-        elif kind.startswith("sale.") and "sale" in event:
-            local.sales[event["sale"]["id"]] = event["sale"]
         elif kind == "user.banned":
             banned = LiveroomError("banned", "you were banned from this room")
             for conn in local.connections():
@@ -312,8 +279,6 @@ class Fanout:
         # Read after the snapshot's position: a change it shows early comes again as an event
         # (sale events carry the whole sale, so applying one twice is harmless).
         sales = await self._engine.sales.list_sales(room, active=True)
-        for sale in sales:
-            self.remember_sale(sale)
         media = await self._engine.media.state(room)  # also read after: media events are whole
         local = self._rooms.get(room)
         if local is not None:

@@ -24,7 +24,7 @@ from ..domain.validation import SLUG
 from ..engine import ENGINE, Position
 from ..lifecycle import LIFECYCLE
 from ..metrics import METRICS
-from .commands import Context, dispatch
+from .commands import CONTEXT, dispatch
 from .connection import CLOSE_CODE_OF_ERROR, CLOSE_TOO_BIG, Connection
 from .encoded import FORMATS
 from .fanout import FANOUT
@@ -112,7 +112,7 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
             raise EngineUnavailable(
                 f"the room service did not answer within {settings.request_timeout:g} s"
             ) from None
-        ctx = Context(engine=engine, fanout=fanout, settings=settings, app=app)
+        ctx = app[CONTEXT]
         in_flight = app[METRICS].in_flight
         async for msg in ws:
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):

@@ -12,10 +12,11 @@ from ..domain.sales import (
     sale_from_input,
 )
 from ..domain.validation import check_slug
-from ..metrics import METRICS
 from ..sale_clock import SALE_CLOCK
-from .commands import Context, command, required
+from .commands import CommandTable, Context, required
 from .connection import Connection
+
+SALE_COMMANDS = CommandTable()
 
 
 def _sale_id(message: dict[str, Any]) -> str:
@@ -25,7 +26,7 @@ def _sale_id(message: dict[str, Any]) -> str:
     return sale_id
 
 
-@command("sale.create", capability="sales", fields=(
+@SALE_COMMANDS.command("sale.create", capability="sales", fields=(
     "product_id", "price", "stock", "per_user_limit", "starts_in", "starts_at", "duration"))
 async def sale_create(ctx: Context, conn: Connection, message: dict) -> dict:
     product_id = check_slug(required(message, "product_id"), "product_id")
@@ -40,23 +41,23 @@ async def sale_create(ctx: Context, conn: Connection, message: dict) -> dict:
     return {"sale": created}
 
 
-@command("sale.end", capability="sales", fields=("sale_id",))
+@SALE_COMMANDS.command("sale.end", capability="sales", fields=("sale_id",))
 async def sale_end(ctx: Context, conn: Connection, message: dict) -> dict:
     sale = await ctx.engine.sales.finish_sale(conn.room, _sale_id(message), "ended",
                                               conn.identity.user_id)
     return {"sale": sale}
 
 
-@command("sale.cancel", capability="sales", fields=("sale_id",))
+@SALE_COMMANDS.command("sale.cancel", capability="sales", fields=("sale_id",))
 async def sale_cancel(ctx: Context, conn: Connection, message: dict) -> dict:
     sale = await ctx.engine.sales.finish_sale(conn.room, _sale_id(message), "cancelled",
                                               conn.identity.user_id)
     return {"sale": sale}
 
 
-@command("sale.buy", capability="buy", fields=("sale_id", "quantity", "idempotency_key"))
+@SALE_COMMANDS.command("sale.buy", capability="buy", fields=("sale_id", "quantity", "idempotency_key"))
 async def sale_buy(ctx: Context, conn: Connection, message: dict) -> dict:
-    outcomes = ctx.app[METRICS].buys
+    outcomes = ctx.metrics.buys
     try:
         ack = await _buy(ctx, conn, message)
     except LiveroomError as error:
@@ -80,21 +81,19 @@ async def _buy(ctx: Context, conn: Connection, message: dict) -> dict:
     if wait:
         raise LiveroomError("rate_limited", "too many buy attempts; slow down",
                             retry_after_ms=int(wait * 1000) + 1)
-    sale = ctx.fanout.sale_record(conn.room, sale_id) or await ctx.engine.sales.get_sale(
-        conn.room, sale_id)
+    sale = await ctx.sales.get(conn.room, sale_id)
     if sale is None:
         raise LiveroomError("sale_not_found", f"no sale {sale_id!r} in this room")
-    ctx.fanout.remember_sale(sale)
     order = new_order(sale, user_id=identity.user_id, user_name=identity.name,
                       quantity=quantity, idempotency_key=key,
                       reservation_ttl=ctx.settings.reservation_ttl)
     result = await ctx.engine.sales.buy(conn.room, sale_id, order)
     if result.created:
-        ctx.fanout.add_purchase(conn.room, sale_id, identity.name, quantity)
+        ctx.tally.add_purchase(conn.room, sale_id, identity.name, quantity)
     return {"order": result.order, "created": result.created}
 
 
-@command("orders.mine", capability="buy")
+@SALE_COMMANDS.command("orders.mine", capability="buy")
 async def orders_mine(ctx: Context, conn: Connection, message: dict) -> dict:
     return {"orders": await ctx.engine.sales.list_orders(conn.room,
                                                          user_id=conn.identity.user_id)}

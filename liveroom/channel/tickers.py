@@ -17,6 +17,7 @@ from ..domain.errors import LiveroomError
 from ..domain.sales import masked_name
 from ..engine import Engine
 from .fanout import Fanout
+from .tally import Tally
 
 log = logging.getLogger(__name__)
 
@@ -26,38 +27,39 @@ VIEWERS_INTERVAL = 1.0
 TICKER_NAMES = 5  # masked buyer names shown per "just bought" event
 
 
-async def run_tickers(engine: Engine, fanout: Fanout) -> None:
+async def run_tickers(engine: Engine, fanout: Fanout, tally: Tally) -> None:
     ticks = 0
     while True:
         await asyncio.sleep(TICK)
         ticks += 1
         try:
-            await tick(engine, fanout, count_viewers=ticks % COUNT_EVERY == 0)
+            await tick(engine, fanout, tally, count_viewers=ticks % COUNT_EVERY == 0)
         except LiveroomError as exc:
             log.warning("room tickers: %s", exc.message)
         except Exception:
             log.exception("room tickers failed")
 
 
-async def tick(engine: Engine, fanout: Fanout, *, count_viewers: bool) -> None:
-    rooms = fanout.rooms()
-    for room in rooms:
-        likes = fanout.take_likes(room)
-        if likes:
-            try:
-                await engine.store.add_likes(room, likes)
-            except LiveroomError as exc:
-                if exc.code == "unavailable":
-                    fanout.add_likes(room, likes)  # keep them for the next tick
-                raise
-    for room in rooms:
-        for sale_id, bought in fanout.take_purchases(room).items():
+async def tick(engine: Engine, fanout: Fanout, tally: Tally, *, count_viewers: bool) -> None:
+    pending = list(tally.take_likes().items())
+    for i, (room, count) in enumerate(pending):
+        try:
+            await engine.store.add_likes(room, count)
+        except LiveroomError as exc:
+            if exc.code == "room_not_found":
+                continue  # a deleted room's likes are gone with it
+            for unsent, n in pending[i:]:  # kept for the next tick
+                tally.add_likes(unsent, n)
+            raise
+    for room, sales in tally.take_purchases().items():
+        for sale_id, bought in sales.items():
             names = [{"name": masked_name(name), "units": units}
                      for name, units in bought[-TICKER_NAMES:]]
             units = sum(units for _name, units in bought)
             await engine.broker.publish(
                 room, events.sale_purchases(sale_id, names, len(bought), units)
             )
+    rooms = fanout.rooms()
     if rooms and count_viewers:
         counts = await engine.presence.counts(rooms)  # also sweeps instances that died
         for room, count in counts.items():

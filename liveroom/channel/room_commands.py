@@ -1,0 +1,164 @@
+"""The room channel's own commands: chat, likes, profile, moderation, pins, presence."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from ..domain import auth
+from ..domain.errors import LiveroomError
+from ..domain.validation import (
+    check_display_name,
+    check_int,
+    check_slug,
+    check_text,
+    check_user_id,
+)
+from .commands import CommandTable, Context, required
+from .connection import Connection
+
+ROOM_COMMANDS = CommandTable()
+MAX_LIKES_PER_COMMAND = 100
+MAX_MUTE_SECONDS = 7 * 86400
+MAX_SLOW_MODE_SECONDS = 3600
+
+
+def _by(conn: Connection) -> str:
+    return conn.identity.user_id
+
+
+@ROOM_COMMANDS.command("ping", capability=None)
+async def ping(ctx: Context, conn: Connection, message: dict) -> dict:
+    return {"time": int(time.time() * 1000)}
+
+
+@ROOM_COMMANDS.command("profile.set", capability="watch", fields=("name",))
+async def profile_set(ctx: Context, conn: Connection, message: dict) -> dict:
+    identity = conn.identity
+    if not identity.guest and identity.has_token_name:
+        raise LiveroomError("forbidden", "your display name comes from your access token")
+    name = check_display_name(required(message, "name"))
+    conn.rename(name)
+    await ctx.engine.presence.join(conn.room, conn.id, conn.member())
+    if not identity.guest:
+        return {"name": name, "guest_token": None}
+    # The name goes into a new guest token, so a reconnect keeps it.
+    guest_token = auth.mint(
+        ctx.settings.secret, room=conn.room, role="viewer", user_id=identity.user_id,
+        name=name, guest=True,
+    )
+    return {"name": name, "guest_token": guest_token}
+
+
+@ROOM_COMMANDS.command("chat.send", capability="chat", fields=("text",))
+async def chat_send(ctx: Context, conn: Connection, message: dict) -> dict:
+    text = check_text(
+        required(message, "text"), "text", max_chars=ctx.settings.chat_max_chars
+    )
+    identity = conn.identity
+    if not identity.name:
+        raise LiveroomError("name_required", "choose a display name (profile.set) to chat")
+    wait = conn.chat.take()
+    if wait:
+        raise LiveroomError(
+            "rate_limited", "you are sending messages too fast",
+            retry_after_ms=int(wait * 1000) + 1,
+        )
+    chat_message = {
+        "id": secrets.token_hex(8),
+        "user_id": identity.user_id,
+        "name": identity.name,
+        "role": identity.role,
+        "text": text,
+        "ts": int(time.time() * 1000),
+    }
+    privileged = identity.can("moderate")
+    seq = await ctx.engine.store.post_chat(conn.room, chat_message, privileged=privileged)
+    return {"message_id": chat_message["id"], "seq": seq}
+
+
+@ROOM_COMMANDS.command("like", capability="like", fields=("count",))
+async def like(ctx: Context, conn: Connection, message: dict) -> dict:
+    count = check_int(message.get("count", 1), "count", low=1, high=MAX_LIKES_PER_COMMAND)
+    # Aggregated: the tickers publish one likes event per room and interval, not one per tap.
+    ctx.tally.add_likes(conn.room, count)
+    return {}
+
+
+@ROOM_COMMANDS.command("chat.delete", capability="moderate", fields=("message_id",))
+async def chat_delete(ctx: Context, conn: Connection, message: dict) -> dict:
+    message_id = required(message, "message_id")
+    if not isinstance(message_id, str) or not 0 < len(message_id) <= 64:
+        raise LiveroomError("invalid_field", "message_id: must be a message id", field="message_id")
+    seq = await ctx.engine.store.delete_chat(conn.room, message_id, _by(conn))
+    return {"seq": seq}
+
+
+async def _moderated_user(ctx: Context, conn: Connection, message: dict, action: str) -> str:
+    """The user a mute or ban is for: not oneself and not one of the room's staff (roles that
+    moderate: moderator, host, admin).
+
+    Staff tokens are not subject to mutes and bans (the operator revokes them by not issuing
+    them), so refusing here tells the moderator so instead of acknowledging a no-op."""
+    user_id = check_user_id(required(message, "user_id"))
+    if user_id == conn.identity.user_id:
+        raise LiveroomError("invalid_field", f"user_id: you cannot {action} yourself",
+                            field="user_id")
+    staff = next((m for m in await ctx.engine.presence.members(conn.room)
+                  if m.get("user_id") == user_id
+                  and "moderate" in auth.CAPABILITIES.get(m.get("role"), ())), None)
+    if staff is not None:
+        raise LiveroomError("forbidden", f"{user_id} is this room's {staff['role']}; staff "
+                            f"cannot be {action}d", field="user_id")
+    return user_id
+
+
+@ROOM_COMMANDS.command("user.mute", capability="moderate", fields=("user_id", "seconds"))
+async def user_mute(ctx: Context, conn: Connection, message: dict) -> dict:
+    user_id = await _moderated_user(ctx, conn, message, "mute")
+    seconds = check_int(required(message, "seconds"), "seconds", low=1, high=MAX_MUTE_SECONDS)
+    until = int(time.time() * 1000) + seconds * 1000
+    seq = await ctx.engine.store.mute(conn.room, user_id, until, _by(conn))
+    return {"seq": seq, "until": until}
+
+
+@ROOM_COMMANDS.command("user.unmute", capability="moderate", fields=("user_id",))
+async def user_unmute(ctx: Context, conn: Connection, message: dict) -> dict:
+    user_id = check_user_id(required(message, "user_id"))
+    return {"seq": await ctx.engine.store.unmute(conn.room, user_id, _by(conn))}
+
+
+@ROOM_COMMANDS.command("user.ban", capability="moderate", fields=("user_id",))
+async def user_ban(ctx: Context, conn: Connection, message: dict) -> dict:
+    user_id = await _moderated_user(ctx, conn, message, "ban")
+    return {"seq": await ctx.engine.store.ban(conn.room, user_id, _by(conn))}
+
+
+@ROOM_COMMANDS.command("user.unban", capability="moderate", fields=("user_id",))
+async def user_unban(ctx: Context, conn: Connection, message: dict) -> dict:
+    user_id = check_user_id(required(message, "user_id"))
+    return {"seq": await ctx.engine.store.unban(conn.room, user_id, _by(conn))}
+
+
+@ROOM_COMMANDS.command("room.slow_mode", capability="moderate", fields=("seconds",))
+async def room_slow_mode(ctx: Context, conn: Connection, message: dict) -> dict:
+    seconds = check_int(
+        required(message, "seconds"), "seconds", low=0, high=MAX_SLOW_MODE_SECONDS
+    )
+    return {"seq": await ctx.engine.store.set_slow_mode(conn.room, seconds, _by(conn))}
+
+
+@ROOM_COMMANDS.command("product.pin", capability="pin", fields=("product_id",))
+async def product_pin(ctx: Context, conn: Connection, message: dict) -> dict:
+    product_id = check_slug(required(message, "product_id"), "product_id")
+    return {"seq": await ctx.engine.store.pin(conn.room, product_id, _by(conn))}
+
+
+@ROOM_COMMANDS.command("product.unpin", capability="pin")
+async def product_unpin(ctx: Context, conn: Connection, message: dict) -> dict:
+    return {"seq": await ctx.engine.store.pin(conn.room, None, _by(conn))}
+
+
+@ROOM_COMMANDS.command("presence.list", capability="moderate")
+async def presence_list(ctx: Context, conn: Connection, message: dict) -> dict:
+    return {"members": await ctx.engine.presence.members(conn.room)}
