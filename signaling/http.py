@@ -22,8 +22,8 @@ from multidict import CIMultiDict
 from liveroom.config import SETTINGS
 from liveroom.domain import auth
 from liveroom.domain.errors import LiveroomError
-from liveroom.domain.validation import SLUG
 from liveroom.engine import ENGINE
+from liveroom.gate import GATE
 
 from .config import MEDIA_SETTINGS
 from .ice import ice_servers, link_headers
@@ -40,43 +40,21 @@ def owner_of(identity: auth.Identity) -> dict[str, Any]:
             "guest": identity.guest, "room": identity.room}
 
 
-async def _room(request: web.Request) -> dict[str, Any]:
-    room_id = request.match_info["room"]
-    room = await request.app[ENGINE].store.get_room(room_id) if SLUG.match(room_id) else None
-    if room is None:
-        raise LiveroomError("room_not_found", f"no room {room_id!r}")
-    return room
-
-
-async def _caller(request: web.Request, room: dict[str, Any], capability: str
-                  ) -> auth.Identity:
-    settings = request.app[SETTINGS]
+async def _enter(request: web.Request, act: str) -> tuple[str, auth.Identity]:
+    """Through the room gate: the room's id and who entered it."""
     token = auth.bearer(request.headers.get("Authorization"))
-    if token is None:
-        if capability == "publish":
-            raise LiveroomError("unauthorized", "publishing needs the host's access token "
-                                "(Authorization: Bearer)")
-        if not room.get("public", True):
-            raise LiveroomError("unauthorized", "this room needs an access token")
-        return auth.guest(settings.secret, room["id"])[0]
-    identity = auth.verify(settings.secret, token)
-    if not identity.covers(room["id"]):
-        raise LiveroomError("wrong_room", f"this token is for room {identity.room!r}")
-    if not identity.can(capability):
-        what = ("publish: WHIP needs a host or co-host token" if capability == "publish"
-                else "watch")
-        raise LiveroomError("forbidden", f"a {identity.role} token cannot {what}")
-    banned = await request.app[ENGINE].store.is_banned(room["id"], identity.user_id)
-    if banned and not identity.can("moderate"):  # bans are for the audience, as on the channel
-        raise LiveroomError("banned", "you are banned from this room")
-    return identity
+    admission = await request.app[GATE].enter(request.match_info["room"], token, act)
+    return admission.room_id, admission.identity
 
 
-def _requester(request: web.Request) -> dict[str, Any] | None:
+async def _requester(request: web.Request) -> tuple[str, dict[str, Any] | None]:
+    """Who acts on a session, through the room gate: the room, and the owner the session's
+    registry compares with (None for a caller without a token: a guest's session URL is its
+    credential)."""
+    act = "publish" if request.path.startswith("/whip/") else "watch"
     token = auth.bearer(request.headers.get("Authorization"))
-    if token is None:
-        return None
-    return owner_of(auth.verify(request.app[SETTINGS].secret, token))
+    admission = await request.app[GATE].enter(request.match_info["room"], token, act)
+    return admission.room_id, owner_of(admission.identity) if token else None
 
 
 async def _offer(request: web.Request) -> str:
@@ -113,28 +91,26 @@ def _created(request: web.Request, kind: str, room: str, result: dict[str, Any],
 
 
 async def whip_post(request: web.Request) -> web.Response:
-    room = await _room(request)
-    identity = await _caller(request, room, "publish")
+    room, identity = await _enter(request, "publish")
     offer = await _offer(request)
-    redirect = await _redirect(request, room["id"], publishing=True)
+    redirect = await _redirect(request, room, publishing=True)
     if redirect is not None:
         return redirect
-    result = await request.app[SERVICE].publish(room["id"], owner_of(identity), offer, "whip")
-    return _created(request, "whip", room["id"], result, identity)
+    result = await request.app[SERVICE].publish(room, owner_of(identity), offer, "whip")
+    return _created(request, "whip", room, result, identity)
 
 
 async def whep_post(request: web.Request) -> web.Response:
-    room = await _room(request)
-    identity = await _caller(request, room, "watch")
+    room, identity = await _enter(request, "watch")
     slot = request.query.get("slot", "host")
     if slot not in ("host", "cohost"):
         raise LiveroomError("bad_request", "slot must be host or cohost")
     offer = await _offer(request)
-    redirect = await _redirect(request, room["id"], publishing=False)
+    redirect = await _redirect(request, room, publishing=False)
     if redirect is not None:
         return redirect
-    result = await request.app[SERVICE].play(room["id"], slot, owner_of(identity), offer, "whep")
-    return _created(request, "whep", room["id"], result, identity)
+    result = await request.app[SERVICE].play(room, slot, owner_of(identity), offer, "whep")
+    return _created(request, "whep", room, result, identity)
 
 
 def parse_sdpfrag(text: str) -> tuple[list[dict[str, Any] | None], str | None]:
@@ -158,16 +134,17 @@ async def session_patch(request: web.Request) -> web.Response:
     if request.content_type != SDPFRAG:
         raise LiveroomError("unsupported_media_type",
                             f"a PATCH carries Content-Type: {SDPFRAG}")
+    room, requester = await _requester(request)
     candidates, ufrag = parse_sdpfrag(await request.text())
     await request.app[SERVICE].trickle(
-        request.match_info["session"], _requester(request), candidates,
-        if_match=request.headers.get("If-Match"), ufrag=ufrag, room=request.match_info["room"])
+        request.match_info["session"], requester, candidates,
+        if_match=request.headers.get("If-Match"), ufrag=ufrag, room=room)
     return web.Response(status=204)
 
 
 async def session_delete(request: web.Request) -> web.Response:
-    await request.app[SERVICE].stop(request.match_info["session"], _requester(request),
-                                    room=request.match_info["room"])
+    room, requester = await _requester(request)
+    await request.app[SERVICE].stop(request.match_info["session"], requester, room=room)
     return web.Response(status=200)
 
 

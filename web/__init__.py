@@ -14,8 +14,8 @@ from aiohttp import web
 
 from liveroom import __version__
 from liveroom.config import BASE_CURRENCY, SETTINGS
-from liveroom.domain.validation import SLUG
-from liveroom.engine import ENGINE
+from liveroom.domain.errors import LiveroomError
+from liveroom.gate import GATE
 
 from .i18n import (
     HERE,
@@ -91,13 +91,17 @@ def _render(request: web.Request, name: str, *, status: int = 200, **context) ->
     return response
 
 
-async def _room_page(request: web.Request, name: str) -> web.Response:
-    """A page about one room, or a page saying there is no such room (404, in HTML)."""
+async def _room_page(request: web.Request, name: str, act: str) -> web.Response:
+    """A page about one room for whoever the room gate lets in to do `act` (the token comes
+    in the link, ?token=), or a page saying why not, with the refusal's status."""
     room_id = request.match_info["room"]
-    room = await request.app[ENGINE].store.get_room(room_id) if SLUG.match(room_id) else None
-    if room is None:
-        return _render(request, "not_found.html", status=404, room_id=room_id)
-    return _render(request, name, room=room)
+    try:
+        admission = await request.app[GATE].enter(room_id, request.query.get("token"), act)
+    except LiveroomError as refused:
+        if refused.code == "room_not_found":
+            return _render(request, "not_found.html", status=404, room_id=room_id)
+        return _render(request, "refused.html", status=refused.status, reason=refused.code)
+    return _render(request, name, room=admission.room)
 
 
 async def lobby(request: web.Request) -> web.Response:
@@ -105,15 +109,15 @@ async def lobby(request: web.Request) -> web.Response:
 
 
 async def room_page(request: web.Request) -> web.Response:
-    return await _room_page(request, "room.html")
+    return await _room_page(request, "room.html", "watch")
 
 
 async def studio_page(request: web.Request) -> web.Response:
-    return await _room_page(request, "studio.html")
+    return await _room_page(request, "studio.html", "publish")
 
 
 async def console_page(request: web.Request) -> web.Response:
-    return await _room_page(request, "console.html")
+    return await _room_page(request, "console.html", "moderate")
 
 
 async def currency_rates(request: web.Request) -> web.Response:

@@ -1,4 +1,4 @@
-"""Who is calling the REST API, and may they do this?"""
+"""Who is calling the REST API, and may they do this? The room gate answers (gate.py)."""
 
 from __future__ import annotations
 
@@ -6,31 +6,34 @@ from typing import Any
 
 from aiohttp import web
 
-from ..config import SETTINGS
 from ..domain import auth
 from ..domain.errors import LiveroomError
+from ..gate import GATE, Admission
+
+
+def bearer_token(request: web.Request) -> str | None:
+    return auth.bearer(request.headers.get("Authorization"))
 
 
 def caller(request: web.Request) -> auth.Identity | None:
-    token = auth.bearer(request.headers.get("Authorization"))
-    if token is None:
-        return None
-    return auth.verify(request.app[SETTINGS].secret, token)
+    """The caller's identity, or None without a token."""
+    return request.app[GATE].identify(bearer_token(request))
 
 
-def require(request: web.Request, capability: str, room: str | None = None) -> auth.Identity:
-    identity = caller(request)
-    if identity is None:
-        raise LiveroomError("unauthorized", "this needs an access token (Authorization: Bearer)")
-    if room is not None and not identity.covers(room):
-        raise LiveroomError("wrong_room", f"this token is for room {identity.room!r}")
-    if room is None and identity.room != auth.ANY_ROOM:
-        raise LiveroomError("forbidden", "this needs an operator token (admin, room '*')")
-    if not identity.can(capability):
-        raise LiveroomError(
-            "forbidden", f"a {identity.role} token does not grant {capability!r}"
-        )
-    return identity
+async def enter(request: web.Request, act: str) -> Admission:
+    """Through the gate into the request's room (`{room}` in the path), to do `act`."""
+    return await request.app[GATE].enter(request.match_info["room"], bearer_token(request), act)
+
+
+async def operator_room(request: web.Request) -> str:
+    """The operator, acting on the request's room, which must exist."""
+    operator(request)
+    room = await request.app[GATE].room(request.match_info["room"])
+    return room["id"]
+
+
+def operator(request: web.Request) -> auth.Identity:
+    return request.app[GATE].operator(bearer_token(request))
 
 
 async def json_body(request: web.Request) -> Any:

@@ -9,7 +9,7 @@ from aiohttp import web
 from .. import logs
 from ..config import SETTINGS
 from ..domain.validation import invalid, only_fields
-from .access import json_body, require
+from .access import json_body, operator
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +20,13 @@ def _answer(request: web.Request, **extra) -> web.Response:
 
 
 async def get_log_level(request: web.Request) -> web.Response:
-    require(request, "rooms")
+    operator(request)
     return _answer(request)
 
 
 async def put_log_level(request: web.Request) -> web.Response:
     """{"level": "DEBUG"}: from now on, until changed again or the process restarts."""
-    identity = require(request, "rooms")
+    identity = operator(request)
     body = only_fields(await json_body(request), {"level"}, "log level")
     level = body.get("level")
     if not isinstance(level, str) or level.upper() not in logs.LEVELS:

@@ -9,8 +9,7 @@ from ..domain.errors import LiveroomError
 from ..domain.models import product_from_input
 from ..domain.validation import SLUG
 from ..engine import ENGINE
-from .access import json_body, require
-from .rooms import room_param
+from .access import enter, json_body
 
 
 def _product_id(request: web.Request) -> str:
@@ -20,22 +19,15 @@ def _product_id(request: web.Request) -> str:
     return product
 
 
-async def existing_room(request: web.Request) -> str:
-    room_id = room_param(request)
-    if await request.app[ENGINE].store.get_room(room_id) is None:
-        raise LiveroomError("room_not_found", f"no room {room_id!r}")
-    return room_id
-
-
 async def list_products(request: web.Request) -> web.Response:
-    room_id = await existing_room(request)
+    room_id = (await enter(request, "watch")).room_id
     return web.json_response(
         {"products": await request.app[ENGINE].store.list_products(room_id)}
     )
 
 
 async def get_product(request: web.Request) -> web.Response:
-    room_id, product_id = await existing_room(request), _product_id(request)
+    room_id, product_id = (await enter(request, "watch")).room_id, _product_id(request)
     product = await request.app[ENGINE].store.get_product(room_id, product_id)
     if product is None:
         raise LiveroomError("product_not_found", f"no product {product_id!r} in {room_id!r}")
@@ -43,16 +35,14 @@ async def get_product(request: web.Request) -> web.Response:
 
 
 async def create_product(request: web.Request) -> web.Response:
-    room_id = await existing_room(request)
-    require(request, "products", room_id)
+    room_id = (await enter(request, "products")).room_id
     record = product_from_input(await json_body(request))
     await request.app[ENGINE].store.put_product(room_id, record, create=True)
     return web.json_response(record, status=201)
 
 
 async def update_product(request: web.Request) -> web.Response:
-    room_id, product_id = await existing_room(request), _product_id(request)
-    require(request, "products", room_id)
+    room_id, product_id = (await enter(request, "products")).room_id, _product_id(request)
     store = request.app[ENGINE].store
     existing = await store.get_product(room_id, product_id)
     if existing is None:
@@ -63,7 +53,6 @@ async def update_product(request: web.Request) -> web.Response:
 
 
 async def delete_product(request: web.Request) -> web.Response:
-    room_id, product_id = await existing_room(request), _product_id(request)
-    require(request, "products", room_id)
+    room_id, product_id = (await enter(request, "products")).room_id, _product_id(request)
     await request.app[ENGINE].store.delete_product(room_id, product_id)
     return web.Response(status=204)

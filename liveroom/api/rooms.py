@@ -7,29 +7,15 @@ from aiohttp import web
 
 from ..domain.errors import LiveroomError
 from ..domain.models import room_from_input
-from ..domain.validation import SLUG
 from ..engine import ENGINE
-from .access import caller, json_body, require
-
-
-def room_param(request: web.Request) -> str:
-    room = request.match_info["room"]
-    if not SLUG.match(room):
-        raise LiveroomError("room_not_found", f"no room {room!r}")
-    return room
-
-
-async def _visible(request: web.Request, room: dict) -> bool:
-    if room.get("public", True):
-        return True
-    identity = caller(request)
-    return identity is not None and identity.covers(room["id"])
+from ..gate import GATE
+from .access import caller, enter, json_body, operator, operator_room
 
 
 async def list_rooms(request: web.Request) -> web.Response:
     """Rooms with their live viewer count, like total and pinned product."""
-    engine = request.app[ENGINE]
-    rooms = [r for r in await engine.store.list_rooms() if await _visible(request, r)]
+    engine, gate, identity = request.app[ENGINE], request.app[GATE], caller(request)
+    rooms = [r for r in await engine.store.list_rooms() if gate.visible(r, identity)]
     counts = await engine.presence.counts([r["id"] for r in rooms])
     media = await engine.media.states([r["id"] for r in rooms])
     listed = []
@@ -49,9 +35,9 @@ async def list_rooms(request: web.Request) -> web.Response:
 
 async def get_room(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
-    room_id = room_param(request)
+    room_id = (await enter(request, "watch")).room_id
     snapshot = await engine.store.snapshot(room_id)
-    if snapshot is None or not await _visible(request, snapshot.room):
+    if snapshot is None:
         raise LiveroomError("room_not_found", f"no room {room_id!r}")
     return web.json_response({
         **snapshot.room,
@@ -72,27 +58,22 @@ def _live(state: dict | None) -> dict:
 
 
 async def create_room(request: web.Request) -> web.Response:
-    require(request, "rooms")
+    operator(request)
     record = room_from_input(await json_body(request))
     await request.app[ENGINE].store.create_room(record)
     return web.json_response(record, status=201)
 
 
 async def update_room(request: web.Request) -> web.Response:
-    require(request, "rooms")
-    engine = request.app[ENGINE]
-    room_id = room_param(request)
-    existing = await engine.store.get_room(room_id)
-    if existing is None:
-        raise LiveroomError("room_not_found", f"no room {room_id!r}")
+    operator(request)
+    existing = await request.app[GATE].room(request.match_info["room"])
     record = room_from_input(await json_body(request), existing)
-    await engine.store.update_room(record)
+    await request.app[ENGINE].store.update_room(record)
     return web.json_response(record)
 
 
 async def delete_room(request: web.Request) -> web.Response:
-    require(request, "rooms")
-    room_id = room_param(request)
+    room_id = await operator_room(request)
     if not await request.app[ENGINE].store.delete_room(room_id):
         raise LiveroomError("room_not_found", f"no room {room_id!r}")
     return web.Response(status=204)

@@ -15,8 +15,7 @@ from ..domain.sales import sale_from_input
 from ..domain.validation import check_slug
 from ..engine import ENGINE
 from ..sale_clock import SALE_CLOCK
-from .access import json_body, require
-from .products import existing_room
+from .access import enter, json_body
 
 ORDER_COLUMNS = ("id", "sale_id", "product_id", "product_name", "user_id", "user_name",
                  "quantity", "unit_price", "currency", "total", "status", "created_at",
@@ -31,19 +30,19 @@ async def _sale(request: web.Request, room: str) -> dict:
 
 
 async def list_sales(request: web.Request) -> web.Response:
-    room = await existing_room(request)
+    room = (await enter(request, "watch")).room_id
     active = request.query.get("active") in ("1", "true")
     return web.json_response(
         {"sales": await request.app[ENGINE].sales.list_sales(room, active=active)})
 
 
 async def get_sale(request: web.Request) -> web.Response:
-    return web.json_response(await _sale(request, await existing_room(request)))
+    return web.json_response(await _sale(request, (await enter(request, "watch")).room_id))
 
 
 async def create_sale(request: web.Request) -> web.Response:
-    room = await existing_room(request)
-    identity = require(request, "sales", room)
+    admission = await enter(request, "sales")
+    room, identity = admission.room_id, admission.identity
     body = await json_body(request)
     if not isinstance(body, dict) or "product_id" not in body:
         raise LiveroomError("invalid_field", "product_id: is required", field="product_id")
@@ -60,8 +59,8 @@ async def create_sale(request: web.Request) -> web.Response:
 
 
 async def finish_sale(request: web.Request) -> web.Response:
-    room = await existing_room(request)
-    identity = require(request, "sales", room)
+    admission = await enter(request, "sales")
+    room, identity = admission.room_id, admission.identity
     outcome = {"end": "ended", "cancel": "cancelled"}[request.match_info["action"]]
     sale = await request.app[ENGINE].sales.finish_sale(
         room, request.match_info["sale"], outcome, identity.user_id)
@@ -85,30 +84,28 @@ def _orders_response(request: web.Request, orders: list[dict], name: str) -> web
 
 
 async def room_orders(request: web.Request) -> web.Response:
-    room = await existing_room(request)
-    require(request, "orders", room)
+    room = (await enter(request, "orders")).room_id
     orders = await request.app[ENGINE].sales.list_orders(room)
     return _orders_response(request, orders, f"{room}-orders")
 
 
 async def sale_orders(request: web.Request) -> web.Response:
-    room = await existing_room(request)
-    require(request, "orders", room)
+    room = (await enter(request, "orders")).room_id
     sale = await _sale(request, room)
     orders = await request.app[ENGINE].sales.list_orders(room, sale_id=sale["id"])
     return _orders_response(request, orders, f"{room}-{sale['id']}-orders")
 
 
 async def my_orders(request: web.Request) -> web.Response:
-    room = await existing_room(request)
-    identity = require(request, "buy", room)
+    admission = await enter(request, "buy")
+    room, identity = admission.room_id, admission.identity
     orders = await request.app[ENGINE].sales.list_orders(room, user_id=identity.user_id)
     return web.json_response({"orders": orders})
 
 
 async def get_order(request: web.Request) -> web.Response:
-    room = await existing_room(request)
-    identity = require(request, "watch", room)
+    admission = await enter(request, "watch")
+    room, identity = admission.room_id, admission.identity
     order = await request.app[ENGINE].sales.get_order(room, request.match_info["order"])
     # A buyer sees their own orders; staff with the orders grant see all.
     if order is None or (order["user_id"] != identity.user_id and not identity.can("orders")):
@@ -117,8 +114,8 @@ async def get_order(request: web.Request) -> web.Response:
 
 
 async def settle_order(request: web.Request) -> web.Response:
-    room = await existing_room(request)
-    identity = require(request, "settle", room)
+    admission = await enter(request, "settle")
+    room, identity = admission.room_id, admission.identity
     status = {"pay": "paid", "cancel": "cancelled"}[request.match_info["action"]]
     order = await request.app[ENGINE].sales.settle(
         room, request.match_info["order"], status, identity.user_id)

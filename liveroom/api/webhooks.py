@@ -7,15 +7,13 @@ from aiohttp import web
 from ..domain.errors import LiveroomError
 from ..domain.validation import check_text, invalid, only_fields
 from ..engine import ENGINE
-from .access import json_body, require
-from .products import existing_room
+from .access import json_body, operator_room
 
 MIN_SECRET = 16
 
 
 async def put_webhook(request: web.Request) -> web.Response:
-    room = await existing_room(request)
-    require(request, "rooms")
+    room = await operator_room(request)
     body = only_fields(await json_body(request), {"url", "secret"}, "webhook")
     url = check_text(body.get("url"), "url", max_chars=500)
     if not url.startswith(("https://", "http://")):
@@ -28,8 +26,7 @@ async def put_webhook(request: web.Request) -> web.Response:
 
 
 async def get_webhook(request: web.Request) -> web.Response:
-    room = await existing_room(request)
-    require(request, "rooms")
+    room = await operator_room(request)
     config = await request.app[ENGINE].sales.get_webhook(room)
     if config is None:
         raise LiveroomError("not_found", f"room {room!r} has no webhook")
@@ -37,22 +34,19 @@ async def get_webhook(request: web.Request) -> web.Response:
 
 
 async def delete_webhook(request: web.Request) -> web.Response:
-    room = await existing_room(request)
-    require(request, "rooms")
+    room = await operator_room(request)
     await request.app[ENGINE].sales.set_webhook(room, None)
     return web.Response(status=204)
 
 
 async def deliveries(request: web.Request) -> web.Response:
-    room = await existing_room(request)
-    require(request, "rooms")
+    room = await operator_room(request)
     return web.json_response(
         {"deliveries": await request.app[ENGINE].sales.deliveries(room)})
 
 
 async def replay(request: web.Request) -> web.Response:
-    room = await existing_room(request)
-    require(request, "rooms")
+    room = await operator_room(request)
     delivery = request.match_info["delivery"]
     if not delivery.startswith(f"{room}.") or not await request.app[ENGINE].sales.requeue_outbox(
             room, delivery):

@@ -24,6 +24,7 @@ from ..config import Settings
 from ..domain.codec import from_json, unpack
 from ..domain.errors import EngineUnavailable, LiveroomError
 from ..engine import Engine
+from ..gate import RoomGate
 from ..metrics import Metrics
 from .connection import Connection
 from .fanout import Fanout
@@ -140,11 +141,8 @@ async def dispatch(ctx: Context, conn: Connection, data: str | bytes) -> None:
         spec = ctx.commands.get(name) if isinstance(name, str) else None
         if spec is None:
             raise LiveroomError("unknown_command", f"unknown command {name!r}")
-        if spec.capability and not conn.identity.can(spec.capability):
-            raise LiveroomError(
-                "forbidden", f"{spec.name} needs the {spec.capability!r} grant, "
-                f"which a {conn.identity.role} does not have",
-            )
+        if spec.capability:
+            RoomGate.allow(conn.identity, spec.capability)
         unknown = set(message) - spec.fields
         if unknown:
             field = sorted(unknown)[0]

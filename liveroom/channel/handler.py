@@ -20,8 +20,8 @@ from ..config import SETTINGS
 from ..domain import auth
 from ..domain.codec import pack, to_json
 from ..domain.errors import EngineUnavailable, LiveroomError
-from ..domain.validation import SLUG
 from ..engine import ENGINE, Position
+from ..gate import GATE
 from ..lifecycle import LIFECYCLE
 from ..metrics import METRICS
 from .commands import CONTEXT, dispatch
@@ -57,22 +57,6 @@ def _resume_position(request: web.Request) -> Position | None:
             "bad_request", "resume needs both epoch and since (a non-negative integer)"
         )
     return Position(epoch, int(since))
-
-
-async def _identify(request: web.Request, room: dict) -> tuple[auth.Identity, str | None]:
-    settings = request.app[SETTINGS]
-    token = request.query.get("access_token") or auth.bearer(request.headers.get("Authorization"))
-    if token is None:
-        if not room.get("public", True):
-            raise LiveroomError("unauthorized", "this room needs an access token")
-        return auth.guest(settings.secret, room["id"])
-    identity = auth.verify(settings.secret, token)
-    if not identity.covers(room["id"]):
-        raise LiveroomError("wrong_room", f"this token is for room {identity.room!r}")
-    if not identity.can("watch"):
-        raise LiveroomError("forbidden", "this token does not grant watching")
-    # A guest keeps its identity by presenting its guest token again.
-    return identity, token if identity.guest else None
 
 
 async def room_channel(request: web.Request) -> web.StreamResponse:
@@ -145,16 +129,16 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
 
 async def _welcome(request: web.Request, ws: web.WebSocketResponse, room_id: str,
                    fmt: str) -> Connection:
-    """Check who may join the room; welcome them with their connection."""
+    """Let them in through the room gate; welcome them with their connection."""
     app = request.app
     settings, engine = app[SETTINGS], app[ENGINE]
-    room = await engine.store.get_room(room_id) if SLUG.match(room_id) else None
-    if room is None:
-        raise LiveroomError("room_not_found", f"no room {room_id!r}")
-    identity, guest_token = await _identify(request, room)
-    # Bans are for the audience: a staff token (same user id or not) is the operator's to revoke.
-    if not identity.can("moderate") and await engine.store.is_banned(room_id, identity.user_id):
-        raise LiveroomError("banned", "you are banned from this room")
+    token = request.query.get("access_token") or auth.bearer(request.headers.get("Authorization"))
+    admission = await app[GATE].enter(room_id, token, "watch")
+    identity = admission.identity
+    # A guest keeps its identity by presenting its guest token again: hand one out.
+    guest_token = None
+    if identity.guest:
+        guest_token = admission.token or auth.guest_token(settings.secret, identity)
     muted_until = await engine.store.muted_until(room_id, identity.user_id)
     conn = Connection(
         ws,

@@ -126,11 +126,16 @@ def verify(secret: str, token: str) -> Identity:
     )
 
 
-def guest(secret: str, room: str, ttl: float = 86400) -> tuple[Identity, str]:
-    """A fresh anonymous viewer, and a token that lets it keep its identity on reconnect."""
-    user_id = "guest-" + secrets.token_hex(5)
-    token = mint(secret, room=room, role="viewer", user_id=user_id, ttl=ttl, guest=True)
-    return Identity(user_id=user_id, name=None, role="viewer", room=room, guest=True), token
+def guest_identity(room: str) -> Identity:
+    """A fresh anonymous viewer."""
+    return Identity(user_id="guest-" + secrets.token_hex(5), name=None, role="viewer", room=room,
+                    guest=True)
+
+
+def guest_token(secret: str, identity: Identity, ttl: float = 86400) -> str:
+    """A token that lets a guest keep its identity (and chosen name) on reconnect."""
+    return mint(secret, room=identity.room, role="viewer", user_id=identity.user_id,
+                name=identity.name, ttl=ttl, guest=True)
 
 
 def bearer(header: str | None) -> str | None:

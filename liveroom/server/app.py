@@ -17,6 +17,7 @@ from ..api.middleware import add_request_id, deadline, json_errors, request_cont
 from ..channel import setup_channel
 from ..config import SETTINGS, with_secret
 from ..engine import ENGINE, create_engine
+from ..gate import GATE, RoomGate
 from ..lifecycle import setup_lifecycle
 from ..metrics import METRICS, setup_metrics
 from ..sale_clock import setup_sale_clock
@@ -31,6 +32,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(settings)
     await engine.start()
     app[ENGINE] = engine
+    app[GATE] = RoomGate(engine.store, settings.secret)
     try:
         if settings.demo:
             await demo.seed(engine.store)

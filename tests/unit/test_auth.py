@@ -59,7 +59,8 @@ def test_only_admins_may_hold_every_room_and_roles_are_checked_at_minting():
 
 
 def test_guests_get_a_fresh_identity_and_a_token_to_keep_it():
-    identity, tok = auth.guest(SECRET, "thailand")
+    identity = auth.guest_identity("thailand")
     assert identity.guest and identity.role == "viewer" and identity.name is None
-    assert auth.verify(SECRET, tok).user_id == identity.user_id
-    assert auth.guest(SECRET, "thailand")[0].user_id != identity.user_id
+    kept = auth.verify(SECRET, auth.guest_token(SECRET, identity))
+    assert (kept.user_id, kept.guest, kept.room) == (identity.user_id, True, "thailand")
+    assert auth.guest_identity("thailand").user_id != identity.user_id
