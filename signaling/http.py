@@ -131,10 +131,10 @@ def parse_sdpfrag(text: str) -> tuple[list[dict[str, Any] | None], str | None]:
 
 
 async def session_patch(request: web.Request) -> web.Response:
+    room, requester = await _requester(request)
     if request.content_type != SDPFRAG:
         raise LiveroomError("unsupported_media_type",
                             f"a PATCH carries Content-Type: {SDPFRAG}")
-    room, requester = await _requester(request)
     candidates, ufrag = parse_sdpfrag(await request.text())
     await request.app[SERVICE].trickle(
         request.match_info["session"], requester, candidates,
