@@ -29,6 +29,7 @@ DEFAULT_CURRENCY_RATES = (
     ("RUB", "0.088"), ("VND", "0.00028"), ("USD", "7.2"),
 )
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
 
 class ConfigError(ValueError):
@@ -41,6 +42,8 @@ class Settings:
     port: int = 8080
     # No Redis URL means the embedded engine: one process, durable data under data_dir.
     redis_url: str | None = None
+    # Every Redis key and channel starts with it, so deployments can share one Redis.
+    redis_namespace: str = "lr"
     data_dir: Path = Path("liveroom-data")
     secret: str | None = None
     demo: bool = False
@@ -103,6 +106,7 @@ VARIABLES: Variables = {
     "host": ("LIVEROOM_HOST", str),
     "port": ("LIVEROOM_PORT", int),
     "redis_url": ("LIVEROOM_REDIS_URL", str),
+    "redis_namespace": ("LIVEROOM_REDIS_NAMESPACE", str),
     "data_dir": ("LIVEROOM_DATA_DIR", Path),
     "secret": ("LIVEROOM_SECRET", str),
     "demo": ("LIVEROOM_DEMO", lambda v: parse_bool("LIVEROOM_DEMO", v)),
@@ -222,6 +226,11 @@ def validate(settings: Settings) -> None:
         raise ConfigError(
             f"redis-url (LIVEROOM_REDIS_URL): {settings.redis_url!r} must start with "
             "redis://, rediss:// or unix://"
+        )
+    if not _NAMESPACE.fullmatch(settings.redis_namespace):
+        raise ConfigError(
+            f"redis-namespace (LIVEROOM_REDIS_NAMESPACE): {settings.redis_namespace!r} must be 1 "
+            "to 32 letters, digits, '-', '_' or '.'"
         )
     if settings.redis_url and not settings.secret:
         raise ConfigError(

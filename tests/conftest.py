@@ -1,11 +1,17 @@
 """Shared fixtures. Anything marked with an engine runs against both engines, the Redis one
 against a real Redis server: LIVEROOM_TEST_REDIS_URL, else 127.0.0.1:6379 database 9, else a
-private redis-server started for the session. With none of these the tests fail; they never skip."""
+private redis-server started for the session. With none of these the tests fail; they never skip.
+
+Each test that uses the shared Redis gets a namespace of its own (LIVEROOM_REDIS_NAMESPACE), so
+tests never see each other's keys, nothing needs flushing, and two suites can run at once on one
+Redis. The run's keys are deleted when it ends."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -18,7 +24,7 @@ from liveroom.domain.models import product_from_input, room_from_input
 from liveroom.engine import create_engine
 from liveroom.server.app import create_app
 
-from .helpers import SECRET, RedisServer
+from .helpers import SECRET, RedisServer, SharedRedis
 
 ENGINES = ["memory", "redis"]
 
@@ -51,13 +57,26 @@ def private_redis():
     server.cleanup()
 
 
-@pytest.fixture
-def clean_redis(redis_url):
-    """The test Redis database, emptied for this test."""
+RUN = secrets.token_hex(3)  # this test run, so that two runs on one Redis never meet
+_namespaces = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def _run_keys(redis_url):
+    """At the end of the run, delete every key its tests left (servers may still write while
+    a test's fixtures are torn down, so this waits for the end)."""
+    yield
     client = redis.Redis.from_url(redis_url)
-    client.flushdb()
+    doomed = list(client.scan_iter(match=f"t{RUN}-*", count=1000))
+    for start in range(0, len(doomed), 1000):
+        client.unlink(*doomed[start:start + 1000])
     client.close()
-    return redis_url
+
+
+@pytest.fixture
+def shared_redis(redis_url, _run_keys):
+    """The shared test Redis, with a namespace of this test's own."""
+    return SharedRedis(redis_url, f"t{RUN}-{next(_namespaces)}")
 
 
 @pytest.fixture(params=ENGINES)
@@ -66,19 +85,14 @@ def engine_kind(request):
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, redis_url):
-    """Settings for one engine kind; the Redis database is emptied on first use per test."""
-    flushed = []
+def make_settings(tmp_path: Path, request):
+    """Settings for one engine kind; Redis ones in the test's own namespace."""
 
     def make(kind: str, **overrides) -> ServerSettings:
         settings = ServerSettings(core=Settings(secret=SECRET, data_dir=tmp_path / "data"))
         if kind == "redis":
-            if not flushed:
-                client = redis.Redis.from_url(redis_url)
-                client.flushdb()
-                client.close()
-                flushed.append(True)
-            settings = settings.replace(redis_url=redis_url)
+            shared = request.getfixturevalue("shared_redis")
+            settings = settings.replace(redis_url=shared.url, redis_namespace=shared.namespace)
         return settings.replace(**overrides)
 
     return make

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -86,9 +87,19 @@ async def eventually(predicate, timeout: float = 10.0, interval: float = 0.05, w
                          f"(last value {last!r})")
 
 
+@dataclass(frozen=True)
+class SharedRedis:
+    """The Redis the tests share, and the namespace a test's keys and channels live in."""
+
+    url: str
+    namespace: str
+
+
 class RedisServer:
     """A private redis-server on a free port, with append-only persistence so that a restart
     keeps its data, for tests that stop, restart or reconfigure Redis."""
+
+    namespace = "lr"  # the default: nothing else uses this server
 
     def __init__(self, *args: str) -> None:
         binary = shutil.which("redis-server")
@@ -165,10 +176,10 @@ def redis_stalled(port: int) -> bool:
 class ServerProcess:
     """A real `liveroom serve` process."""
 
-    def __init__(self, redis_url: str | None, *, data_dir: Path | None = None,
+    def __init__(self, redis: SharedRedis | RedisServer | None, *, data_dir: Path | None = None,
                  extra_env: dict[str, str] | None = None, demo: bool = False) -> None:
         self.port = free_port()
-        self.redis_url = redis_url
+        self.redis = redis
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="liveroom-data-"))
         self.extra_env = extra_env or {}
         self.demo = demo
@@ -191,8 +202,10 @@ class ServerProcess:
             **self.extra_env,
         }
         env.pop("LIVEROOM_REDIS_URL", None)
-        if self.redis_url:
-            env["LIVEROOM_REDIS_URL"] = self.redis_url
+        env.pop("LIVEROOM_REDIS_NAMESPACE", None)
+        if self.redis is not None:
+            env["LIVEROOM_REDIS_URL"] = self.redis.url
+            env["LIVEROOM_REDIS_NAMESPACE"] = self.redis.namespace
         args = [sys.executable, "-m", "liveroom.server", "serve"] + (["--demo"] if self.demo else [])
         self.proc = subprocess.Popen(args, env=env, stdout=open(self.log, "wb"),
                                      stderr=subprocess.STDOUT)

@@ -108,7 +108,7 @@ async def test_a_drain_that_cannot_finish_is_cut_off_at_its_deadline():
     process leaves anyway, with status 1."""
     redis_server = RedisServer("--enable-debug-command", "local")
     redis_server.start()
-    server = ServerProcess(redis_server.url, extra_env={
+    server = ServerProcess(redis_server, extra_env={
         "LIVEROOM_DRAIN_TIMEOUT": "1", "LIVEROOM_REQUEST_TIMEOUT": "30"})
     client = None
     try:

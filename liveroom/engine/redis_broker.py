@@ -23,7 +23,7 @@ from ..domain.codec import pack, unpack
 from ..domain.errors import EngineUnavailable
 from .broker import Broker, Position
 from .redis_errors import UNREACHABLE, unavailable_on_failure
-from .redis_keys import RoomKeys, room_of_channel
+from .redis_keys import Keyspace, RoomKeys, room_of_channel
 from .redis_scripts import Scripts
 
 log = logging.getLogger(__name__)
@@ -56,15 +56,16 @@ class RedisBroker(Broker):
         *,
         instance_id: str,
         history_size: int,
+        keyspace: Keyspace,
     ) -> None:
         self._redis = redis
         self._pubsub_redis = pubsub_redis
         self._scripts = scripts
         self._history_size = history_size
         self.instance_id = instance_id
-        self._control_channel = f"lr:instance:{instance_id}"  # see send_to_instance()
+        self.keyspace = keyspace
+        self._control_channel = keyspace.instance_channel(instance_id)  # send_to_instance()
         self._streams: dict[str, _Stream] = {}
-        self._keys: dict[str, RoomKeys] = {}
         self._subscribed_waiters: dict[str, asyncio.Future] = {}
         self._pubsub: PubSub | None = None
         self._listener: asyncio.Task | None = None
@@ -74,10 +75,7 @@ class RedisBroker(Broker):
         self._closing = False
 
     def keys(self, room: str) -> RoomKeys:
-        keys = self._keys.get(room)
-        if keys is None:
-            keys = self._keys[room] = RoomKeys(room)
-        return keys
+        return self.keyspace.room(room)
 
     def stream_args(self, keys: RoomKeys) -> list[Any]:
         """The arguments every publishing script starts with (see lua/prelude.lua)."""
@@ -102,7 +100,8 @@ class RedisBroker(Broker):
 
     @unavailable_on_failure
     async def send_to_instance(self, instance: str, message: dict[str, Any]) -> bool:
-        return await self._redis.publish(f"lr:instance:{instance}", pack(message)) > 0
+        channel = self.keyspace.instance_channel(instance)
+        return await self._redis.publish(channel, pack(message)) > 0
 
     @unavailable_on_failure
     async def position(self, room: str) -> Position:

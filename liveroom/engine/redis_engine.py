@@ -17,6 +17,7 @@ from ..tasks import stop_tasks
 from . import Engine
 from .redis_broker import RedisBroker
 from .redis_errors import UNREACHABLE
+from .redis_keys import Keyspace
 from .redis_media import RedisMedia
 from .redis_presence import RedisPresence
 from .redis_sales import RedisSales
@@ -59,16 +60,17 @@ class RedisEngine(Engine):
             client_name=f"liveroom-sub-{settings.instance_id}",
         )
         scripts = Scripts(self._scripts_redis)
+        keyspace = Keyspace(settings.redis_namespace)
         self.broker = RedisBroker(
             self.redis,
             self._pubsub_redis,
             scripts,
             instance_id=settings.instance_id,
             history_size=settings.history_size,
+            keyspace=keyspace,
         )
-        self.presence = RedisPresence(
-            self.redis, scripts, instance_id=settings.instance_id, ttl=settings.presence_ttl
-        )
+        self.presence = RedisPresence(self.redis, scripts, instance_id=settings.instance_id,
+                                      ttl=settings.presence_ttl, keyspace=keyspace)
         self.store = RedisStore(self.redis, scripts, self.broker, chat_tail=settings.chat_tail)
         self.sales = RedisSales(self.redis, scripts, self.broker)
         self.media = RedisMedia(self.redis, scripts, self.broker)

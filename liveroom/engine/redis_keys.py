@@ -1,12 +1,34 @@
-"""Redis key names. Every key of a room carries the room in a hash tag, `lr:{room}:...`, so a
-Redis Cluster keeps a room on one shard and a Lua script can touch all of a room's keys."""
+"""Redis key names. Every key and channel starts with the deployment's namespace
+(LIVEROOM_REDIS_NAMESPACE, "lr" by default), so deployments (or test runs) can share a Redis.
+Every key of a room carries the room in a hash tag, `lr:{room}:...`, so a Redis Cluster keeps a
+room on one shard and a Lua script can touch all of a room's keys."""
 
 from __future__ import annotations
 
-ROOM_INDEX = "lr:rooms"
-SALE_ROOMS = "lr:sales:rooms"  # rooms with sale work: the sale clocks visit them
-WEBHOOK_ROOMS = "lr:webhook:rooms"  # rooms with a webhook: the outbox dispatchers visit them
-MEDIA_ROOMS = "lr:media:rooms"  # rooms with a publisher's claim: every instance sweeps them
+
+class Keyspace:
+    """The names of one deployment's keys and channels."""
+
+    def __init__(self, namespace: str = "lr") -> None:
+        self.namespace = ns = namespace
+        self.rooms = f"{ns}:rooms"  # the room index
+        self.sale_rooms = f"{ns}:sales:rooms"  # rooms with sale work: the sale clocks visit them
+        self.webhook_rooms = f"{ns}:webhook:rooms"  # rooms with a webhook: dispatchers visit them
+        self.media_rooms = f"{ns}:media:rooms"  # rooms with a publisher's claim: swept
+        self._rooms: dict[str, RoomKeys] = {}
+
+    def room(self, room: str) -> RoomKeys:
+        keys = self._rooms.get(room)
+        if keys is None:
+            keys = self._rooms[room] = RoomKeys(room, self.namespace)
+        return keys
+
+    def forget(self, room: str) -> None:
+        self._rooms.pop(room, None)
+
+    def instance_channel(self, instance: str) -> str:
+        """Where messages for one instance go (Broker.send_to_instance)."""
+        return f"{self.namespace}:instance:{instance}"
 
 
 class RoomKeys:
@@ -18,9 +40,9 @@ class RoomKeys:
         "outbox_seq", "webhook", "deliveries", "media", "media_deadlines",
     )
 
-    def __init__(self, room: str) -> None:
+    def __init__(self, room: str, namespace: str = "lr") -> None:
         self.room = room
-        self.prefix = p = f"lr:{{{room}}}:"
+        self.prefix = p = f"{namespace}:{{{room}}}:"
         self.seq = p + "seq"
         self.epoch = p + "epoch"
         self.history = p + "history"

@@ -17,7 +17,7 @@ from .media import Media, public
 from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
 from .redis_index import retire_if_idle
-from .redis_keys import MEDIA_ROOMS, RoomKeys
+from .redis_keys import RoomKeys
 from .redis_scripts import Scripts
 
 
@@ -42,7 +42,7 @@ class RedisMedia(Media):
             raise LiveroomError("room_not_found", f"no room {room!r}")
         if outcome == "refused":
             return unpack(result[1])
-        await self._redis.sadd(MEDIA_ROOMS, room)
+        await self._redis.sadd(self._broker.keyspace.media_rooms, room)
         return None
 
     @unavailable_on_failure
@@ -83,17 +83,17 @@ class RedisMedia(Media):
 
     @unavailable_on_failure
     async def sweep(self) -> int:
-        rooms = sorted(m.decode() for m in await self._redis.smembers(MEDIA_ROOMS))
+        rooms = sorted(m.decode() for m in await self._redis.smembers(self._broker.keyspace.media_rooms))
         removed = 0
         for room in rooms:
             k, keys = self._keys(room)
             n = await self._scripts.media_sweep(keys=keys, args=self._broker.stream_args(k))
             if n < 0:
-                await self._redis.srem(MEDIA_ROOMS, room)
+                await self._redis.srem(self._broker.keyspace.media_rooms, room)
                 continue
             removed += n
             # Off the list once nobody holds a slot (claim() adds the room back).
-            await retire_if_idle(self._redis, MEDIA_ROOMS, room,
+            await retire_if_idle(self._redis, self._broker.keyspace.media_rooms, room,
                                  functools.partial(self._has_claims, k.media))
         return removed
 

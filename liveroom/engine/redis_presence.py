@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from ..domain.codec import pack, unpack
 from .presence import LocalMembers, Presence, is_audience
 from .redis_errors import unavailable_on_failure
-from .redis_keys import RoomKeys
+from .redis_keys import Keyspace
 from .redis_scripts import Scripts
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,10 @@ RESTORE_CHUNK = 500
 
 
 class RedisPresence(Presence):
-    def __init__(self, redis: Redis, scripts: Scripts, *, instance_id: str, ttl: float) -> None:
+    def __init__(self, redis: Redis, scripts: Scripts, *, instance_id: str, ttl: float,
+                 keyspace: Keyspace) -> None:
         self._redis = redis
+        self._keyspace = keyspace
         self._scripts = scripts
         self._instance = instance_id
         self._ttl_ms = int(ttl * 1000)
@@ -37,9 +39,8 @@ class RedisPresence(Presence):
         # removes them.
         self._stale: set[tuple[str, str]] = set()
 
-    @staticmethod
-    def _keys(room: str) -> list[str]:
-        k = RoomKeys(room)
+    def _keys(self, room: str) -> list[str]:
+        k = self._keyspace.room(room)
         return [k.presence, k.staff, k.presence_instances]
 
     def _row(self, user_id: str) -> str:
@@ -71,7 +72,7 @@ class RedisPresence(Presence):
             await self._remove(room, gone["user_id"])
 
     async def _remove(self, room: str, user_id: str) -> None:
-        k = RoomKeys(room)
+        k = self._keyspace.room(room)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hdel(k.presence, self._row(user_id))
             pipe.hdel(k.staff, self._row(user_id))
@@ -92,7 +93,7 @@ class RedisPresence(Presence):
     @unavailable_on_failure
     async def members(self, room: str, limit: int = 200) -> list[dict[str, Any]]:
         await self.count(room)  # sweeps dead instances first
-        k = RoomKeys(room)
+        k = self._keyspace.room(room)
         members = []
         for hash_key in (k.staff, k.presence):
             async for _row, blob in self._redis.hscan_iter(hash_key, count=limit):
@@ -133,7 +134,7 @@ class RedisPresence(Presence):
         async with self._redis.pipeline(transaction=False) as pipe:
             for room, local in self._local.items():
                 rows = [self._row(user) for user in local.users]
-                k = RoomKeys(room)
+                k = self._keyspace.room(room)
                 if rows:
                     pipe.hdel(k.presence, *rows)
                     pipe.hdel(k.staff, *rows)

@@ -14,7 +14,7 @@ from ..domain.sales import buy_refusal, now_ms, sale_state, sale_view
 from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
 from .redis_index import retire_if_idle
-from .redis_keys import SALE_ROOMS, WEBHOOK_ROOMS, RoomKeys
+from .redis_keys import RoomKeys
 from .redis_scripts import Scripts
 from .sales import DELIVERY_LOG_SIZE, BuyResult, OutboxEntry, Sales
 
@@ -26,6 +26,8 @@ class RedisSales(Sales):
         self._redis = redis
         self._scripts = scripts
         self._broker = broker
+        self._sale_rooms = broker.keyspace.sale_rooms
+        self._webhook_rooms = broker.keyspace.webhook_rooms
 
     def _k(self, room: str) -> RoomKeys:
         return self._broker.keys(room)
@@ -44,7 +46,7 @@ class RedisSales(Sales):
         )
         if seq == -2:
             raise LiveroomError("room_not_found", f"no room {room!r}")
-        await self._redis.sadd(SALE_ROOMS, room)
+        await self._redis.sadd(self._sale_rooms, room)
         return view
 
     @unavailable_on_failure
@@ -101,7 +103,7 @@ class RedisSales(Sales):
                 STOCK_INTERVAL,
             )
         if not active:  # off the clock's list once no sale runs and no reservation is left
-            await retire_if_idle(self._redis, SALE_ROOMS, room, lambda: self._has_work(room))
+            await retire_if_idle(self._redis, self._sale_rooms, room, lambda: self._has_work(room))
 
     async def _has_work(self, room: str) -> bool:
         k = self._k(room)
@@ -248,10 +250,10 @@ class RedisSales(Sales):
         k = self._k(room)
         if config is None:
             await self._redis.delete(k.webhook)
-            await self._redis.srem(WEBHOOK_ROOMS, room)
+            await self._redis.srem(self._webhook_rooms, room)
         else:
             await self._redis.set(k.webhook, pack(config))
-            await self._redis.sadd(WEBHOOK_ROOMS, room)
+            await self._redis.sadd(self._webhook_rooms, room)
 
     @unavailable_on_failure
     async def get_webhook(self, room: str) -> dict[str, Any] | None:
@@ -260,11 +262,11 @@ class RedisSales(Sales):
 
     @unavailable_on_failure
     async def webhook_rooms(self) -> list[str]:
-        return sorted(m.decode() for m in await self._redis.smembers(WEBHOOK_ROOMS))
+        return sorted(m.decode() for m in await self._redis.smembers(self._webhook_rooms))
 
     @unavailable_on_failure
     async def sale_rooms(self) -> list[str]:
-        return sorted(m.decode() for m in await self._redis.smembers(SALE_ROOMS))
+        return sorted(m.decode() for m in await self._redis.smembers(self._sale_rooms))
 
     @unavailable_on_failure
     async def log_delivery(self, room: str, record: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from ..domain.errors import LiveroomError
 from .broker import Position
 from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
-from .redis_keys import ROOM_INDEX, RoomKeys
+from .redis_keys import RoomKeys
 from .redis_scripts import Scripts
 from .store import Snapshot, Store
 
@@ -54,7 +54,7 @@ class RedisStore(Store):
     # --- rooms -------------------------------------------------------------------------------
     @unavailable_on_failure
     async def list_rooms(self) -> list[dict[str, Any]]:
-        ids = sorted(m.decode() for m in await self._redis.smembers(ROOM_INDEX))
+        ids = sorted(m.decode() for m in await self._redis.smembers(self._broker.keyspace.rooms))
         if not ids:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -75,7 +75,7 @@ class RedisStore(Store):
             raise LiveroomError("conflict", f"room {record['id']!r} already exists")
         # The index lives outside the room's hash slot, so it cannot join the script; it is
         # only an index: a record without it is re-added here, one without a record skipped.
-        await self._redis.sadd(ROOM_INDEX, record["id"])
+        await self._redis.sadd(self._broker.keyspace.rooms, record["id"])
 
     @unavailable_on_failure
     async def update_room(self, record: dict[str, Any]) -> int:
@@ -97,7 +97,7 @@ class RedisStore(Store):
         doomed = [key async for key in self._redis.scan_iter(match=_glob_escape(k.prefix) + "*")]
         if doomed:
             await self._redis.unlink(*doomed)
-        await self._redis.srem(ROOM_INDEX, room)
+        await self._redis.srem(self._broker.keyspace.rooms, room)
         return True
 
     # --- products ----------------------------------------------------------------------------

@@ -127,7 +127,7 @@ def deployment():
         redis = RedisServer("--enable-debug-command", "local")
         redis.start()
         started.append(redis)
-        servers = [ServerProcess(redis.url, extra_env=extra_env) for _ in range(n)]
+        servers = [ServerProcess(redis, extra_env=extra_env) for _ in range(n)]
         started.extend(servers)
         for server in servers:
             server.start()

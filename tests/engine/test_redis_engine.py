@@ -14,7 +14,7 @@ import pytest
 
 from liveroom.domain.codec import pack
 from liveroom.engine import create_engine
-from liveroom.engine.redis_keys import MEDIA_ROOMS, RoomKeys
+from liveroom.engine.redis_keys import RoomKeys
 from liveroom.engine.redis_scripts import _source
 
 from ..conftest import Recorder, demo_room
@@ -58,7 +58,7 @@ async def test_the_media_sweep_visits_a_room_only_while_a_slot_is_held(instances
              "replaceable": False, "video": "VP8", "audio": "opus"}
 
     async def listed() -> bool:
-        return await engine.redis.sismember(MEDIA_ROOMS, "thailand") == 1
+        return await engine.redis.sismember(engine.broker.keyspace.media_rooms, "thailand") == 1
 
     assert await engine.media.claim("thailand", claim, 30) is None
     await engine.media.sweep()
@@ -89,7 +89,7 @@ async def test_presence_is_shared_and_a_silent_instance_drops_out(instances):
 async def test_an_instance_registers_its_rows_again_after_they_were_lost(instances, make_settings):
     (a,) = await instances(1, heartbeat_interval=0.2, presence_ttl=1.0)
     await a.presence.join("r", "a1", {"user_id": "u1", "role": "viewer"})
-    keys = RoomKeys("r")
+    keys = a.broker.keys("r")
     await a.redis.delete(keys.presence, keys.presence_instances)  # as if Redis lost them
     assert await a.presence.count("r") == 0
     await eventually(lambda: _is(a.presence.count("r"), 1), timeout=5,
@@ -110,7 +110,7 @@ async def test_a_subscriber_cut_for_falling_behind_heals_from_history(private_re
         subscriber = _subscriber_id(private_redis)
         # Freeze this instance's event loop while another process floods the room.
         total = 3000
-        publisher = threading.Thread(target=_flood, args=(private_redis, "r", total, 5000))
+        publisher = threading.Thread(target=_flood, args=(private_redis, engine.broker.keys("r"), total, 5000))
         publisher.start()
         time.sleep(0.1)
         publisher.join()
@@ -131,7 +131,7 @@ async def test_a_gap_older_than_history_resets_the_room(private_redis, make_sett
     await engine.start()
     try:
         await engine.broker.subscribe("r")
-        publisher = threading.Thread(target=_flood, args=(private_redis, "r", 3000, 100))
+        publisher = threading.Thread(target=_flood, args=(private_redis, engine.broker.keys("r"), 3000, 100))
         publisher.start()
         time.sleep(0.1)
         publisher.join()
@@ -227,11 +227,10 @@ def _subscriber_id(server: RedisServer) -> int | None:
     return None
 
 
-def _flood(server: RedisServer, room: str, count: int, history_size: int) -> None:
+def _flood(server: RedisServer, keys: RoomKeys, count: int, history_size: int) -> None:
     """Publish `count` 4 KB events the way the engine does, from a plain synchronous client."""
     client = server.client()
     script = client.register_script(_source("prelude") + "\n" + _source("publish"))
-    keys = RoomKeys(room)
     body = pack({"type": "t", "pad": "x" * 4096})
     # Block the subscriber's loop: this thread runs while the test's loop sleeps in time.sleep.
     pipe = client.pipeline(transaction=False)
@@ -254,7 +253,7 @@ async def test_a_message_of_a_stale_epoch_is_dropped_not_synced_forever(instance
     await a.broker.subscribe("r")
     await a.broker.publish("r", {"type": "t", "n": 1})
     stale = pack(["an-old-epoch", 99, {"type": "t", "n": "stale"}])
-    await a.redis.publish(RoomKeys("r").channel, stale)
+    await a.redis.publish(a.broker.keys("r").channel, stale)
     await a.broker.publish("r", {"type": "t", "n": 2})
     recorder = a.broker.handler
     await eventually(lambda: [e["n"] for _, _, e in recorder.events] == [1, 2],

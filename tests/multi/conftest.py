@@ -11,8 +11,8 @@ from ..helpers import ServerProcess
 def start_servers():
     started: list[ServerProcess] = []
 
-    def start(redis_url: str, n: int = 2, **kwargs) -> list[ServerProcess]:
-        servers = [ServerProcess(redis_url, **kwargs).start() for _ in range(n)]
+    def start(redis, n: int = 2, **kwargs) -> list[ServerProcess]:
+        servers = [ServerProcess(redis, **kwargs).start() for _ in range(n)]
         started.extend(servers)
         return servers
 

@@ -25,9 +25,9 @@ async def _start_sale(url: str, stock: int, limit: int, duration: int = 120) -> 
                                            duration=duration)
 
 
-async def test_two_thousand_buyers_on_two_instances_buy_exactly_the_stock(clean_redis,
+async def test_two_thousand_buyers_on_two_instances_buy_exactly_the_stock(shared_redis,
                                                                           start_servers):
-    one, two = start_servers(clean_redis)
+    one, two = start_servers(shared_redis)
     await create_room(one.url, with_product=True)
     sale = await _start_sale(one.url, stock=100, limit=2)
     crowd = await swarm([one.url, two.url], ROOM, sale["id"], buyers=2000, quantity=2,
@@ -40,7 +40,7 @@ async def test_two_thousand_buyers_on_two_instances_buy_exactly_the_stock(clean_
 
 async def test_a_killed_instance_mid_sale_loses_no_acknowledged_order(private_redis,
                                                                       start_servers):
-    one, two = start_servers(private_redis.url)
+    one, two = start_servers(private_redis)
     await create_room(one.url, with_product=True)
     sale = await _start_sale(one.url, stock=600, limit=1)
     connected = asyncio.Event()

@@ -22,8 +22,8 @@ async def _ready(base_url: str) -> int:
             return 0
 
 
-async def test_everything_in_a_room_reaches_viewers_on_every_instance(clean_redis, start_servers):
-    one, two = start_servers(clean_redis)
+async def test_everything_in_a_room_reaches_viewers_on_every_instance(shared_redis, start_servers):
+    one, two = start_servers(shared_redis)
     await create_room(one.url, with_product=True)
     moderator = RoomClient(one.url, ROOM, token=token(ROOM, "moderator", user="mod"))
     ann = RoomClient(one.url, ROOM, token=token(ROOM, user="ann"))
@@ -55,8 +55,8 @@ async def test_everything_in_a_room_reaches_viewers_on_every_instance(clean_redi
             await client.close()
 
 
-async def test_a_killed_instance_drops_out_of_the_viewer_count(clean_redis, start_servers):
-    one, two = start_servers(clean_redis)
+async def test_a_killed_instance_drops_out_of_the_viewer_count(shared_redis, start_servers):
+    one, two = start_servers(shared_redis)
     await create_room(one.url, with_product=True)
     watcher = RoomClient(one.url, ROOM, token=token(ROOM, user="watcher"))
     doomed = [RoomClient(two.url, ROOM, token=token(ROOM, user=f"d{i}"), reconnect=False)
@@ -77,7 +77,7 @@ async def test_a_killed_instance_drops_out_of_the_viewer_count(clean_redis, star
 async def test_a_restarted_redis_is_reconnected_and_clients_are_not_dropped(
     private_redis, start_servers
 ):
-    one, two = start_servers(private_redis.url)
+    one, two = start_servers(private_redis)
     await create_room(one.url, with_product=True)
     ann = RoomClient(one.url, ROOM, token=token(ROOM, user="ann"))
     bo = RoomClient(two.url, ROOM, token=token(ROOM, user="bo"))
@@ -108,7 +108,7 @@ async def test_a_restarted_redis_is_reconnected_and_clients_are_not_dropped(
 async def test_a_cut_subscriber_is_healed_through_sequence_numbers(private_redis, start_servers):
     fast = {"LIVEROOM_CHAT_PER_SECOND": "1000", "LIVEROOM_CHAT_BURST": "1000",
             "LIVEROOM_COMMANDS_PER_SECOND": "1000"}
-    one, two = start_servers(private_redis.url, extra_env=fast)
+    one, two = start_servers(private_redis, extra_env=fast)
     await create_room(one.url, with_product=True)
     speaker = RoomClient(one.url, ROOM, token=token(ROOM, "moderator", user="speaker"))
     listener = RoomClient(two.url, ROOM, token=token(ROOM, user="listener"))

@@ -57,8 +57,8 @@ async def _publish(url: str, peers) -> object:
     return pc
 
 
-async def test_a_viewer_on_another_instance_gets_the_video(clean_redis, start_servers, peers):
-    one, two = start_servers(clean_redis, extra_env=LOOPBACK)
+async def test_a_viewer_on_another_instance_gets_the_video(shared_redis, start_servers, peers):
+    one, two = start_servers(shared_redis, extra_env=LOOPBACK)
     await create_room(one.url)
     await _publish(one.url, peers)
     await eventually(lambda: _live(two.url), timeout=10, what="instance two to show live")
@@ -96,9 +96,9 @@ async def test_a_viewer_on_another_instance_gets_the_video(clean_redis, start_se
     assert not await _live(two.url)
 
 
-async def test_whep_redirects_to_the_instance_holding_the_media(clean_redis, start_servers,
+async def test_whep_redirects_to_the_instance_holding_the_media(shared_redis, start_servers,
                                                                 peers):
-    one, two = start_servers(clean_redis,
+    one, two = start_servers(shared_redis,
                              extra_env={**LOOPBACK, "LIVEROOM_MEDIA_ROUTING": "redirect"})
     await create_room(one.url)
     await _publish(one.url, peers)

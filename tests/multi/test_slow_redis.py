@@ -41,7 +41,7 @@ async def _samples(http: aiohttp.ClientSession, base: str) -> dict[tuple, float]
 async def test_a_slow_redis_shows_in_readiness_and_metrics_and_requests_do_not_hang():
     redis = RedisServer("--enable-debug-command", "local")
     redis.start()
-    server = ServerProcess(redis.url, extra_env={"LIVEROOM_REQUEST_TIMEOUT": "1"})
+    server = ServerProcess(redis, extra_env={"LIVEROOM_REQUEST_TIMEOUT": "1"})
     client = None
     try:
         server.start()
