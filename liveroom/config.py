@@ -84,6 +84,14 @@ class Settings:
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
 
     @property
+    def signing_secret(self) -> str:
+        """The secret tokens are signed with: given, or filled in by with_secret() before the
+        app is made, so it is always there once serving."""
+        if not self.secret:
+            raise ConfigError("no token signing secret (LIVEROOM_SECRET) was set")
+        return self.secret
+
+    @property
     def rates(self) -> dict[str, str]:
         """Currency code -> CNY per unit, as decimal strings (what pages and sales carry)."""
         return dict(self.currency_rates)

@@ -24,7 +24,7 @@ from typing import Any
 
 import av
 
-from .peers import Session
+from .peers import Broadcast
 from .relay import Codec, Source
 from .testcard import TestCard
 
@@ -67,10 +67,8 @@ def beep_packets() -> tuple[bytes, ...]:
     return tuple(packets[50:100])
 
 
-class DemoHost(Session):
+class DemoHost(Broadcast):
     """A publisher without a peer connection: its Sources are fed by a local encoder."""
-
-    role = "publish"
 
     def __init__(self, session_id: str, room: dict[str, Any]) -> None:
         super().__init__(session_id, room["id"], "host",
@@ -83,8 +81,6 @@ class DemoHost(Session):
                         for kind, codec in self.codecs.items()}
         for source in self.sources.values():
             source.on_attach = self._demand
-        self.transcode = False
-        self.live = False
         self.connected_at = time.monotonic()  # nothing to connect
         self.encoding = False
         self.frames_encoded = 0
@@ -116,8 +112,8 @@ class DemoHost(Session):
         encoder.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
                            "static-thresh": "100"}
         frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
-        card = TestCard(WIDTH, HEIGHT, tuple(p.line_size for p in frame.planes), self.title,
-                        self.country_code)
+        y, u, v = (plane.line_size for plane in frame.planes)
+        card = TestCard(WIDTH, HEIGHT, (y, u, v), self.title, self.country_code)
         audio = await loop.run_in_executor(None, beep_packets)
         video, sound = self.sources["video"], self.sources["audio"]
         start, vi, ai, idle_since = loop.time(), 0, 0, None

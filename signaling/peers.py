@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import time
@@ -137,17 +138,25 @@ class Session:
                 "transport": self.transport}
 
 
-class Publisher(Session):
-    """A host sending media: each of its tracks is tapped into a Source."""
+class Broadcast(Session):
+    """A session viewers read from: a publisher, or the demo host. Its Sources (by kind) carry
+    its media in `codecs`; `live` once its first frame was announced."""
 
     role = "publish"
+    codecs: dict[str, Codec]
+    sources: dict[str, Source]
+    live = False
+    transcode = False
+
+
+class Publisher(Broadcast):
+    """A host sending media: each of its tracks is tapped into a Source."""
 
     def __init__(self, *args: Any, codecs: dict[str, Codec], transcode: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.codecs = codecs
-        self.sources: dict[str, Source] = {}
-        self.live = False
+        self.sources = {}
         self.on_first_frame: Callable[[Publisher], None] | None = None
         self._first = False
         self.transcode = transcode
@@ -171,8 +180,8 @@ class Publisher(Session):
             transceiver = pc.addTransceiver(kind, direction="recvonly")
             transceiver.setCodecPreferences(preferences(kind, codec, receiving=True))
             receiver = transceiver.receiver
-            source = Source(codec,
-                            request_keyframe=lambda r=receiver: forwarding.request_keyframe(r))
+            source = Source(codec, request_keyframe=functools.partial(
+                forwarding.request_keyframe, receiver))
             source.on_first_frame = self._frame_arrived
             self.sources[kind] = source
             if not self.transcode:
@@ -195,6 +204,7 @@ class Publisher(Session):
 
     async def _drain(self, track) -> None:
         source = self.sources[track.kind]
+        assert self.relay is not None  # made before the track event that starts this
         reader = self.relay.subscribe(track, buffered=False)
         with contextlib.suppress(Exception):
             while True:
@@ -226,7 +236,7 @@ class Viewer(Session):
         pc = RTCPeerConnection(configuration)
         for kind in kinds:
             codec = codecs[kind]
-            if publisher is not None and publisher.transcode:
+            if publisher is not None and publisher.relay is not None:  # transcoding
                 track = publisher.relay.subscribe(publisher.decoded[kind], buffered=False)
                 transceiver = pc.addTransceiver(track, direction="sendonly")
             else:

@@ -26,7 +26,7 @@ from liveroom.tasks import stop_tasks
 from .config import MediaSettings
 from .demo_host import DemoHost
 from .ice import server_configuration
-from .peers import Publisher, Session, Viewer, new_session_id
+from .peers import Broadcast, Publisher, Session, Viewer, new_session_id
 from .sdp import check_playable, ingest_codecs, parse_offer
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class Registry:
         self.instance = settings.instance_id
         self.configuration = server_configuration(media)
         self.sessions: dict[str, Session] = {}
-        self.publishers: dict[tuple[str, str], Session] = {}  # (room, slot) -> Publisher/DemoHost
+        self.publishers: dict[tuple[str, str], Broadcast] = {}  # (room, slot) -> its publisher
         self.viewers: dict[tuple[str, str], set[Viewer]] = {}
         self.demo_rooms: dict[str, dict[str, Any]] = {}  # room id -> record, with --demo
         self._vacant_since: dict[str, float] = {}
@@ -95,8 +95,8 @@ class Registry:
         session.on_state = self._state_changed
 
     # --- publishing ---------------------------------------------------------------------------
-    def claim_record(self, session: Session) -> dict[str, Any]:
-        codecs = getattr(session, "codecs", {})
+    def claim_record(self, session: Broadcast) -> dict[str, Any]:
+        codecs = session.codecs
         return {
             "slot": session.slot, "session": session.id, "instance": self.instance,
             "url": self.settings.base_url, "user_id": session.owner["user_id"],
@@ -137,10 +137,10 @@ class Registry:
                  transport, ", ".join(c.name for c in codecs.values()))
         return session, answer
 
-    def _first_frame(self, session: Session) -> None:
+    def _first_frame(self, session: Broadcast) -> None:
         self._spawn(self._go_live(session))
 
-    async def _go_live(self, session: Session) -> None:
+    async def _go_live(self, session: Broadcast) -> None:
         try:
             if await self.engine.media.go_live(session.room, session.slot, session.id):
                 session.live = True
@@ -174,7 +174,7 @@ class Registry:
         viewer.on_ready = self._viewer_ready
         try:
             answer = await viewer.answer(offer, publisher.codecs, kinds, self.configuration,
-                                         publisher if getattr(publisher, "transcode", False)
+                                         publisher if isinstance(publisher, Publisher) and publisher.transcode
                                          else None)
         except BaseException:
             await self._close(viewer, "failed")

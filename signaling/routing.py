@@ -69,7 +69,7 @@ class Router:
     def _on_message(self, message: dict[str, Any]) -> None:
         kind = message.get("k")
         if kind == "rep":
-            future = self._pending.get(message.get("id"))
+            future = self._pending.get(str(message.get("id")))
             if future is not None and not future.done():
                 future.set_result(message)
         elif kind == "req":

@@ -68,7 +68,7 @@ def parse_offer(text: object) -> Offer:
         if media.kind in offer.media:
             raise LiveroomError(
                 "invalid_sdp", f"media section {index}: at most one {media.kind} section")
-        if not media.ice.usernameFragment or not media.ice.password:
+        if media.ice is None or not media.ice.usernameFragment or not media.ice.password:
             raise LiveroomError("invalid_sdp", f"media section {index}: no ICE credentials "
                                 "(a=ice-ufrag, a=ice-pwd)")
         if not media.dtls or not media.dtls.fingerprints:
@@ -117,8 +117,7 @@ def ingest_codecs(offer: Offer) -> dict[str, Codec]:
     for kind in offer.sending():
         media = offer.media[kind]
         preference = VIDEO_PREFERENCE if kind == "video" else AUDIO_PREFERENCE
-        local = [c for c in RTCRtpReceiver.getCapabilities(kind).codecs
-                 if c.mimeType in preference]
+        local = [c for c in _capabilities(RTCRtpReceiver, kind) if c.mimeType in preference]
         local.sort(key=lambda c: preference.index(c.mimeType))
         match = next((c for c in local if any(_compatible(c, r) for r in media.rtp.codecs)), None)
         if match is None:
@@ -157,7 +156,7 @@ def check_playable(offer: Offer, codecs: dict[str, Codec]) -> list[str]:
 
 def preferences(kind: str, codec: Codec, *, receiving: bool) -> list[RTCRtpCodecCapability]:
     """Codec preferences for a transceiver: exactly `codec`, and retransmissions (RTX)."""
-    caps = (RTCRtpReceiver if receiving else RTCRtpSender).getCapabilities(kind).codecs
+    caps = _capabilities(RTCRtpReceiver if receiving else RTCRtpSender, kind)
     chosen = [c for c in caps if c == codec.capability()]
     rtx = [c for c in caps if c.mimeType.lower().endswith("/rtx")]
     return chosen + rtx
@@ -168,3 +167,10 @@ def ice_credentials(fragment: str) -> tuple[str | None, str | None]:
     ufrag = re.search(r"^a=ice-ufrag:(\S+)", fragment, re.M)
     pwd = re.search(r"^a=ice-pwd:(\S+)", fragment, re.M)
     return (ufrag.group(1) if ufrag else None, pwd.group(1) if pwd else None)
+
+
+def _capabilities(side: type[RTCRtpReceiver] | type[RTCRtpSender], kind: str
+                  ) -> list[RTCRtpCodecCapability]:
+    capabilities = side.getCapabilities(kind)
+    assert capabilities is not None, kind  # aiortc knows both kinds we ask for
+    return capabilities.codecs

@@ -85,13 +85,13 @@ class MediaService:
     async def _serve(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
         registry = self.registry
         if op == "publish":
-            session, answer = await registry.publish(args["room"], args["owner"], args["offer"],
-                                                     args["transport"])
-            return self._result(session, answer)
+            publisher, answer = await registry.publish(args["room"], args["owner"],
+                                                       args["offer"], args["transport"])
+            return self._result(publisher, answer)
         if op == "play":
-            session, answer = await registry.play(args["room"], args["slot"], args["owner"],
-                                                  args["offer"], args["transport"])
-            return self._result(session, answer)
+            viewer, answer = await registry.play(args["room"], args["slot"], args["owner"],
+                                                 args["offer"], args["transport"])
+            return self._result(viewer, answer)
         if op == "trickle":
             await registry.trickle(args["session"], args["requester"], args["candidates"],
                                    if_match=args.get("if_match"), ufrag=args.get("ufrag"),

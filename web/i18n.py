@@ -95,7 +95,8 @@ def load_translations(locale_dir: Path = LOCALE_DIR) -> dict[str, dict[str, str]
         table: dict[str, str] = {}
         if path.exists():
             for entry in read_catalog(lang, locale_dir):
-                if entry.id and isinstance(entry.id, str) and entry.string and not entry.fuzzy:
+                if (isinstance(entry.id, str) and entry.id and isinstance(entry.string, str)
+                        and entry.string and not entry.fuzzy):
                     table[entry.id] = entry.string
         out[lang] = table
     return out
@@ -194,7 +195,7 @@ def problems(locale_dir: Path = LOCALE_DIR) -> list[str]:
         if not path.exists():
             found.append(f"{lang}: no catalog at {path}")
             continue
-        entries = {e.id: e for e in read_catalog(lang, locale_dir) if e.id}
+        entries = {e.id: e for e in read_catalog(lang, locale_dir) if isinstance(e.id, str) and e.id}
         for msgid in sorted(wanted - entries.keys()):
             found.append(f"{lang}: missing {msgid!r}")
         for msgid, entry in entries.items():
@@ -202,7 +203,7 @@ def problems(locale_dir: Path = LOCALE_DIR) -> list[str]:
                 found.append(f"{lang}: fuzzy {msgid!r}")
             elif not entry.string:
                 found.append(f"{lang}: untranslated {msgid!r}")
-            elif placeholders(entry.string) != placeholders(msgid):
+            elif placeholders(str(entry.string)) != placeholders(msgid):
                 found.append(f"{lang}: placeholders differ in {msgid!r}: {entry.string!r}")
             if msgid not in wanted:
                 found.append(f"{lang}: {msgid!r} is no longer used")

@@ -96,7 +96,7 @@ class Fanout:
             missed = None
             if resume is not None:
                 missed = await self._engine.broker.history(conn.room, resume)
-            if missed is not None:
+            if resume is not None and missed is not None:
                 conn.send({"type": "resumed", "epoch": resume.epoch, "seq": resume.seq})
                 after = resume.seq
                 for seq, event in missed:

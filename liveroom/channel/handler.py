@@ -138,8 +138,9 @@ async def _welcome(request: web.Request, ws: web.WebSocketResponse, room_id: str
     # A guest keeps its identity by presenting its guest token again: hand one out.
     guest_token = None
     if identity.guest:
-        guest_token = admission.token or auth.guest_token(settings.secret, identity)
+        guest_token = admission.token or auth.guest_token(settings.signing_secret, identity)
     muted_until = await engine.store.muted_until(room_id, identity.user_id)
+    assert request.transport is not None  # the WebSocket is open: its transport is there
     conn = Connection(
         ws,
         request.transport,

@@ -43,10 +43,7 @@ async def profile_set(ctx: Context, conn: Connection, message: dict) -> dict:
     if not identity.guest:
         return {"name": name, "guest_token": None}
     # The name goes into a new guest token, so a reconnect keeps it.
-    guest_token = auth.mint(
-        ctx.settings.secret, room=conn.room, role="viewer", user_id=identity.user_id,
-        name=name, guest=True,
-    )
+    guest_token = auth.guest_token(ctx.settings.signing_secret, conn.identity)
     return {"name": name, "guest_token": guest_token}
 
 
@@ -106,7 +103,7 @@ async def _moderated_user(ctx: Context, conn: Connection, message: dict, action:
                             field="user_id")
     staff = next((m for m in await ctx.engine.presence.members(conn.room)
                   if m.get("user_id") == user_id
-                  and "moderate" in auth.CAPABILITIES.get(m.get("role"), ())), None)
+                  and "moderate" in auth.CAPABILITIES.get(str(m.get("role")), ())), None)
     if staff is not None:
         raise LiveroomError("forbidden", f"{user_id} is this room's {staff['role']}; staff "
                             f"cannot be {action}d", field="user_id")

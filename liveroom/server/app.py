@@ -32,7 +32,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(settings)
     await engine.start()
     app[ENGINE] = engine
-    app[GATE] = RoomGate(engine.store, settings.secret)
+    app[GATE] = RoomGate(engine.store, settings.signing_secret)
     try:
         if settings.demo:
             await demo.seed(engine.store)

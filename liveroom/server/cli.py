@@ -84,8 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _token(args: argparse.Namespace) -> int:
     settings = with_secret(settings_from({"secret": args.secret, "data_dir": args.data_dir}).core)
-    assert settings.secret
-    print(auth.mint(settings.secret, room=args.room, role=args.role, user_id=args.user,
+    print(auth.mint(settings.signing_secret, room=args.room, role=args.role, user_id=args.user,
                     name=args.name, ttl=args.ttl))
     return 0
 

@@ -138,16 +138,16 @@ def demo_links(settings: Settings) -> str:
     """Viewer, shopper, host and moderator links for every demo room, ready to paste in a
     browser. A guest viewer watches and chats; buying needs a signed-in viewer, which the
     shopper link stands in for (as a shop would link its signed-in customers)."""
-    assert settings.secret
+    secret = settings.signing_secret
     base = settings.base_url
     lines = ["Demo rooms (shopper, host and moderator links carry tokens valid for 7 days):"]
     for room_input, _products in DEMO_ROOMS:
         room = room_input["id"]
-        host = auth.mint(settings.secret, room=room, role="host", user_id=f"host-{room}",
+        host = auth.mint(secret, room=room, role="host", user_id=f"host-{room}",
                          name=room_input["host_name"], ttl=DEMO_TOKEN_TTL)
-        moderator = auth.mint(settings.secret, room=room, role="moderator",
+        moderator = auth.mint(secret, room=room, role="moderator",
                               user_id=f"mod-{room}", name="Moderator", ttl=DEMO_TOKEN_TTL)
-        shopper = auth.mint(settings.secret, room=room, role="viewer",
+        shopper = auth.mint(secret, room=room, role="viewer",
                             user_id=f"shopper-{room}", name="Demo shopper", ttl=DEMO_TOKEN_TTL)
         lines += [
             f"  {room_input['country']}",

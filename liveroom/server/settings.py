@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,10 +14,10 @@ from signaling import config as media_config
 from signaling.config import MediaSettings
 
 from .. import config as core_config
-from ..config import ConfigError, Settings, read_part
+from ..config import ConfigError, Settings, Variables, read_part
 
 # part name -> (its settings class, its variables, its check)
-PARTS = {
+PARTS: dict[str, tuple[type, Variables, Callable[[Any], None]]] = {
     "core": (Settings, core_config.VARIABLES, core_config.validate),
     "media": (MediaSettings, media_config.VARIABLES, media_config.validate),
 }
