@@ -11,7 +11,7 @@ Three kinds of processes, so that only the server's own work is measured: the se
 publisher that sends a pre-encoded loop in real time (no encoding while measuring); and viewer
 processes whose viewers count the frames they receive without decoding them, except one
 sample viewer that decodes every picture and checks its pattern (the frame number written in
-blocks, as in tests/media/clients.py). All traffic stays on 127.0.0.1.
+blocks, as in tests/signaling/clients.py). All traffic stays on 127.0.0.1.
 
 Printed per N: server CPU per viewer (the server's CPU with N viewers minus with none, over
 N, in % of one core), frames delivered per viewer per second (mean and the slowest viewer),

@@ -15,7 +15,7 @@ transcoding therefore needs four things aiortc has no public API for:
   a deployment (or a test on loopback) may name the addresses to offer.
 
 `check()` verifies each of these against the installed aiortc and raises IncompatibleAiortc
-with what changed; tests/media/test_aiortc_forwarding.py runs it and the real paths, so an aiortc
+with what changed; tests/signaling/test_aiortc_forwarding.py runs it and the real paths, so an aiortc
 upgrade that breaks one of them fails loudly instead of silently decoding or dropping video.
 pyproject.toml pins aiortc to the versions checked here.
 """

@@ -11,7 +11,7 @@ for the browser's Accept-Language, else English.
 
 Maintainers: `python -m web.i18n update` extracts the strings from the templates and the
 JavaScript and merges them into every catalog (new ones untranslated); `python -m web.i18n
-check` lists what is missing. tests/unit/test_i18n.py fails while anything is.
+check` lists what is missing. tests/web/test_i18n.py fails while anything is.
 """
 
 from __future__ import annotations

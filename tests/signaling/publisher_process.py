@@ -1,5 +1,5 @@
 """A WHIP publisher in a process of its own, for tests that kill it: `python -m
-tests.media.publisher_process URL TOKEN` prints "connected" once media flows, then runs until
+tests.signaling.publisher_process URL TOKEN` prints "connected" once media flows, then runs until
 killed."""
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 
 from liveroom.client import ChannelClosed, RoomClient
 
-from ..helpers import bearer, token
+from .helpers import bearer, token
 
 ROOM = "thailand"
 OFFER = "v=0\r\n"  # never read: the gate refuses first

@@ -17,7 +17,7 @@ import pytest
 from liveroom.client import RoomClient
 from liveroom.server import cli
 
-from .helpers import ServerProcess, admin_token, free_port, token
+from ..helpers import ServerProcess, admin_token, free_port, token
 
 
 @pytest.fixture(scope="module")

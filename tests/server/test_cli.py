@@ -9,7 +9,7 @@ import aiohttp
 
 from liveroom.domain import auth
 
-from .helpers import SECRET, ServerProcess, free_port
+from ..helpers import SECRET, ServerProcess, free_port
 
 
 def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

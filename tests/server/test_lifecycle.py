@@ -18,7 +18,7 @@ from liveroom.client import RoomClient
 from liveroom.lifecycle import LIFECYCLE
 from liveroom.metrics import METRICS
 
-from .helpers import (
+from ..helpers import (
     RedisServer,
     ServerProcess,
     create_room,

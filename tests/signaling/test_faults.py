@@ -202,7 +202,7 @@ async def test_a_publisher_that_vanishes_goes_offline_within_ten_seconds(media_s
     srv = await media_server()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.media.publisher_process", f"{srv.base_url}/whip/rooms/"
+        [sys.executable, "-m", "tests.signaling.publisher_process", f"{srv.base_url}/whip/rooms/"
          f"{ROOM}", token(ROOM, "host")], cwd=ROOT, env=env, stdout=subprocess.PIPE)
     try:
         async with RoomClient(srv.base_url, ROOM) as room:
