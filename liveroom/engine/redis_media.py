@@ -19,6 +19,7 @@ from .redis_errors import unavailable_on_failure
 from .redis_index import retire_if_idle
 from .redis_keys import RoomKeys
 from .redis_scripts import Scripts
+from .redis_types import as_bytes, as_text
 
 
 class RedisMedia(Media):
@@ -51,7 +52,7 @@ class RedisMedia(Media):
         blob = await self._redis.hget(k.media, slot)
         if blob is None:
             return None
-        claim = unpack(blob)
+        claim = unpack(as_bytes(blob))
         if claim.get("session") != session or claim.get("live"):
             return None
         claim.update(live=True, since=int(time.time() * 1000))
@@ -83,7 +84,8 @@ class RedisMedia(Media):
 
     @unavailable_on_failure
     async def sweep(self) -> int:
-        rooms = sorted(m.decode() for m in await self._redis.smembers(self._broker.keyspace.media_rooms))
+        rooms = sorted(as_text(m)
+                       for m in await self._redis.smembers(self._broker.keyspace.media_rooms))
         removed = 0
         for room in rooms:
             k, keys = self._keys(room)

@@ -16,6 +16,7 @@ from .redis_errors import unavailable_on_failure
 from .redis_index import retire_if_idle
 from .redis_keys import RoomKeys
 from .redis_scripts import Scripts
+from .redis_types import as_bytes, as_text
 from .sales import DELIVERY_LOG_SIZE, BuyResult, OutboxEntry, Sales
 
 STOCK_INTERVAL = 0.25  # coalesced sale.stock events: at most four a second per sale
@@ -130,7 +131,7 @@ class RedisSales(Sales):
         # Candidates by this clock; the script settles only what is due by Redis's.
         due = await self._redis.zrangebyscore(k.order_expiry, "-inf", now_ms(), 0, 200)
         for order_id in due:
-            await self._settle(room, order_id.decode(), "expired", "system", only_if_due=True)
+            await self._settle(room, as_text(order_id), "expired", "system", only_if_due=True)
 
     # --- buying ------------------------------------------------------------------------------
     @unavailable_on_failure
@@ -154,7 +155,7 @@ class RedisSales(Sales):
     @unavailable_on_failure
     async def get_order(self, room: str, order_id: str) -> dict[str, Any] | None:
         blob = await self._redis.hget(self._k(room).orders, order_id)
-        return unpack(blob) if blob is not None else None
+        return unpack(as_bytes(blob)) if blob is not None else None
 
     @unavailable_on_failure
     async def list_orders(self, room: str, *, sale_id: str | None = None,
@@ -162,10 +163,11 @@ class RedisSales(Sales):
         k = self._k(room)
         index = k.user_orders(user_id) if user_id else (
             k.sale_orders(sale_id) if sale_id else k.order_index)
-        ids = await self._redis.zrange(index, 0, -1)
+        ids = [as_bytes(i) for i in await self._redis.zrange(index, 0, -1)]
         if not ids:
             return []
-        orders = [unpack(b) for b in await self._redis.hmget(k.orders, ids) if b is not None]
+        orders = [unpack(as_bytes(b)) for b in await self._redis.hmget(k.orders, ids)
+                  if b is not None]
         if sale_id and user_id:
             orders = [o for o in orders if o["sale_id"] == sale_id]
         return orders
@@ -222,7 +224,7 @@ class RedisSales(Sales):
         blob = await self._redis.hget(k.outbox, local)
         if blob is None:
             return
-        entry = unpack(blob)
+        entry = unpack(as_bytes(blob))
         entry["attempts"] += 1
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(k.outbox, local, pack(entry))
@@ -258,15 +260,15 @@ class RedisSales(Sales):
     @unavailable_on_failure
     async def get_webhook(self, room: str) -> dict[str, Any] | None:
         blob = await self._redis.get(self._k(room).webhook)
-        return unpack(blob) if blob is not None else None
+        return unpack(as_bytes(blob)) if blob is not None else None
 
     @unavailable_on_failure
     async def webhook_rooms(self) -> list[str]:
-        return sorted(m.decode() for m in await self._redis.smembers(self._webhook_rooms))
+        return sorted(as_text(m) for m in await self._redis.smembers(self._webhook_rooms))
 
     @unavailable_on_failure
     async def sale_rooms(self) -> list[str]:
-        return sorted(m.decode() for m in await self._redis.smembers(self._sale_rooms))
+        return sorted(as_text(m) for m in await self._redis.smembers(self._sale_rooms))
 
     @unavailable_on_failure
     async def log_delivery(self, room: str, record: dict[str, Any]) -> None:
@@ -278,8 +280,8 @@ class RedisSales(Sales):
 
     @unavailable_on_failure
     async def deliveries(self, room: str, limit: int = 100) -> list[dict[str, Any]]:
-        return [unpack(b) for b in await self._redis.lrange(self._k(room).deliveries, 0,
-                                                               limit - 1)]
+        return [unpack(as_bytes(b)) for b in await self._redis.lrange(self._k(room).deliveries,
+                                                                         0, limit - 1)]
 
 
 def _view(sale: dict[str, Any], remaining: int, flag: bytes | None) -> dict[str, Any]:

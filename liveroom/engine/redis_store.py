@@ -16,6 +16,7 @@ from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
 from .redis_keys import RoomKeys
 from .redis_scripts import Scripts
+from .redis_types import as_bytes, as_text
 from .store import Snapshot, Store
 
 
@@ -54,7 +55,7 @@ class RedisStore(Store):
     # --- rooms -------------------------------------------------------------------------------
     @unavailable_on_failure
     async def list_rooms(self) -> list[dict[str, Any]]:
-        ids = sorted(m.decode() for m in await self._redis.smembers(self._broker.keyspace.rooms))
+        ids = sorted(as_text(m) for m in await self._redis.smembers(self._broker.keyspace.rooms))
         if not ids:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -66,7 +67,7 @@ class RedisStore(Store):
     @unavailable_on_failure
     async def get_room(self, room: str) -> dict[str, Any] | None:
         blob = await self._redis.get(self._k(room).record)
-        return unpack(blob) if blob is not None else None
+        return unpack(as_bytes(blob)) if blob is not None else None
 
     @unavailable_on_failure
     async def create_room(self, record: dict[str, Any]) -> None:
@@ -115,7 +116,7 @@ class RedisStore(Store):
     @unavailable_on_failure
     async def get_product(self, room: str, product_id: str) -> dict[str, Any] | None:
         blob = await self._redis.hget(self._k(room).products, product_id)
-        return unpack(blob) if blob is not None else None
+        return unpack(as_bytes(blob)) if blob is not None else None
 
     @unavailable_on_failure
     async def put_product(self, room: str, record: dict[str, Any], *, create: bool) -> int:
