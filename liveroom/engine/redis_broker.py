@@ -92,11 +92,10 @@ class RedisBroker(Broker):
         self, room: str, slot: str, event: dict[str, Any], interval: float
     ) -> int | None:
         k = self.keys(room)
-        seq = await self._scripts.publish_latest(
+        return await self._scripts.publish_latest(
             keys=[*k.stream, k.latest],
             args=[*self.stream_args(k), slot, pack(event), int(interval * 1000)],
         )
-        return seq or None
 
     @unavailable_on_failure
     async def send_to_instance(self, instance: str, message: dict[str, Any]) -> bool:

@@ -9,8 +9,7 @@ from redis.asyncio import Redis
 
 from ..domain import events
 from ..domain.codec import pack, unpack
-from ..domain.errors import LiveroomError
-from ..domain.sales import buy_refusal, now_ms, sale_state, sale_view
+from ..domain.sales import now_ms, sale_state, sale_view
 from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
 from .redis_index import retire_if_idle
@@ -40,13 +39,12 @@ class RedisSales(Sales):
         state = sale_state(sale, sale["stock"], None, now_ms())
         view = sale_view(sale, sale["stock"], state)
         kind = "sale.started" if state == "live" else "sale.scheduled"
-        seq = await self._scripts.sale_create(
+        await self._scripts.sale_create(
             keys=[*k.stream, k.sales, k.sale_stock, k.sale_told, k.sales_active, k.record],
             args=[*self._broker.stream_args(k), sale["id"], pack(sale), sale["stock"], kind,
                   state, pack(events.sale_event(kind, view))],
+            about={"room": room},
         )
-        if seq == -2:
-            raise LiveroomError("room_not_found", f"no room {room!r}")
         await self._redis.sadd(self._sale_rooms, room)
         return view
 
@@ -81,14 +79,10 @@ class RedisSales(Sales):
     async def finish_sale(self, room: str, sale_id: str, outcome: str, by: str
                           ) -> dict[str, Any]:
         k = self._k(room)
-        done = await self._scripts.sale_finish(
+        await self._scripts.sale_finish(
             keys=[*k.stream, k.sales, k.sale_flags, k.sale_told],
             args=[*self._broker.stream_args(k), sale_id, outcome],
         )
-        if done == -1:
-            raise buy_refusal("sale_not_found", None)
-        if done == 0:
-            raise LiveroomError("conflict", "the sale has already finished")
         await self._tick_sales(room)  # announces it now, not at the next tick
         view = await self.get_sale(room, sale_id)
         assert view is not None
@@ -138,7 +132,7 @@ class RedisSales(Sales):
     async def buy(self, room: str, sale_id: str, order: dict[str, Any]) -> BuyResult:
         k = self._k(room)
         user = order["user_id"]
-        result = await self._scripts.sale_buy(
+        outcome, blob = await self._scripts.sale_buy(
             keys=[*k.stream, k.sales, k.sale_stock, k.sale_flags, k.sale_buyers, k.sale_idem,
                   k.orders, k.order_index, k.user_orders(user), k.sale_orders(sale_id),
                   k.order_expiry, *k.outbox_keys],
@@ -146,10 +140,7 @@ class RedisSales(Sales):
                   order["quantity"], order["id"], pack(order), order["created_at"],
                   order["expires_at"]],
         )
-        outcome = result[0].decode()
-        if outcome in ("created", "existing"):
-            return BuyResult(unpack(result[1]), outcome == "created")
-        raise _refusal(outcome, result[1:])
+        return BuyResult(unpack(blob), outcome == b"created")
 
     # --- orders ------------------------------------------------------------------------------
     @unavailable_on_failure
@@ -179,20 +170,13 @@ class RedisSales(Sales):
     async def _settle(self, room: str, order_id: str, status: str, by: str, *,
                       only_if_due: bool) -> dict[str, Any]:
         k = self._k(room)
-        result = await self._scripts.order_settle(
+        blob = await self._scripts.order_settle(
             keys=[*k.stream, k.orders, k.sale_stock, k.sale_buyers, k.order_expiry,
                   *k.outbox_keys],
             args=[*self._broker.stream_args(k), order_id, status, by, "1" if only_if_due else "0"],
+            about={"room": room, "order": order_id},
         )
-        outcome = result[0].decode()
-        if outcome in ("ok", "same"):
-            return unpack(result[1])
-        if outcome == "order_not_found":
-            raise LiveroomError("order_not_found", f"no order {order_id!r} in {room!r}")
-        if outcome == "not_due":
-            return {}
-        raise LiveroomError("conflict", f"the order is already {result[1].decode()}",
-                            status=result[1].decode())
+        return unpack(blob) if blob is not None else {}  # None: not due yet (the expiry sweep)
 
     # --- outbox ------------------------------------------------------------------------------
     @unavailable_on_failure
@@ -287,16 +271,6 @@ class RedisSales(Sales):
 def _view(sale: dict[str, Any], remaining: int, flag: bytes | None) -> dict[str, Any]:
     state = sale_state(sale, remaining, flag.decode() if flag else None, now_ms())
     return sale_view(sale, remaining, state)
-
-
-def _refusal(code: str, details: list) -> LiveroomError:
-    if code == "sale_not_started":
-        return buy_refusal(code, None, starts_at=int(details[0]))
-    if code == "not_enough_stock":
-        return buy_refusal(code, None, remaining=int(details[0]))
-    if code == "over_limit":
-        return buy_refusal(code, None, held=int(details[0]), limit=int(details[1]))
-    return buy_refusal(code, None)
 
 
 def _delivery_id(room: str, local: str) -> str:
