@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class Journal:
         self._pending: list[bytes] = []
         self._waiters: list[asyncio.Future] = []
         self._writer: asyncio.Task | None = None
-        self._file = None
+        self._file: BinaryIO | None = None
 
     def replay(self) -> Iterator[dict[str, Any]]:
         """Every record written so far, oldest first."""

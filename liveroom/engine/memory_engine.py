@@ -13,6 +13,8 @@ from .memory_store import MemoryStore
 
 class MemoryEngine(Engine):
     kind = "memory"
+    store: MemoryStore  # flushed and closed here, beyond what Store and Sales offer
+    sales: MemorySales
 
     def __init__(self, settings: Settings) -> None:
         self.broker = MemoryBroker(settings.history_size, settings.instance_id)

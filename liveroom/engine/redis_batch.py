@@ -7,31 +7,49 @@ connection and one round trip, and Redis still runs each script atomically and i
 The pipeline carries bare EVALSHAs: redis-py would otherwise ask SCRIPT EXISTS before every
 pipeline that holds scripts, a second round trip each time. A script Redis does not know (it
 restarted, or flushed its cache) answers NOSCRIPT; it is loaded then, and those calls run again.
+
+Each call brings the function that reads its reply (redis_replies.script_result), so its future
+completes with what the caller wants: the value, or the refusal as an exception.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
+from .redis_replies import About, script_result
+
 MAX_BATCH = 1000
+
+
+class _Call(NamedTuple):
+    script: AsyncScript
+    keys: list[Any]
+    args: list[Any]
+    read: Callable[[Any], Any]
+    future: asyncio.Future[Any]
 
 
 class Batcher:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._queue: list[tuple[AsyncScript, list, list, asyncio.Future]] = []
+        self._queue: list[_Call] = []
         self._scheduled = False
-        self._running: set[asyncio.Task] = set()
+        self._running: set[asyncio.Task[None]] = set()
 
-    def run(self, script: AsyncScript, keys: list, args: list) -> asyncio.Future:
+    def run(self, script: AsyncScript, keys: list[Any], args: list[Any],
+            read: Callable[[Any], Any]) -> asyncio.Future[Any]:
+        """Queue a call; its future gets read(reply), or what the call or read(reply) raised."""
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._queue.append((script, keys, args, future))
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.append(_Call(script, keys, args, read, future))
         if not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._send)
@@ -45,47 +63,58 @@ class Batcher:
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
-    async def _execute(self, batch: list[tuple[AsyncScript, list, list, asyncio.Future]]):
+    async def _execute(self, batch: list[_Call]) -> None:
         try:
             results = await self._evalsha_all(batch)
             # Only the calls Redis refused run again: the others have had their effect.
             again = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
             if again:
-                for script in {batch[i][0] for i in again}:
+                for script in {batch[i].script for i in again}:
                     await self._redis.script_load(script.script)
                 retried = await self._evalsha_all([batch[i] for i in again])
                 for i, result in zip(again, retried):
                     results[i] = result
         except BaseException as exc:
-            for *_rest, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
+            for call in batch:
+                if not call.future.done():
+                    call.future.set_exception(exc)
             if not isinstance(exc, Exception):
                 raise
             return
-        for (*_rest, future), result in zip(batch, results):
-            if future.done():
+        for call, result in zip(batch, results):
+            if call.future.done():
                 continue
             if isinstance(result, Exception):
-                future.set_exception(result)
+                call.future.set_exception(result)
+                continue
+            try:
+                value = call.read(result)
+            except Exception as exc:
+                call.future.set_exception(exc)
             else:
-                future.set_result(result)
+                call.future.set_result(value)
 
-    async def _evalsha_all(self, batch) -> list:
+    async def _evalsha_all(self, batch: list[_Call]) -> list[Any]:
         async with self._redis.pipeline(transaction=False) as pipe:
-            for script, keys, args, _future in batch:
-                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            for call in batch:
+                pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
             return await pipe.execute(raise_on_error=False)
 
 
 class BatchedScript:
-    """A script that, called without a pipeline, joins the current batch."""
+    """A script whose calls join the current batch and come back read (redis_replies.py)."""
 
     def __init__(self, script: AsyncScript, batcher: Batcher) -> None:
         self._script = script
         self._batcher = batcher
 
-    def __call__(self, keys: list, args: list, client: Any = None):
-        if client is not None:
-            return self._script(keys=keys, args=args, client=client)
-        return self._batcher.run(self._script, keys, args)
+    def __call__(self, keys: list[Any], args: list[Any], *,
+                 about: About | None = None) -> asyncio.Future[Any]:
+        """The script's value, or its refusal raised; `about` names what a refusal's message
+        mentions (the room, product, message or order)."""
+        return self._batcher.run(self._script, keys, args,
+                                 functools.partial(script_result, about=about))
+
+    async def queue(self, pipe: Pipeline, keys: list[Any], args: list[Any]) -> None:
+        """Add a call to the caller's pipeline instead; read its result with script_result()."""
+        await self._script(keys=keys, args=args, client=pipe)

@@ -92,11 +92,10 @@ class RedisBroker(Broker):
         self, room: str, slot: str, event: dict[str, Any], interval: float
     ) -> int | None:
         k = self.keys(room)
-        seq = await self._scripts.publish_latest(
+        return await self._scripts.publish_latest(
             keys=[*k.stream, k.latest],
             args=[*self.stream_args(k), slot, pack(event), int(interval * 1000)],
         )
-        return seq or None
 
     @unavailable_on_failure
     async def send_to_instance(self, instance: str, message: dict[str, Any]) -> bool:
@@ -154,7 +153,7 @@ class RedisBroker(Broker):
             await asyncio.wait_for(asyncio.shield(waiter), SUBSCRIBE_TIMEOUT)
             # Subscribed before reading the position: nothing published after it is missed.
             await asyncio.shield(self._start_sync(room))
-            if stream.last_seq is None:
+            if stream.epoch is None or stream.last_seq is None:  # the sync did not get through
                 raise EngineUnavailable("could not read the stream position")
         except (asyncio.TimeoutError, EngineUnavailable, *UNREACHABLE) as exc:
             if self._streams.get(room) is stream:
@@ -271,6 +270,7 @@ class RedisBroker(Broker):
                 stream.buffer.clear()
                 stream.lost = True
             return
+        assert stream.last_seq is not None  # only a sync lifts the buffer, and it sets last_seq
         if epoch == stream.epoch:
             if seq <= stream.last_seq:
                 return  # already delivered (replayed from history)

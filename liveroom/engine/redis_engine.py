@@ -34,6 +34,8 @@ SOCKET_TIMEOUT = 5.0
 
 class RedisEngine(Engine):
     kind = "redis"
+    broker: RedisBroker  # started, audited and closed here, beyond what Broker offers
+    presence: RedisPresence
 
     def __init__(self, settings: Settings) -> None:
         url = settings.redis_url

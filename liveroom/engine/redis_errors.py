@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 
@@ -16,7 +16,9 @@ T = TypeVar("T")
 UNREACHABLE = (ConnectionError, TimeoutError, BusyLoadingError, OSError)
 
 
-def unavailable_on_failure(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+def unavailable_on_failure(
+    fn: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:

@@ -12,13 +12,14 @@ from redis.asyncio import Redis
 
 from ..domain import events
 from ..domain.codec import pack, unpack
-from ..domain.errors import LiveroomError
 from .media import Media, public
 from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
 from .redis_index import retire_if_idle
 from .redis_keys import RoomKeys
+from .redis_replies import script_result
 from .redis_scripts import Scripts
+from .redis_types import as_bytes, as_text
 
 
 class RedisMedia(Media):
@@ -35,13 +36,11 @@ class RedisMedia(Media):
     async def claim(self, room: str, claim: dict[str, Any], ttl: float) -> dict[str, Any] | None:
         k, keys = self._keys(room)
         record = {name: value for name, value in claim.items() if value is not None}
-        result = await self._scripts.media_claim(keys=keys, args=[
-            *self._broker.stream_args(k), claim["slot"], pack(record), int(ttl * 1000)])
-        outcome = result[0].decode()
-        if outcome == "no_room":
-            raise LiveroomError("room_not_found", f"no room {room!r}")
-        if outcome == "refused":
-            return unpack(result[1])
+        in_the_way = await self._scripts.media_claim(keys=keys, args=[
+            *self._broker.stream_args(k), claim["slot"], pack(record), int(ttl * 1000)],
+            about={"room": room})
+        if in_the_way is not None:
+            return unpack(in_the_way)
         await self._redis.sadd(self._broker.keyspace.media_rooms, room)
         return None
 
@@ -51,22 +50,20 @@ class RedisMedia(Media):
         blob = await self._redis.hget(k.media, slot)
         if blob is None:
             return None
-        claim = unpack(blob)
+        claim = unpack(as_bytes(blob))
         if claim.get("session") != session or claim.get("live"):
             return None
         claim.update(live=True, since=int(time.time() * 1000))
-        seq = await self._scripts.media_live(keys=keys, args=[
+        return await self._scripts.media_live(keys=keys, args=[
             *self._broker.stream_args(k), slot, session, pack(claim),
             pack(events.media_live(slot, public(claim)))])
-        return seq or None
 
     @unavailable_on_failure
     async def release(self, room: str, slot: str, session: str, reason: str) -> int | None:
         k, keys = self._keys(room)
-        seq = await self._scripts.media_release(keys=keys, args=[
+        return await self._scripts.media_release(keys=keys, args=[
             *self._broker.stream_args(k), slot, session,
             pack(events.media_offline(slot, session, reason))])
-        return seq or None
 
     @unavailable_on_failure
     async def refresh(self, held: list[tuple[str, str, str]], ttl: float) -> list[bool]:
@@ -75,20 +72,20 @@ class RedisMedia(Media):
         async with self._redis.pipeline(transaction=False) as pipe:
             for room, slot, session in held:
                 k = self._broker.keys(room)
-                await self._scripts.media_refresh(
-                    keys=[k.media, k.media_deadlines], args=[slot, session, int(ttl * 1000)],
-                    client=pipe)
+                await self._scripts.media_refresh.queue(
+                    pipe, keys=[k.media, k.media_deadlines], args=[slot, session, int(ttl * 1000)])
             results = await pipe.execute()
-        return [bool(r) for r in results]
+        return [bool(script_result(r)) for r in results]
 
     @unavailable_on_failure
     async def sweep(self) -> int:
-        rooms = sorted(m.decode() for m in await self._redis.smembers(self._broker.keyspace.media_rooms))
+        rooms = sorted(as_text(m)
+                       for m in await self._redis.smembers(self._broker.keyspace.media_rooms))
         removed = 0
         for room in rooms:
             k, keys = self._keys(room)
             n = await self._scripts.media_sweep(keys=keys, args=self._broker.stream_args(k))
-            if n < 0:
+            if n is None:  # the room is gone
                 await self._redis.srem(self._broker.keyspace.media_rooms, room)
                 continue
             removed += n
@@ -115,8 +112,8 @@ class RedisMedia(Media):
         async with self._redis.pipeline(transaction=False) as pipe:
             for room in rooms:
                 k = self._broker.keys(room)
-                await self._scripts.media_claims(keys=[k.media, k.media_deadlines], args=[],
-                                                 client=pipe)
+                await self._scripts.media_claims.queue(pipe, keys=[k.media, k.media_deadlines],
+                                                       args=[])
             results = await pipe.execute()
-        return {room: room_state([unpack(b) for b in blobs])
-                for room, blobs in zip(rooms, results)}
+        return {room: room_state([unpack(b) for b in script_result(reply)])
+                for room, reply in zip(rooms, results)}

@@ -9,13 +9,13 @@ from redis.asyncio import Redis
 
 from ..domain import events
 from ..domain.codec import pack, unpack
-from ..domain.errors import LiveroomError
-from ..domain.sales import buy_refusal, now_ms, sale_state, sale_view
+from ..domain.sales import now_ms, sale_state, sale_view
 from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
 from .redis_index import retire_if_idle
 from .redis_keys import RoomKeys
 from .redis_scripts import Scripts
+from .redis_types import as_bytes, as_text
 from .sales import DELIVERY_LOG_SIZE, BuyResult, OutboxEntry, Sales
 
 STOCK_INTERVAL = 0.25  # coalesced sale.stock events: at most four a second per sale
@@ -39,13 +39,12 @@ class RedisSales(Sales):
         state = sale_state(sale, sale["stock"], None, now_ms())
         view = sale_view(sale, sale["stock"], state)
         kind = "sale.started" if state == "live" else "sale.scheduled"
-        seq = await self._scripts.sale_create(
+        await self._scripts.sale_create(
             keys=[*k.stream, k.sales, k.sale_stock, k.sale_told, k.sales_active, k.record],
             args=[*self._broker.stream_args(k), sale["id"], pack(sale), sale["stock"], kind,
                   state, pack(events.sale_event(kind, view))],
+            about={"room": room},
         )
-        if seq == -2:
-            raise LiveroomError("room_not_found", f"no room {room!r}")
         await self._redis.sadd(self._sale_rooms, room)
         return view
 
@@ -80,14 +79,10 @@ class RedisSales(Sales):
     async def finish_sale(self, room: str, sale_id: str, outcome: str, by: str
                           ) -> dict[str, Any]:
         k = self._k(room)
-        done = await self._scripts.sale_finish(
+        await self._scripts.sale_finish(
             keys=[*k.stream, k.sales, k.sale_flags, k.sale_told],
             args=[*self._broker.stream_args(k), sale_id, outcome],
         )
-        if done == -1:
-            raise buy_refusal("sale_not_found", None)
-        if done == 0:
-            raise LiveroomError("conflict", "the sale has already finished")
         await self._tick_sales(room)  # announces it now, not at the next tick
         view = await self.get_sale(room, sale_id)
         assert view is not None
@@ -130,14 +125,14 @@ class RedisSales(Sales):
         # Candidates by this clock; the script settles only what is due by Redis's.
         due = await self._redis.zrangebyscore(k.order_expiry, "-inf", now_ms(), 0, 200)
         for order_id in due:
-            await self._settle(room, order_id.decode(), "expired", "system", only_if_due=True)
+            await self._settle(room, as_text(order_id), "expired", "system", only_if_due=True)
 
     # --- buying ------------------------------------------------------------------------------
     @unavailable_on_failure
     async def buy(self, room: str, sale_id: str, order: dict[str, Any]) -> BuyResult:
         k = self._k(room)
         user = order["user_id"]
-        result = await self._scripts.sale_buy(
+        outcome, blob = await self._scripts.sale_buy(
             keys=[*k.stream, k.sales, k.sale_stock, k.sale_flags, k.sale_buyers, k.sale_idem,
                   k.orders, k.order_index, k.user_orders(user), k.sale_orders(sale_id),
                   k.order_expiry, *k.outbox_keys],
@@ -145,16 +140,13 @@ class RedisSales(Sales):
                   order["quantity"], order["id"], pack(order), order["created_at"],
                   order["expires_at"]],
         )
-        outcome = result[0].decode()
-        if outcome in ("created", "existing"):
-            return BuyResult(unpack(result[1]), outcome == "created")
-        raise _refusal(outcome, result[1:])
+        return BuyResult(unpack(blob), outcome == b"created")
 
     # --- orders ------------------------------------------------------------------------------
     @unavailable_on_failure
     async def get_order(self, room: str, order_id: str) -> dict[str, Any] | None:
         blob = await self._redis.hget(self._k(room).orders, order_id)
-        return unpack(blob) if blob is not None else None
+        return unpack(as_bytes(blob)) if blob is not None else None
 
     @unavailable_on_failure
     async def list_orders(self, room: str, *, sale_id: str | None = None,
@@ -162,10 +154,11 @@ class RedisSales(Sales):
         k = self._k(room)
         index = k.user_orders(user_id) if user_id else (
             k.sale_orders(sale_id) if sale_id else k.order_index)
-        ids = await self._redis.zrange(index, 0, -1)
+        ids = [as_bytes(i) for i in await self._redis.zrange(index, 0, -1)]
         if not ids:
             return []
-        orders = [unpack(b) for b in await self._redis.hmget(k.orders, ids) if b is not None]
+        orders = [unpack(as_bytes(b)) for b in await self._redis.hmget(k.orders, ids)
+                  if b is not None]
         if sale_id and user_id:
             orders = [o for o in orders if o["sale_id"] == sale_id]
         return orders
@@ -177,20 +170,13 @@ class RedisSales(Sales):
     async def _settle(self, room: str, order_id: str, status: str, by: str, *,
                       only_if_due: bool) -> dict[str, Any]:
         k = self._k(room)
-        result = await self._scripts.order_settle(
+        blob = await self._scripts.order_settle(
             keys=[*k.stream, k.orders, k.sale_stock, k.sale_buyers, k.order_expiry,
                   *k.outbox_keys],
             args=[*self._broker.stream_args(k), order_id, status, by, "1" if only_if_due else "0"],
+            about={"room": room, "order": order_id},
         )
-        outcome = result[0].decode()
-        if outcome in ("ok", "same"):
-            return unpack(result[1])
-        if outcome == "order_not_found":
-            raise LiveroomError("order_not_found", f"no order {order_id!r} in {room!r}")
-        if outcome == "not_due":
-            return {}
-        raise LiveroomError("conflict", f"the order is already {result[1].decode()}",
-                            status=result[1].decode())
+        return unpack(blob) if blob is not None else {}  # None: not due yet (the expiry sweep)
 
     # --- outbox ------------------------------------------------------------------------------
     @unavailable_on_failure
@@ -222,7 +208,7 @@ class RedisSales(Sales):
         blob = await self._redis.hget(k.outbox, local)
         if blob is None:
             return
-        entry = unpack(blob)
+        entry = unpack(as_bytes(blob))
         entry["attempts"] += 1
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(k.outbox, local, pack(entry))
@@ -258,15 +244,15 @@ class RedisSales(Sales):
     @unavailable_on_failure
     async def get_webhook(self, room: str) -> dict[str, Any] | None:
         blob = await self._redis.get(self._k(room).webhook)
-        return unpack(blob) if blob is not None else None
+        return unpack(as_bytes(blob)) if blob is not None else None
 
     @unavailable_on_failure
     async def webhook_rooms(self) -> list[str]:
-        return sorted(m.decode() for m in await self._redis.smembers(self._webhook_rooms))
+        return sorted(as_text(m) for m in await self._redis.smembers(self._webhook_rooms))
 
     @unavailable_on_failure
     async def sale_rooms(self) -> list[str]:
-        return sorted(m.decode() for m in await self._redis.smembers(self._sale_rooms))
+        return sorted(as_text(m) for m in await self._redis.smembers(self._sale_rooms))
 
     @unavailable_on_failure
     async def log_delivery(self, room: str, record: dict[str, Any]) -> None:
@@ -278,23 +264,13 @@ class RedisSales(Sales):
 
     @unavailable_on_failure
     async def deliveries(self, room: str, limit: int = 100) -> list[dict[str, Any]]:
-        return [unpack(b) for b in await self._redis.lrange(self._k(room).deliveries, 0,
-                                                               limit - 1)]
+        return [unpack(as_bytes(b)) for b in await self._redis.lrange(self._k(room).deliveries,
+                                                                         0, limit - 1)]
 
 
 def _view(sale: dict[str, Any], remaining: int, flag: bytes | None) -> dict[str, Any]:
     state = sale_state(sale, remaining, flag.decode() if flag else None, now_ms())
     return sale_view(sale, remaining, state)
-
-
-def _refusal(code: str, details: list) -> LiveroomError:
-    if code == "sale_not_started":
-        return buy_refusal(code, None, starts_at=int(details[0]))
-    if code == "not_enough_stock":
-        return buy_refusal(code, None, remaining=int(details[0]))
-    if code == "over_limit":
-        return buy_refusal(code, None, held=int(details[0]), limit=int(details[1]))
-    return buy_refusal(code, None)
 
 
 def _delivery_id(room: str, local: str) -> str:

@@ -1,7 +1,8 @@
 """The Lua scripts of the Redis engine, each prepended with lua/prelude.lua and registered once.
 
-Called without a pipeline, a script joins the loop turn's batch (redis_batch.py), which loads it
-again when a restarted or flushed Redis answers NOSCRIPT, so callers never see that error.
+A call joins the loop turn's batch (redis_batch.py), which loads the script again when a
+restarted or flushed Redis answers NOSCRIPT, so callers never see that error; it comes back as
+the script's value, or raises its refusal (redis_replies.py).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def _source(name: str) -> str:
 
 
 class Scripts:
-    """Each script as an attribute; called without a pipeline, it joins the loop turn's batch."""
+    """Each script as an attribute: `await scripts.pin(keys=..., args=..., about=...)`."""
 
     def __init__(self, redis: Redis) -> None:
         prelude = _source("prelude")

@@ -16,15 +16,8 @@ from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
 from .redis_keys import RoomKeys
 from .redis_scripts import Scripts
+from .redis_types import as_bytes, as_text
 from .store import Snapshot, Store
-
-
-def _room_not_found(room: str) -> LiveroomError:
-    return LiveroomError("room_not_found", f"no room {room!r}")
-
-
-def _product_not_found(room: str, product_id: str) -> LiveroomError:
-    return LiveroomError("product_not_found", f"no product {product_id!r} in {room!r}")
 
 
 class RedisStore(Store):
@@ -43,18 +36,16 @@ class RedisStore(Store):
         self, room: str, key: str, op: str, field: str, value: Any, event: dict
     ) -> int:
         k = self._k(room)
-        seq = await self._scripts.write_and_publish(
+        return await self._scripts.write_and_publish(
             keys=[*k.stream, key, k.record],
             args=[*self._broker.stream_args(k), op, field, value, pack(event)],
+            about={"room": room},
         )
-        if seq == -2:
-            raise _room_not_found(room)
-        return seq
 
     # --- rooms -------------------------------------------------------------------------------
     @unavailable_on_failure
     async def list_rooms(self) -> list[dict[str, Any]]:
-        ids = sorted(m.decode() for m in await self._redis.smembers(self._broker.keyspace.rooms))
+        ids = sorted(as_text(m) for m in await self._redis.smembers(self._broker.keyspace.rooms))
         if not ids:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -66,7 +57,7 @@ class RedisStore(Store):
     @unavailable_on_failure
     async def get_room(self, room: str) -> dict[str, Any] | None:
         blob = await self._redis.get(self._k(room).record)
-        return unpack(blob) if blob is not None else None
+        return unpack(as_bytes(blob)) if blob is not None else None
 
     @unavailable_on_failure
     async def create_room(self, record: dict[str, Any]) -> None:
@@ -80,13 +71,11 @@ class RedisStore(Store):
     @unavailable_on_failure
     async def update_room(self, record: dict[str, Any]) -> int:
         k = self._k(record["id"])
-        seq = await self._scripts.room_update(
+        return await self._scripts.room_update(
             keys=[*k.stream, k.record],
             args=[*self._broker.stream_args(k), pack(record), pack(events.room_updated(record))],
+            about={"room": record["id"]},
         )
-        if seq < 0:
-            raise _room_not_found(record["id"])
-        return seq
 
     @unavailable_on_failure
     async def delete_room(self, room: str) -> bool:
@@ -109,19 +98,19 @@ class RedisStore(Store):
             pipe.hgetall(k.products)
             exists, products = await pipe.execute()
         if not exists:
-            raise _room_not_found(room)
+            raise LiveroomError("room_not_found", f"no room {room!r}")
         return sorted((unpack(b) for b in products.values()), key=lambda p: p["id"])
 
     @unavailable_on_failure
     async def get_product(self, room: str, product_id: str) -> dict[str, Any] | None:
         blob = await self._redis.hget(self._k(room).products, product_id)
-        return unpack(blob) if blob is not None else None
+        return unpack(as_bytes(blob)) if blob is not None else None
 
     @unavailable_on_failure
     async def put_product(self, room: str, record: dict[str, Any], *, create: bool) -> int:
         k = self._k(room)
         event = events.product_added(record) if create else events.product_updated(record)
-        seq = await self._scripts.product_put(
+        return await self._scripts.product_put(
             keys=[*k.stream, k.products, k.record],
             args=[
                 *self._broker.stream_args(k),
@@ -130,36 +119,28 @@ class RedisStore(Store):
                 "create" if create else "update",
                 pack(event),
             ],
+            about={"room": room, "product": record["id"]},
         )
-        if seq == -1:
-            raise LiveroomError("conflict", f"product {record['id']!r} already exists")
-        if seq == -2:
-            raise _room_not_found(room)
-        if seq == -3:
-            raise _product_not_found(room, record["id"])
-        return seq
 
     @unavailable_on_failure
     async def delete_product(self, room: str, product_id: str) -> int:
         k = self._k(room)
-        seq = await self._scripts.product_delete(
+        return await self._scripts.product_delete(
             keys=[*k.stream, k.products, k.state],
             args=[
                 *self._broker.stream_args(k),
                 product_id,
                 pack(events.product_removed(product_id)),
             ],
+            about={"room": room, "product": product_id},
         )
-        if seq < 0:
-            raise _product_not_found(room, product_id)
-        return seq
 
     # --- live state --------------------------------------------------------------------------
     @unavailable_on_failure
     async def post_chat(self, room: str, message: dict[str, Any], *, privileged: bool) -> int:
         k = self._k(room)
         user = message["user_id"]
-        result = await self._scripts.chat_post(
+        return await self._scripts.chat_post(
             keys=[*k.stream, k.chat, k.mutes, k.bans, k.state, k.slow(user), k.record],
             args=[
                 *self._broker.stream_args(k),
@@ -168,57 +149,38 @@ class RedisStore(Store):
                 pack(events.chat_message(message)),
                 self._chat_tail,
             ],
+            about={"room": room},
         )
-        outcome = result[0].decode()
-        if outcome == "ok":
-            return int(result[1])
-        if outcome == "no_room":
-            raise _room_not_found(room)
-        if outcome == "banned":
-            raise LiveroomError("banned", "you are banned from this room")
-        if outcome == "muted":
-            raise LiveroomError("muted", "you are muted in this room", until=int(result[1]))
-        slow = int(result[1])
-        raise LiveroomError("slow_mode", "slow mode: wait before your next message",
-                            retry_after_ms=max(slow, 1))
 
     @unavailable_on_failure
     async def delete_chat(self, room: str, message_id: str, by: str) -> int:
         k = self._k(room)
-        seq = await self._scripts.chat_delete(
+        return await self._scripts.chat_delete(
             keys=[*k.stream, k.chat],
             args=[
                 *self._broker.stream_args(k),
                 message_id,
                 pack(events.chat_deleted(message_id, by)),
             ],
+            about={"message": message_id},
         )
-        if not seq:
-            raise LiveroomError("message_not_found", f"no recent message {message_id!r}")
-        return seq
 
     @unavailable_on_failure
     async def pin(self, room: str, product_id: str | None, by: str) -> int | None:
         k = self._k(room)
-        seq = await self._scripts.pin(
+        return await self._scripts.pin(
             keys=[*k.stream, k.state, k.products, k.record],
             args=[*self._broker.stream_args(k), product_id or "", by],
+            about={"room": room, "product": product_id or ""},
         )
-        if seq == -2:
-            raise _room_not_found(room)
-        if seq == -1:
-            raise _product_not_found(room, product_id or "")
-        return seq or None
 
     @unavailable_on_failure
     async def add_likes(self, room: str, count: int) -> int:
         k = self._k(room)
-        seq = await self._scripts.likes(
-            keys=[*k.stream, k.state, k.record], args=[*self._broker.stream_args(k), count]
+        return await self._scripts.likes(
+            keys=[*k.stream, k.state, k.record], args=[*self._broker.stream_args(k), count],
+            about={"room": room},
         )
-        if seq == -2:
-            raise _room_not_found(room)
-        return seq
 
     @unavailable_on_failure
     async def set_slow_mode(self, room: str, seconds: int, by: str) -> int:

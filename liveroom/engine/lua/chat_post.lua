@@ -2,22 +2,22 @@
 -- KEYS[9] room record.
 -- ARGV[4] user id, ARGV[5] '1' for staff (exempt from bans, mutes and slow mode),
 -- ARGV[6] event body, ARGV[7] tail size.
--- Returns {'ok', seq} or a refusal: {'banned'}, {'muted', until_ms}, {'slow_mode', retry_ms},
--- {'no_room'}.
-if redis.call('EXISTS', KEYS[9]) == 0 then return {'no_room'} end
+-- Returns ok(seq), or err('room_not_found'), err('banned'), err('muted', until_ms),
+-- err('slow_mode', retry_ms).
+if redis.call('EXISTS', KEYS[9]) == 0 then return err('room_not_found') end
 local user = ARGV[4]
 if ARGV[5] ~= '1' then
-  if redis.call('SISMEMBER', KEYS[6], user) == 1 then return {'banned'} end
+  if redis.call('SISMEMBER', KEYS[6], user) == 1 then return err('banned') end
   local muted_until = tonumber(redis.call('HGET', KEYS[5], user) or '0')
   if muted_until > 0 then
-    if muted_until > now_ms() then return {'muted', muted_until} end
+    if muted_until > now_ms() then return err('muted', muted_until) end
     redis.call('HDEL', KEYS[5], user)
   end
   local slow = tonumber(redis.call('HGET', KEYS[7], 'slow') or '0')
   if slow > 0 and not redis.call('SET', KEYS[8], '1', 'NX', 'PX', slow * 1000) then
-    return {'slow_mode', redis.call('PTTL', KEYS[8])}
+    return err('slow_mode', redis.call('PTTL', KEYS[8]))
   end
 end
 redis.call('RPUSH', KEYS[4], ARGV[6])
 redis.call('LTRIM', KEYS[4], -tonumber(ARGV[7]), -1)
-return {'ok', publish(ARGV[6])}
+return ok(publish(ARGV[6]))

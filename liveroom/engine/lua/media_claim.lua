@@ -1,9 +1,10 @@
 -- A publisher claims a slot of the room (see engine/media.py for the rules).
 -- KEYS[4] claims hash (slot -> claim), KEYS[5] deadlines zset (slot -> ms, Redis clock),
 -- KEYS[6] room record. ARGV[4] slot, ARGV[5] claim (msgpack map), ARGV[6] ttl ms.
--- Returns {'ok'}, {'refused', claim in the way} or {'no_room'}. media.offline bodies built here
--- have the shape of events.media_offline().
-if redis.call('EXISTS', KEYS[6]) == 0 then return {'no_room'} end
+-- Returns ok() (None) once the slot is held, ok(claim in the way) when refused, or
+-- err('room_not_found'). media.offline bodies built here have the shape of
+-- events.media_offline().
+if redis.call('EXISTS', KEYS[6]) == 0 then return err('room_not_found') end
 local now = now_ms()
 local slot = ARGV[4]
 local new = cmsgpack.unpack(ARGV[5])
@@ -31,10 +32,10 @@ for i = 1, #all, 2 do
   if c.session == new.session then
     kept = c
   elseif s == slot then
-    if not (c.replaceable or c.user_id == new.user_id) then return {'refused', blob} end
+    if not (c.replaceable or c.user_id == new.user_id) then return ok(blob) end
     table.insert(displaced, {s, c})
   elseif c.instance ~= new.instance then
-    if not c.replaceable then return {'refused', blob} end
+    if not c.replaceable then return ok(blob) end
     table.insert(displaced, {s, c})
   end
 end
@@ -45,4 +46,4 @@ if kept then
 end
 redis.call('HSET', KEYS[4], slot, cmsgpack.pack(new))
 redis.call('ZADD', KEYS[5], now + tonumber(ARGV[6]), slot)
-return {'ok'}
+return ok()

@@ -1,6 +1,7 @@
 -- Remove the room's lapsed claims, announcing live ones offline (reason 'expired', the shape of
 -- events.media_offline()). KEYS[4] claims, KEYS[5] deadlines, KEYS[6] room record.
--- Returns how many were removed, or -1 when the room is gone (its index entry can go too).
+-- Returns ok(how many were removed), or ok(false) (None) when the room is gone (its index entry
+-- can go too).
 local exists = redis.call('EXISTS', KEYS[6]) == 1
 local n = 0
 for _, s in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now_ms())) do
@@ -16,5 +17,5 @@ for _, s in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now_ms())) do
     end
   end
 end
-if not exists then return -1 end
-return n
+if not exists then return ok(false) end
+return ok(n)

@@ -2,15 +2,17 @@
 -- KEYS[6] buyers, KEYS[7] reservation expiry, KEYS[8] outbox, KEYS[9] outbox due,
 -- KEYS[10] outbox seq. ARGV[4] order id, ARGV[5] 'paid' | 'cancelled' | 'expired', ARGV[6] by,
 -- ARGV[7] '1' to settle only if its reservation is due (the expiry sweep).
--- Returns {'ok', order} | {'same', order} | {'conflict', status} | {'order_not_found'} |
--- {'not_due'}. Cancelled and expired orders give their units back to the sale.
+-- Returns ok(order) once it has that status (settled now, or before by the same outcome),
+-- ok(false) (None) when ARGV[7] asked for a due one and it is not due yet,
+-- err('order_not_found'), or err('order_settled', status) when it was settled otherwise.
+-- Cancelled and expired orders give their units back to the sale.
 local blob = redis.call('HGET', KEYS[4], ARGV[4])
-if not blob then return {'order_not_found'} end
+if not blob then return err('order_not_found') end
 local order = cmsgpack.unpack(blob)
 local now = now_ms()
-if order.status == ARGV[5] then return {'same', blob} end
-if order.status ~= 'reserved' then return {'conflict', order.status} end
-if ARGV[7] == '1' and order.expires_at > now then return {'not_due'} end
+if order.status == ARGV[5] then return ok(blob) end
+if order.status ~= 'reserved' then return err('order_settled', order.status) end
+if ARGV[7] == '1' and order.expires_at > now then return ok(false) end
 order.status = ARGV[5]
 order.settled_at = now
 order.settled_by = ARGV[6]
@@ -24,4 +26,4 @@ redis.call('HSET', KEYS[4], ARGV[4], blob)
 local kind = 'order.cancelled'
 if ARGV[5] == 'paid' then kind = 'order.paid' end
 outbox_add(KEYS[8], KEYS[9], KEYS[10], kind, blob, now)
-return {'ok', blob}
+return ok(blob)

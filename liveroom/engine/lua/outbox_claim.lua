@@ -1,5 +1,5 @@
 -- Lease due outbox entries. KEYS[1] outbox, KEYS[2] due. ARGV[1] limit, ARGV[2] lease ms.
--- Returns {id, entry, id, entry, ...}; each is due again only when its lease runs out.
+-- Returns ok({id, entry, id, entry, ...}); each is due again only when its lease runs out.
 local now = now_ms()
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
 local out = {}
@@ -13,4 +13,4 @@ for _, id in ipairs(ids) do
     redis.call('ZREM', KEYS[2], id)
   end
 end
-return out
+return ok(out)

@@ -1,3 +1,3 @@
--- The stream's epoch and last sequence number.
+-- The stream's epoch and last sequence number: ok({epoch, seq}).
 local epoch = ensure_epoch()
-return {epoch, tonumber(redis.call('GET', KEYS[1]) or '0')}
+return ok({epoch, tonumber(redis.call('GET', KEYS[1]) or '0')})

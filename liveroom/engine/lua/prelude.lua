@@ -4,6 +4,20 @@
 --   ARGV[1] pub/sub channel   ARGV[2] history size   ARGV[3] epoch to start if the stream is new
 -- A published message is msgpack [epoch, seq, body], built here by concatenation: 0x93 is a
 -- three-element array and body is already a msgpack map.
+--
+-- Every script answers ok(value) or err(code, details...), even one that cannot fail, so every
+-- reply has one shape, read in one place (engine/redis_replies.py): ok gives the value, err raises
+-- the error clients see for that code. An outcome that is not an error (nothing to publish, a
+-- claim in the way) is an ok value. A nil ends a Lua table, so ok() reads as None; false inside a
+-- table becomes a nil reply element, so ok(false) reads as None too.
+
+local function ok(value)
+  return {'ok', value}
+end
+
+local function err(code, ...)
+  return {'err', code, ...}
+end
 
 local function now_ms()
   local t = redis.call('TIME')

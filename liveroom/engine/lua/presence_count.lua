@@ -1,6 +1,6 @@
 -- KEYS[1] audience hash, KEYS[2] staff hash: rows "<instance>|<user>" -> member.
 -- KEYS[3] instance zset: instance -> heartbeat deadline (ms, Redis clock).
--- Sweeps the rows of instances past their deadline, then counts the audience.
+-- Sweeps the rows of instances past their deadline, then counts the audience: ok(count).
 local dead = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now_ms())
 for _, instance in ipairs(dead) do
   for _, hash in ipairs({KEYS[1], KEYS[2]}) do
@@ -13,4 +13,4 @@ for _, instance in ipairs(dead) do
   end
   redis.call('ZREM', KEYS[3], instance)
 end
-return redis.call('HLEN', KEYS[1])
+return ok(redis.call('HLEN', KEYS[1]))

@@ -1,5 +1,6 @@
 -- KEYS[1] audience hash, KEYS[2] staff hash, KEYS[3] instance zset (see presence_count.lua).
 -- ARGV[1] instance, ARGV[2] ttl ms, then triples: user id, member, '1' if audience else '0'.
+-- Returns ok() (None).
 redis.call('ZADD', KEYS[3], now_ms() + tonumber(ARGV[2]), ARGV[1])
 for i = 3, #ARGV, 3 do
   local row = ARGV[1] .. '|' .. ARGV[i]
@@ -8,4 +9,4 @@ for i = 3, #ARGV, 3 do
   redis.call('HSET', into, row, ARGV[i + 1])
   redis.call('HDEL', other, row)
 end
-return 1
+return ok()

@@ -1,2 +1,2 @@
--- ARGV[4] event body
-return publish(ARGV[4])
+-- ARGV[4] event body. Returns ok(seq).
+return ok(publish(ARGV[4]))

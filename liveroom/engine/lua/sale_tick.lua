@@ -2,7 +2,7 @@
 -- KEYS[4] sales, KEYS[5] stock, KEYS[6] flags, KEYS[7] told, KEYS[8] active set,
 -- KEYS[9] outbox, KEYS[10] outbox due, KEYS[11] outbox seq.
 -- Events: {type='sale.started'|'sale.sold_out'|'sale.ended'|'sale.cancelled', sale=<view>}.
--- Returns {sale id, remaining, stock, ...} for the sales still active.
+-- Returns ok({sale id, remaining, stock, ...}) for the sales still active.
 local now = now_ms()
 local events = {live = 'sale.started', sold_out = 'sale.sold_out', ended = 'sale.ended',
                 cancelled = 'sale.cancelled'}
@@ -30,4 +30,4 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[8])) do
     table.insert(out, sale.stock)
   end
 end
-return out
+return ok(out)
