@@ -9,6 +9,8 @@ a host's encoded media to every viewer (aiortc). The only package that imports a
     service.py            publish / play / trickle / stop, here or routed (routing.py)
     http.py               WHIP and WHEP;  commands.py  the room channel commands
     ice.py                STUN/TURN servers and TURN credentials
+    trickle.py            how many remote candidates a session takes, and how fast
+    peer_addresses.py     which addresses the server sends ICE checks to
     demo_host.py          the synthetic host of demo rooms (testcard.py draws its picture)
 
     config.py             its settings (MediaSettings)

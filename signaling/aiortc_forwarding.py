@@ -141,3 +141,9 @@ def restrict_host_addresses(addresses: Iterable[str]) -> None:
         return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
     aioice.ice.get_host_addresses = host_addresses
+
+
+def host_addresses() -> list[str]:
+    """The addresses host candidates are gathered on (after restrict_host_addresses)."""
+    return list(aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True))
+

@@ -9,6 +9,8 @@ from aiohttp import web
 
 from liveroom.config import ConfigError, Variables, csv, must_be_positive, parse_bool
 
+from .peer_addresses import parse_networks
+
 
 @dataclass(frozen=True)
 class MediaSettings:
@@ -20,6 +22,9 @@ class MediaSettings:
     # Addresses the server offers host candidates on; empty: loopback when listening on
     # loopback, else every interface's but loopback (signaling.ice_addresses).
     ice_addresses: tuple[str, ...] = ()
+    # Networks remote candidates may name besides public addresses; empty: the special
+    # ranges the server's own ICE addresses are in (signaling.peer_addresses).
+    ice_peer_networks: tuple[str, ...] = ()
     # A peer connection that has not connected after ice_timeout is closed; a publisher whose
     # media stops for media_timeout is offline.
     ice_timeout: float = 15.0
@@ -41,6 +46,7 @@ VARIABLES: Variables = {
     "turn_secret": ("LIVEROOM_TURN_SECRET", str),
     "turn_ttl": ("LIVEROOM_TURN_TTL", float),
     "ice_addresses": ("LIVEROOM_ICE_ADDRESSES", csv),
+    "ice_peer_networks": ("LIVEROOM_ICE_PEER_NETWORKS", csv),
     "ice_timeout": ("LIVEROOM_ICE_TIMEOUT", float),
     "media_timeout": ("LIVEROOM_MEDIA_TIMEOUT", float),
     "max_peers": ("LIVEROOM_MAX_PEERS", int),
@@ -72,6 +78,10 @@ def validate(settings: MediaSettings) -> None:
             raise ConfigError(
                 f"ice-addresses (LIVEROOM_ICE_ADDRESSES): {address!r} is not an IP address"
             ) from None
+    try:
+        parse_networks(settings.ice_peer_networks)
+    except ValueError as exc:
+        raise ConfigError(f"ice-peer-networks (LIVEROOM_ICE_PEER_NETWORKS): {exc}") from None
     if settings.media_routing not in ("route", "redirect"):
         raise ConfigError(
             f"media-routing (LIVEROOM_MEDIA_ROUTING): {settings.media_routing!r} is not one of "

@@ -25,6 +25,7 @@ from liveroom.domain.errors import LiveroomError
 from liveroom.engine import ENGINE
 from liveroom.gate import GATE
 
+from . import trickle
 from .config import MEDIA_SETTINGS
 from .ice import ice_servers, link_headers
 from .keys import SERVICE
@@ -135,7 +136,9 @@ async def session_patch(request: web.Request) -> web.Response:
     if request.content_type != SDPFRAG:
         raise LiveroomError("unsupported_media_type",
                             f"a PATCH carries Content-Type: {SDPFRAG}")
-    candidates, ufrag = parse_sdpfrag(await request.text())
+    fragment = await request.text()
+    trickle.check_request(trickle.count_in_sdp(fragment))  # before any work on the lines
+    candidates, ufrag = parse_sdpfrag(fragment)
     await request.app[SERVICE].trickle(
         request.match_info["session"], requester, candidates,
         if_match=request.headers.get("If-Match"), ufrag=ufrag, room=room)

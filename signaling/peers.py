@@ -21,6 +21,7 @@ from liveroom.domain.errors import LiveroomError
 from . import aiortc_forwarding as forwarding
 from .relay import Codec, ForwardTrack, Source
 from .sdp import Offer, preferences
+from .trickle import TrickleBudget
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class Session:
         self.local_ufrag = ""
         self.remote_ufrag = ""
         self.remote_pwd = ""
+        self.budget = TrickleBudget()
 
     @property
     def etag(self) -> str:
@@ -76,6 +78,7 @@ class Session:
     async def _answer(self, pc: RTCPeerConnection, offer: Offer) -> str:
         self.pc = pc
         self.remote_ufrag, self.remote_pwd = offer.ufrag, offer.pwd
+        self.budget = TrickleBudget(offer.candidates)
         self._watch(pc)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.text, type="offer"))
@@ -91,8 +94,11 @@ class Session:
                 break
         return answer
 
-    async def add_candidates(self, candidates: list[dict[str, Any] | None]) -> None:
-        """Trickled remote candidates: {candidate, sdpMid, sdpMLineIndex}; None ends them."""
+    async def add_candidates(self, candidates: list[dict[str, Any] | None],
+                             allows: Callable[[str], bool]) -> None:
+        """Trickled remote candidates: {candidate, sdpMid, sdpMLineIndex}; None ends them.
+        Those whose address `allows` refuses are dropped (peer_addresses.py); the caller has
+        spent the session's budget for them (trickle.py)."""
         if self.pc is None:
             return
         for item in candidates:
@@ -110,8 +116,8 @@ class Session:
             except Exception:
                 raise LiveroomError("invalid_field", "candidate: not an ICE candidate",
                                     field="candidate") from None
-            if candidate.ip.endswith(".local"):
-                continue  # mDNS names are not resolved (see sdp.py)
+            if not allows(candidate.ip):
+                continue  # an address the server does not check, or an mDNS name (sdp.py)
             candidate.sdpMid = item.get("sdpMid")
             candidate.sdpMLineIndex = item.get("sdpMLineIndex")
             if candidate.sdpMid is None and candidate.sdpMLineIndex is None:

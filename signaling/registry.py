@@ -23,11 +23,13 @@ from liveroom.domain.errors import EngineUnavailable, LiveroomError
 from liveroom.engine import Engine
 from liveroom.tasks import stop_tasks
 
+from . import trickle
 from .config import MediaSettings
 from .demo_host import DemoHost
 from .ice import server_configuration
+from .peer_addresses import PeerAddresses
 from .peers import Broadcast, Publisher, Session, Viewer, new_session_id
-from .sdp import check_playable, ingest_codecs, parse_offer
+from .sdp import Offer, check_playable, ingest_codecs, parse_offer
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +47,12 @@ class Elsewhere(Exception):
 
 
 class Registry:
-    def __init__(self, engine: Engine, settings: Settings, media: MediaSettings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, media: MediaSettings,
+                 peer_addresses: PeerAddresses) -> None:
         self.engine = engine
         self.settings = settings
         self.media = media
+        self.peer_addresses = peer_addresses
         self.instance = settings.instance_id
         self.configuration = server_configuration(media)
         self.sessions: dict[str, Session] = {}
@@ -94,6 +98,12 @@ class Registry:
         self.sessions[session.id] = session
         session.on_state = self._state_changed
 
+    def _parse(self, offer_text: Any) -> Offer:
+        """The checked offer, its candidates cut to those the server may check."""
+        offer = parse_offer(offer_text, self.peer_addresses.allows)
+        trickle.check_request(offer.candidates)
+        return offer
+
     # --- publishing ---------------------------------------------------------------------------
     def claim_record(self, session: Broadcast) -> dict[str, Any]:
         codecs = session.codecs
@@ -109,7 +119,7 @@ class Registry:
 
     async def publish(self, room: str, owner: dict[str, Any], offer_text: Any,
                       transport: str) -> tuple[Publisher, str]:
-        offer = parse_offer(offer_text)
+        offer = self._parse(offer_text)
         codecs = ingest_codecs(offer)
         slot = "cohost" if owner.get("role") == "cohost" else "host"
         session = Publisher(new_session_id(self.instance), room, slot, owner, transport,
@@ -159,7 +169,7 @@ class Registry:
     # --- playing ------------------------------------------------------------------------------
     async def play(self, room: str, slot: str, owner: dict[str, Any], offer_text: Any,
                    transport: str) -> tuple[Viewer, str]:
-        offer = parse_offer(offer_text)
+        offer = self._parse(offer_text)
         publisher = self.publishers.get((room, slot))
         if publisher is None or publisher.closed:
             raise LiveroomError("not_live", f"nobody is live in this room's {slot} slot",
@@ -213,7 +223,8 @@ class Registry:
         if ufrag is not None and ufrag != session.remote_ufrag:
             raise LiveroomError("ice_restart_unsupported", "ICE restarts are not supported: "
                                 "start a new session (DELETE, then POST)")
-        await session.add_candidates(candidates)
+        session.budget.spend(sum(c is not None for c in candidates))
+        await session.add_candidates(candidates, self.peer_addresses.allows)
 
     async def stop(self, session_id: str, requester: dict[str, Any] | None,
                    room: str | None = None) -> None:

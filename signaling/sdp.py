@@ -10,6 +10,7 @@ viewer's answer offers exactly the publisher's.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiortc import RTCRtpReceiver, RTCRtpSender, sdp
@@ -24,17 +25,18 @@ KINDS = ("audio", "video")
 # Publisher codecs in order of preference, by mime type (and H.264 profile-level-id).
 VIDEO_PREFERENCE = ("video/VP8", "video/H264")
 AUDIO_PREFERENCE = ("audio/opus", "audio/G722", "audio/PCMU", "audio/PCMA")
-_MDNS_CANDIDATE = re.compile(r"^a=candidate:\S+ \d+ \S+ \d+ \S+\.local .*$", re.I | re.M)
 
 
 @dataclass
 class Offer:
-    """A checked offer: its text (mDNS candidates removed) and its media sections by kind."""
+    """A checked offer: its text (candidates the server will not check removed), its media
+    sections by kind, and how many candidates it came with."""
 
     text: str
     media: dict[str, sdp.MediaDescription] = field(default_factory=dict)
     ufrag: str = ""
     pwd: str = ""
+    candidates: int = 0
 
     def sending(self) -> list[str]:
         return [k for k, m in self.media.items()
@@ -45,23 +47,48 @@ class Offer:
                 if (m.direction or "sendrecv") in ("recvonly", "sendrecv")]
 
 
-def parse_offer(text: object) -> Offer:
-    """Parse and check an SDP offer; LiveroomError invalid_sdp or no_media says what is wrong."""
+def _candidate_address(line: str) -> str:
+    """The connection address of an a=candidate line (foundation component transport
+    priority address port typ ...), or "" when it has none."""
+    fields = line.split()
+    return fields[4] if len(fields) > 5 else ""
+
+
+def keep_candidates(text: str, allows: Callable[[str], bool]) -> tuple[str, int]:
+    """The SDP without the candidates whose address `allows` refuses, and how many candidate
+    lines it had. Names are refused too: browsers hide their addresses behind mDNS names, and
+    resolving them would mean multicast queries on the network, while ICE finds the peer
+    through its checks (peer-reflexive) anyway."""
+    kept, count = [], 0
+    for line in text.splitlines():
+        if line.startswith("a=candidate:"):
+            count += 1
+            if not allows(_candidate_address(line)):
+                continue
+        kept.append(line)
+    return "\r\n".join(kept) + "\r\n", count
+
+
+def _is_ip(host: str) -> bool:
+    return bool(host) and not host.lower().endswith(".local")
+
+
+def parse_offer(text: object, allows: Callable[[str], bool] = _is_ip) -> Offer:
+    """Parse and check an SDP offer; LiveroomError invalid_sdp or no_media says what is wrong.
+    Its candidates are kept where `allows` their address (peer_addresses.py)."""
     if not isinstance(text, str) or not text.strip():
         raise LiveroomError("invalid_sdp", "the offer must be an SDP text")
     if len(text) > MAX_SDP_CHARS:
         raise LiveroomError("invalid_sdp", f"the offer is over {MAX_SDP_CHARS} characters")
     if not text.lstrip().startswith("v=0"):
         raise LiveroomError("invalid_sdp", "the offer is not SDP: it must start with v=0")
-    # Browsers hide their addresses behind mDNS names; resolving them would mean multicast
-    # queries on the network, and ICE finds the peer through its checks (peer-reflexive) anyway.
-    text = _MDNS_CANDIDATE.sub("", text).replace("\r\n\r\n", "\r\n")
+    text, candidates = keep_candidates(text, allows)
     try:
         description = sdp.SessionDescription.parse(text)
     except Exception as exc:  # the parser raises ValueError, AssertionError, IndexError ...
         reason = str(exc) or type(exc).__name__
         raise LiveroomError("invalid_sdp", f"the offer cannot be parsed: {reason}") from None
-    offer = Offer(text=text)
+    offer = Offer(text=text, candidates=candidates)
     for index, media in enumerate(description.media):
         if media.kind not in KINDS:
             continue

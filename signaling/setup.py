@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -17,8 +18,11 @@ from .commands import MEDIA_COMMANDS
 from .config import MEDIA_SETTINGS, MediaSettings
 from .http import setup_routes
 from .keys import REGISTRY, SERVICE
+from .peer_addresses import PeerAddresses
 from .registry import Registry
 from .service import MediaService
+
+log = logging.getLogger(__name__)
 
 
 def ice_addresses(settings: Settings, media: MediaSettings) -> tuple[str, ...]:
@@ -37,7 +41,11 @@ async def _media_ctx(app: web.Application, demo_rooms: dict[str, dict]) -> Async
     settings, media, engine = app[SETTINGS], app[MEDIA_SETTINGS], app[ENGINE]
     aiortc_forwarding.check()
     aiortc_forwarding.restrict_host_addresses(ice_addresses(settings, media))
-    registry = app[REGISTRY] = Registry(engine, settings, media)
+    own = aiortc_forwarding.host_addresses()
+    peer_addresses = PeerAddresses.for_server(media.ice_peer_networks, own)
+    log.info("media: ICE host candidates on %s; checks go to %s", ", ".join(own) or "none",
+             peer_addresses.describe())
+    registry = app[REGISTRY] = Registry(engine, settings, media, peer_addresses)
     service = app[SERVICE] = MediaService(registry, engine)
     if demo_rooms:
         registry.enable_demo(demo_rooms)

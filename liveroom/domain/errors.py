@@ -16,6 +16,7 @@ STATUS = {
     "unknown_command": 400,
     "invalid_sdp": 400,
     "no_media": 400,
+    "too_many_candidates": 400,
     "unauthorized": 401,
     "invalid_token": 401,
     "token_expired": 401,
