@@ -11,6 +11,7 @@ a host's encoded media to every viewer (aiortc). The only package that imports a
     ice.py                STUN/TURN servers and TURN credentials
     trickle.py            how many remote candidates a session takes, and how fast
     peer_addresses.py     which addresses the server sends ICE checks to
+    capacity.py           who may open one more peer connection (client_address.py: from where)
     demo_host.py          the synthetic host of demo rooms (testcard.py draws its picture)
 
     config.py             its settings (MediaSettings)

@@ -13,6 +13,8 @@ transcoding therefore needs four things aiortc has no public API for:
   matters to an encoder; we take that call so the request can travel to the publisher.
 - `restrict_host_addresses`: aioice gathers host candidates on every interface but loopback;
   a deployment (or a test on loopback) may name the addresses to offer.
+- `on_peer_check`: whether the remote peer's ICE agent has sent us a connectivity check yet,
+  the sign that somebody is really there (a session nobody checks is dropped early).
 
 `check()` verifies each of these against the installed aiortc and raises IncompatibleAiortc
 with what changed; tests/signaling/test_aiortc_forwarding.py runs it and the real paths, so an aiortc
@@ -30,7 +32,7 @@ from collections.abc import Callable, Iterable
 
 import aioice.ice
 import aiortc
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import RTCIceGatherer, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 
 SUPPORTED = ((1, 9), (1, 17))  # [low, high): keep in step with pyproject.toml
 
@@ -76,6 +78,11 @@ def check() -> None:
         problems.append("RTCRtpSender no longer packs encoded packets without encoding them")
     if not callable(getattr(aioice.ice, "get_host_addresses", None)):
         problems.append("aioice.ice.get_host_addresses is gone")
+    if "self._connection = Connection(" not in inspect.getsource(RTCIceGatherer.__init__):
+        problems.append("RTCIceGatherer no longer keeps its aioice Connection as _connection")
+    received = inspect.getsource(aioice.ice.StunProtocol.datagram_received)
+    if "self.receiver.request_received(message, addr, self)" not in received:
+        problems.append("aioice no longer hands STUN requests to Connection.request_received")
     if problems:
         raise IncompatibleAiortc("encoded forwarding cannot work with this aiortc: "
                                  + "; ".join(problems))
@@ -147,3 +154,19 @@ def host_addresses() -> list[str]:
     """The addresses host candidates are gathered on (after restrict_host_addresses)."""
     return list(aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True))
 
+
+def on_peer_check(pc: RTCPeerConnection, callback: Callable[[], None]) -> None:
+    """Call `callback` whenever a STUN request (a connectivity check, or a consent check)
+    reaches one of the connection's ICE agents. Call it once its transports are final (after
+    the local description is set: bundling replaces transports)."""
+    agents = {id(t.receiver.transport.transport.iceGatherer._connection):
+              t.receiver.transport.transport.iceGatherer._connection
+              for t in pc.getTransceivers() if t.receiver.transport is not None}
+    for agent in agents.values():
+        original = agent.request_received
+
+        def request_received(message, addr, protocol, _original=original) -> None:
+            callback()
+            _original(message, addr, protocol)
+
+        agent.request_received = request_received  # type: ignore[method-assign]

@@ -25,11 +25,18 @@ class MediaSettings:
     # Networks remote candidates may name besides public addresses; empty: the special
     # ranges the server's own ICE addresses are in (signaling.peer_addresses).
     ice_peer_networks: tuple[str, ...] = ()
-    # A peer connection that has not connected after ice_timeout is closed; a publisher whose
-    # media stops for media_timeout is offline.
+    # A peer connection whose peer has not sent an ICE check after ice_start_timeout, or that
+    # has not connected after ice_timeout, is closed; a publisher whose media stops for
+    # media_timeout is offline.
+    ice_start_timeout: float = 5.0
     ice_timeout: float = 15.0
     media_timeout: float = 5.0
+    # Capacity (signaling.capacity): peer connections in all, the places of them kept for
+    # publishers, and guest players per client address and per room (0: no cap).
     max_peers: int = 500
+    publisher_peers: int = 20
+    guest_peers_per_address: int = 8
+    guest_peers_per_room: int = 300
     # Signaling for a room whose media is on another instance: "route" it there through the
     # engine, or answer WHIP/WHEP with a 307 "redirect" to that instance's public URL.
     media_routing: str = "route"
@@ -47,9 +54,13 @@ VARIABLES: Variables = {
     "turn_ttl": ("LIVEROOM_TURN_TTL", float),
     "ice_addresses": ("LIVEROOM_ICE_ADDRESSES", csv),
     "ice_peer_networks": ("LIVEROOM_ICE_PEER_NETWORKS", csv),
+    "ice_start_timeout": ("LIVEROOM_ICE_START_TIMEOUT", float),
     "ice_timeout": ("LIVEROOM_ICE_TIMEOUT", float),
     "media_timeout": ("LIVEROOM_MEDIA_TIMEOUT", float),
     "max_peers": ("LIVEROOM_MAX_PEERS", int),
+    "publisher_peers": ("LIVEROOM_PUBLISHER_PEERS", int),
+    "guest_peers_per_address": ("LIVEROOM_GUEST_PEERS_PER_ADDRESS", int),
+    "guest_peers_per_room": ("LIVEROOM_GUEST_PEERS_PER_ROOM", int),
     "media_routing": ("LIVEROOM_MEDIA_ROUTING", str),
     "demo_video": ("LIVEROOM_DEMO_VIDEO", lambda v: parse_bool("LIVEROOM_DEMO_VIDEO", v)),
     "media_transcode": (
@@ -82,9 +93,18 @@ def validate(settings: MediaSettings) -> None:
         parse_networks(settings.ice_peer_networks)
     except ValueError as exc:
         raise ConfigError(f"ice-peer-networks (LIVEROOM_ICE_PEER_NETWORKS): {exc}") from None
+    if not 0 <= settings.publisher_peers < settings.max_peers:
+        raise ConfigError(
+            f"publisher-peers (LIVEROOM_PUBLISHER_PEERS): {settings.publisher_peers} must be at "
+            f"least 0 and below LIVEROOM_MAX_PEERS ({settings.max_peers})")
+    for name in ("guest_peers_per_address", "guest_peers_per_room"):
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"{name.replace('_', '-')} ({VARIABLES[name][0]}) must be 0 (no "
+                              "cap) or more")
     if settings.media_routing not in ("route", "redirect"):
         raise ConfigError(
             f"media-routing (LIVEROOM_MEDIA_ROUTING): {settings.media_routing!r} is not one of "
             "route, redirect"
         )
-    must_be_positive(settings, VARIABLES, "turn_ttl", "ice_timeout", "media_timeout", "max_peers")
+    must_be_positive(settings, VARIABLES, "turn_ttl", "ice_start_timeout", "ice_timeout",
+                     "media_timeout", "max_peers")

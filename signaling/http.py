@@ -25,7 +25,7 @@ from liveroom.domain.errors import LiveroomError
 from liveroom.engine import ENGINE
 from liveroom.gate import GATE
 
-from . import trickle
+from . import client_address, trickle
 from .config import MEDIA_SETTINGS
 from .ice import ice_servers, link_headers
 from .keys import SERVICE
@@ -35,10 +35,10 @@ SDP = "application/sdp"
 SDPFRAG = "application/trickle-ice-sdpfrag"
 
 
-def owner_of(identity: auth.Identity) -> dict[str, Any]:
-    """Who a session belongs to, as it travels between instances."""
+def owner_of(identity: auth.Identity, address: str | None = None) -> dict[str, Any]:
+    """Who a session belongs to, and from where, as it travels between instances."""
     return {"user_id": identity.user_id, "name": identity.name, "role": identity.role,
-            "guest": identity.guest, "room": identity.room}
+            "guest": identity.guest, "room": identity.room, "address": address}
 
 
 async def _enter(request: web.Request, act: str) -> tuple[str, auth.Identity]:
@@ -110,7 +110,8 @@ async def whep_post(request: web.Request) -> web.Response:
     redirect = await _redirect(request, room, publishing=False)
     if redirect is not None:
         return redirect
-    result = await request.app[SERVICE].play(room, slot, owner_of(identity), offer, "whep")
+    result = await request.app[SERVICE].play(
+        room, slot, owner_of(identity, client_address.of_request(request)), offer, "whep")
     return _created(request, "whep", room, result, identity)
 
 

@@ -49,6 +49,7 @@ class Session:
         self.transport = transport  # channel | whip | whep | demo
         self.pc: RTCPeerConnection | None = None
         self.created = time.monotonic()
+        self.checked_at: float | None = None  # the peer's first ICE check reached us
         self.connected_at: float | None = None
         self.closed = False
         self.close_reason: str | None = None
@@ -75,6 +76,10 @@ class Session:
     def on_connected(self) -> None:
         """The peer connection is up (ICE and DTLS)."""
 
+    def _checked(self) -> None:
+        if self.checked_at is None:
+            self.checked_at = time.monotonic()
+
     async def _answer(self, pc: RTCPeerConnection, offer: Offer) -> str:
         self.pc = pc
         self.remote_ufrag, self.remote_pwd = offer.ufrag, offer.pwd
@@ -87,6 +92,7 @@ class Session:
             raise
         except Exception as exc:  # aiortc's OperationError, ValueError, InvalidStateError
             raise LiveroomError("invalid_sdp", f"the offer was refused: {exc}") from None
+        forwarding.on_peer_check(pc, self._checked)
         answer = pc.localDescription.sdp
         for line in answer.splitlines():
             if line.startswith("a=ice-ufrag:"):

@@ -2,8 +2,9 @@
 background work that keeps them honest. It is created and closed by the app's cleanup context,
 so no peer connection outlives the app, and none outlives its room.
 
-Every half second it closes sessions whose ICE never completed (`ice_timeout`) and publishers
-whose media stopped arriving (`media_timeout`: a publisher that vanished without a word). Every
+Every half second it closes sessions whose peer never started ICE (`ice_start_timeout`: an
+offer nobody follows up) or never completed it (`ice_timeout`), and publishers whose media
+stopped arriving (`media_timeout`: a publisher that vanished without a word). Every
 heartbeat it refreshes this instance's publisher claims in the engine (a claim that lapsed or
 was taken over closes its publisher), sweeps lapsed claims of crashed instances, closes the
 sessions of deleted rooms, lets go of viewers whose room's media moved to another instance, and
@@ -23,7 +24,7 @@ from liveroom.domain.errors import EngineUnavailable, LiveroomError
 from liveroom.engine import Engine
 from liveroom.tasks import stop_tasks
 
-from . import trickle
+from . import capacity, trickle
 from .config import MediaSettings
 from .demo_host import DemoHost
 from .ice import server_configuration
@@ -91,10 +92,8 @@ class Registry:
 
     def _admit(self, session: Session) -> None:
         if self.closing:
-            raise LiveroomError("media_busy", "the server is shutting down")
-        if len(self.sessions) >= self.media.max_peers:
-            raise LiveroomError("media_busy", "this server has as many peer connections as it "
-                                "takes; try again later")
+            raise LiveroomError("media_busy", "the server is shutting down", scope="instance")
+        capacity.admit(self.media, session, self.sessions.values())
         self.sessions[session.id] = session
         session.on_state = self._state_changed
 
@@ -281,7 +280,9 @@ class Registry:
         now = time.monotonic()
         for session in list(self.sessions.values()):
             if session.connected_at is None:
-                if now - session.created > self.media.ice_timeout:
+                waited = now - session.created
+                if waited > self.media.ice_timeout or (
+                        session.checked_at is None and waited > self.media.ice_start_timeout):
                     await self._close(session, "ice_timeout")
             elif isinstance(session, Publisher):
                 last = session.last_frame_at() or session.connected_at

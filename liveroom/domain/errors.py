@@ -50,6 +50,7 @@ STATUS = {
     "ice_restart_unsupported": 422,
     "rate_limited": 429,
     "slow_mode": 429,
+    "too_many_sessions": 429,
     "internal": 500,
     "unavailable": 503,
     "draining": 503,

@@ -167,6 +167,55 @@ async def test_channel_candidates_from_a_guest_are_capped_the_same_way(media_ser
         assert remote_candidates(srv, ack["session"]) <= MAX_PER_SESSION
 
 
+# --- anonymous players must not keep the host off the air ---------------------------------------
+async def test_guests_from_one_address_cannot_fill_the_server(media_server, http, peers):
+    srv = await media_server(max_peers=8, publisher_peers=2, guest_peers_per_address=3)
+    await go_live(srv, http, peers)
+    for _ in range(3):
+        assert (await guest_player(srv, http, peers)).status == 201
+    refused = await guest_player(srv, http, peers)
+    assert await error_of(refused) == (429, "too_many_sessions")
+    assert (await refused.json())["error"]["scope"] == "address"
+
+
+async def test_a_crowd_of_players_cannot_take_the_publishers_places(media_server, http, peers):
+    srv = await media_server(max_peers=8, publisher_peers=2, guest_peers_per_address=0)
+    await go_live(srv, http, peers)  # 1 peer
+    for _ in range(6):  # the players' share: 8 places, 2 kept for publishers
+        assert (await guest_player(srv, http, peers)).status == 201
+    assert await error_of(await guest_player(srv, http, peers)) == (503, "media_busy")
+    cohost = peers(publisher_pc())
+    response = await post_sdp(http, f"{srv.base_url}/whip/rooms/{ROOM}",
+                              await local_offer(cohost), token(ROOM, "cohost", user="chef"))
+    await answer(cohost, response)  # the co-host still goes on the air
+    await connected(cohost)
+
+
+async def test_one_rooms_guests_are_capped(media_server, http, peers):
+    srv = await media_server(guest_peers_per_address=0, guest_peers_per_room=2)
+    await go_live(srv, http, peers)
+    for _ in range(2):
+        assert (await guest_player(srv, http, peers)).status == 201
+    refused = await guest_player(srv, http, peers)
+    assert await error_of(refused) == (503, "media_busy")
+    assert (await refused.json())["error"]["scope"] == "room"
+    viewer = await post_sdp(http, f"{srv.base_url}/whep/rooms/{ROOM}",
+                            await local_offer(peers(viewer_pc())), token(ROOM, "viewer"))
+    assert viewer.status == 201  # a signed-in viewer is not a guest
+
+
+async def test_offers_nobody_follows_up_are_dropped_in_seconds(media_server, http, peers):
+    srv = await media_server()  # the defaults: dropped after 5 s without an ICE check
+    await go_live(srv, http, peers)
+    for _ in range(3):
+        assert (await guest_player(srv, http, peers)).status == 201
+    assert len(srv.registry.viewers[(ROOM, "host")]) == 3
+    # The players never apply their answers, so no ICE check ever reaches the server; before,
+    # each held its place for LIVEROOM_ICE_TIMEOUT (15 s).
+    await eventually(lambda: not srv.registry.viewers, timeout=11,
+                     what="the silent players to be dropped")
+
+
 # --- the server must not probe networks for a guest ---------------------------------------------
 class Listener(asyncio.DatagramProtocol):
     def __init__(self) -> None:
@@ -195,7 +244,7 @@ def machine_address() -> str:
 async def test_guest_candidates_cannot_aim_server_checks_at_its_loopback(media_server, http,
                                                                         peers, via):
     own = machine_address()
-    srv = await media_server(ice_addresses=(own,))
+    srv = await media_server(ice_addresses=(own,), ice_start_timeout=60)
     await go_live(srv, http, peers)
     probe, probe_port, t1 = await listen("127.0.0.1")  # a service on the server's loopback
     control, control_port, t2 = await listen(own)  # a peer on the server's own network
