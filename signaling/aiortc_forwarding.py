@@ -13,6 +13,10 @@ transcoding therefore needs four things aiortc has no public API for:
   matters to an encoder; we take that call so the request can travel to the publisher.
 - `restrict_host_addresses`: aioice gathers host candidates on every interface but loopback;
   a deployment (or a test on loopback) may name the addresses to offer.
+- `answer_as_dtls_server`: aiortc answers an `a=setup:actpass` offer with `active`, making
+  itself the DTLS client, and as a client it offers ECDSA cipher suites only, which a peer
+  with an RSA certificate (GStreamer's webrtcbin) cannot serve; as the server it picks a suite
+  for its own certificate and the peer may hold any.
 - `on_peer_check`: whether the remote peer's ICE agent has sent us a connectivity check yet,
   the sign that somebody is really there (a session nobody checks is dropped early).
 
@@ -32,7 +36,13 @@ from collections.abc import Callable, Iterable
 
 import aioice.ice
 import aiortc
-from aiortc import RTCIceGatherer, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc import (
+    RTCDtlsTransport,
+    RTCIceGatherer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+)
 
 SUPPORTED = ((1, 9), (1, 17))  # [low, high): keep in step with pyproject.toml
 
@@ -78,6 +88,12 @@ def check() -> None:
         problems.append("RTCRtpSender no longer packs encoded packets without encoding them")
     if not callable(getattr(aioice.ice, "get_host_addresses", None)):
         problems.append("aioice.ice.get_host_addresses is gone")
+    create_answer = inspect.getsource(RTCPeerConnection.createAnswer)
+    if "media.dtls.role = dtlsTransport._role" not in create_answer:
+        problems.append("RTCPeerConnection.createAnswer() no longer states the DTLS transport's "
+                        "own role")
+    if not callable(getattr(RTCDtlsTransport, "_set_role", None)):
+        problems.append("RTCDtlsTransport._set_role(role) is gone")
     if "self._connection = Connection(" not in inspect.getsource(RTCIceGatherer.__init__):
         problems.append("RTCIceGatherer no longer keeps its aioice Connection as _connection")
     received = inspect.getsource(aioice.ice.StunProtocol.datagram_received)
@@ -148,6 +164,15 @@ def restrict_host_addresses(addresses: Iterable[str]) -> None:
         return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
     aioice.ice.get_host_addresses = host_addresses
+
+
+def answer_as_dtls_server(pc: RTCPeerConnection) -> None:
+    """Make the coming answer say `a=setup:passive`: call it after an actpass offer was
+    applied and before the answer is created."""
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        if dtls is not None and dtls._role == "auto":
+            dtls._set_role("server")
 
 
 def host_addresses() -> list[str]:

@@ -19,8 +19,9 @@ from aiortc.sdp import candidate_from_sdp
 from liveroom.domain.errors import LiveroomError
 
 from . import aiortc_forwarding as forwarding
+from . import h264
 from .relay import Codec, ForwardTrack, Source
-from .sdp import Offer, preferences
+from .sdp import Negotiation, Offer, plays, preferences
 from .trickle import TrickleBudget
 
 log = logging.getLogger(__name__)
@@ -80,13 +81,19 @@ class Session:
         if self.checked_at is None:
             self.checked_at = time.monotonic()
 
-    async def _answer(self, pc: RTCPeerConnection, offer: Offer) -> str:
+    async def _answer(self, pc: RTCPeerConnection, offer: Offer,
+                      h264_choice: h264.Choice | None) -> str:
+        """Apply the offer and answer it; H.264 goes through its carrier (h264.py)."""
         self.pc = pc
         self.remote_ufrag, self.remote_pwd = offer.ufrag, offer.pwd
         self.budget = TrickleBudget(offer.candidates)
         self._watch(pc)
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.text, type="offer"))
+            text = offer.text if h264_choice is None else h264.carrier_offer(offer.text,
+                                                                             h264_choice)
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=text, type="offer"))
+            if offer.dtls_role == "auto":  # actpass: be the DTLS server, whatever the peer's key
+                forwarding.answer_as_dtls_server(pc)
             await pc.setLocalDescription(await pc.createAnswer())
         except LiveroomError:
             raise
@@ -94,6 +101,8 @@ class Session:
             raise LiveroomError("invalid_sdp", f"the offer was refused: {exc}") from None
         forwarding.on_peer_check(pc, self._checked)
         answer = pc.localDescription.sdp
+        if h264_choice is not None:
+            answer = h264.real_answer(answer, h264_choice)
         for line in answer.splitlines():
             if line.startswith("a=ice-ufrag:"):
                 self.local_ufrag = line.split(":", 1)[1].strip()
@@ -186,7 +195,8 @@ class Publisher(Broadcast):
         times = [s.last_frame_at for s in self.sources.values() if s.last_frame_at is not None]
         return max(times) if times else None
 
-    async def answer(self, offer: Offer, configuration) -> str:
+    async def answer(self, offer: Offer, configuration,
+                     h264_choice: h264.Choice | None = None) -> str:
         pc = RTCPeerConnection(configuration)
         for kind, codec in self.codecs.items():
             transceiver = pc.addTransceiver(kind, direction="recvonly")
@@ -201,7 +211,7 @@ class Publisher(Broadcast):
         if self.transcode:
             self.relay = MediaRelay()
             pc.on("track", self._on_decoded_track)
-        return await self._answer(pc, offer)
+        return await self._answer(pc, offer, h264_choice)
 
     def _on_frame(self, mime: str, data: bytes, timestamp: int) -> None:
         source = self.sources.get(mime.split("/")[0])
@@ -243,11 +253,10 @@ class Viewer(Session):
         self.tracks: dict[str, ForwardTrack] = {}
         self.on_ready: Callable[[Viewer], None] | None = None  # connected: attach to sources
 
-    async def answer(self, offer: Offer, codecs: dict[str, Codec], kinds: list[str],
-                     configuration, publisher: Publisher | None = None) -> str:
+    async def answer(self, offer: Offer, negotiation: Negotiation, configuration,
+                     publisher: Publisher | None = None) -> str:
         pc = RTCPeerConnection(configuration)
-        for kind in kinds:
-            codec = codecs[kind]
+        for kind, codec in negotiation.codecs.items():
             if publisher is not None and publisher.relay is not None:  # transcoding
                 track = publisher.relay.subscribe(publisher.decoded[kind], buffered=False)
                 transceiver = pc.addTransceiver(track, direction="sendonly")
@@ -257,7 +266,7 @@ class Viewer(Session):
                 transceiver = pc.addTransceiver(track, direction="sendonly")
                 forwarding.on_keyframe_request(transceiver.sender, self._keyframe_request(track))
             transceiver.setCodecPreferences(preferences(kind, codec, receiving=False))
-        return await self._answer(pc, offer)
+        return await self._answer(pc, offer, negotiation.h264)
 
     @staticmethod
     def _keyframe_request(track: ForwardTrack) -> Callable[[], None]:
@@ -271,10 +280,10 @@ class Viewer(Session):
             self.on_ready(self)
 
     def attach(self, sources: dict[str, Source]) -> bool:
-        """Read from these sources (a publisher's); False when a codec differs."""
+        """Read from these sources (a publisher's); False when this player cannot take one."""
         for kind, track in self.tracks.items():
             source = sources.get(kind)
-            if source is not None and not source.codec.same_as(track.codec):
+            if source is not None and not plays(track.codec, source.codec):
                 return False
         for kind, track in self.tracks.items():
             source = sources.get(kind)

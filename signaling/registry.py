@@ -119,7 +119,8 @@ class Registry:
     async def publish(self, room: str, owner: dict[str, Any], offer_text: Any,
                       transport: str) -> tuple[Publisher, str]:
         offer = self._parse(offer_text)
-        codecs = ingest_codecs(offer)
+        negotiation = ingest_codecs(offer)
+        codecs = negotiation.codecs
         slot = "cohost" if owner.get("role") == "cohost" else "host"
         session = Publisher(new_session_id(self.instance), room, slot, owner, transport,
                             codecs=codecs, transcode=self.media.media_transcode)
@@ -132,7 +133,7 @@ class Registry:
             raise Elsewhere(in_the_way)
         try:
             self._admit(session)
-            answer = await session.answer(offer, self.configuration)
+            answer = await session.answer(offer, self.configuration, negotiation.h264)
         except BaseException:
             await self._close(session, "failed")
             raise
@@ -173,7 +174,7 @@ class Registry:
         if publisher is None or publisher.closed:
             raise LiveroomError("not_live", f"nobody is live in this room's {slot} slot",
                                 slot=slot)
-        kinds = check_playable(offer, publisher.codecs)
+        negotiation = check_playable(offer, publisher.codecs)
         mine = sorted((v for key, vs in self.viewers.items() if key[0] == room for v in vs
                        if v.owner["user_id"] == owner["user_id"]), key=lambda v: v.created)
         for stale in mine[:max(0, len(mine) - MAX_VIEWS_PER_USER + 1)]:
@@ -182,9 +183,9 @@ class Registry:
         self._admit(viewer)
         viewer.on_ready = self._viewer_ready
         try:
-            answer = await viewer.answer(offer, publisher.codecs, kinds, self.configuration,
-                                         publisher if isinstance(publisher, Publisher) and publisher.transcode
-                                         else None)
+            transcoded = publisher if isinstance(publisher, Publisher) and (
+                publisher.transcode) else None
+            answer = await viewer.answer(offer, negotiation, self.configuration, transcoded)
         except BaseException:
             await self._close(viewer, "failed")
             raise
