@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -37,6 +38,8 @@ class MediaSettings:
     publisher_peers: int = 20
     guest_peers_per_address: int = 8
     guest_peers_per_room: int = 300
+    # Origins besides the server's own whose pages may use WHIP/WHEP ("*": any).
+    media_origins: tuple[str, ...] = ()
     # Signaling for a room whose media is on another instance: "route" it there through the
     # engine, or answer WHIP/WHEP with a 307 "redirect" to that instance's public URL.
     media_routing: str = "route"
@@ -61,6 +64,7 @@ VARIABLES: Variables = {
     "publisher_peers": ("LIVEROOM_PUBLISHER_PEERS", int),
     "guest_peers_per_address": ("LIVEROOM_GUEST_PEERS_PER_ADDRESS", int),
     "guest_peers_per_room": ("LIVEROOM_GUEST_PEERS_PER_ROOM", int),
+    "media_origins": ("LIVEROOM_MEDIA_ORIGINS", csv),
     "media_routing": ("LIVEROOM_MEDIA_ROUTING", str),
     "demo_video": ("LIVEROOM_DEMO_VIDEO", lambda v: parse_bool("LIVEROOM_DEMO_VIDEO", v)),
     "media_transcode": (
@@ -101,6 +105,12 @@ def validate(settings: MediaSettings) -> None:
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.replace('_', '-')} ({VARIABLES[name][0]}) must be 0 (no "
                               "cap) or more")
+    for origin in settings.media_origins:
+        parts = urlsplit(origin)
+        if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc
+                              or parts.path.strip("/")):
+            raise ConfigError(f"media-origins (LIVEROOM_MEDIA_ORIGINS): {origin!r} is not an "
+                              "origin (scheme://host[:port]) or *")
     if settings.media_routing not in ("route", "redirect"):
         raise ConfigError(
             f"media-routing (LIVEROOM_MEDIA_ROUTING): {settings.media_routing!r} is not one of "

@@ -10,6 +10,8 @@ session, and the STUN/TURN servers as `Link` headers. ICE restarts are refused w
 RFC asks of a server that supports trickle ICE but not restarts. Errors are JSON, like the rest
 of the API. Requests for a room whose media is on another instance are routed there through
 the engine, or, with LIVEROOM_MEDIA_ROUTING=redirect, answered with a 307 to that instance.
+Browser clients on other origins are served as cors.py says; `OPTIONS` on an endpoint answers
+what it accepts and, like the 201, the STUN/TURN servers (some clients read them there).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from liveroom.domain.errors import LiveroomError
 from liveroom.engine import ENGINE
 from liveroom.gate import GATE
 
-from . import client_address, trickle
+from . import client_address, cors, trickle
 from .config import MEDIA_SETTINGS
 from .ice import ice_servers, link_headers
 from .keys import SERVICE
@@ -92,6 +94,7 @@ def _created(request: web.Request, kind: str, room: str, result: dict[str, Any],
 
 
 async def whip_post(request: web.Request) -> web.Response:
+    cors.check(request)
     room, identity = await _enter(request, "publish")
     offer = await _offer(request)
     redirect = await _redirect(request, room, publishing=True)
@@ -102,6 +105,7 @@ async def whip_post(request: web.Request) -> web.Response:
 
 
 async def whep_post(request: web.Request) -> web.Response:
+    cors.check(request)
     room, identity = await _enter(request, "watch")
     slot = request.query.get("slot", "host")
     if slot not in ("host", "cohost"):
@@ -133,6 +137,7 @@ def parse_sdpfrag(text: str) -> tuple[list[dict[str, Any] | None], str | None]:
 
 
 async def session_patch(request: web.Request) -> web.Response:
+    cors.check(request)
     room, requester = await _requester(request)
     if request.content_type != SDPFRAG:
         raise LiveroomError("unsupported_media_type",
@@ -147,20 +152,29 @@ async def session_patch(request: web.Request) -> web.Response:
 
 
 async def session_delete(request: web.Request) -> web.Response:
+    cors.check(request)
     room, requester = await _requester(request)
     await request.app[SERVICE].stop(request.match_info["session"], requester, room=room)
     return web.Response(status=200)
 
 
 async def options(request: web.Request) -> web.Response:
+    cors.check(request)
     post = "/sessions/" not in request.path
-    return web.Response(status=204, headers={
+    headers = CIMultiDict({
         "Allow": "POST, OPTIONS" if post else "PATCH, DELETE, OPTIONS",
         **({"Accept-Post": SDP} if post else {"Accept-Patch": SDPFRAG}),
     })
+    if post:
+        identity = request.app[GATE].identify(auth.bearer(request.headers.get("Authorization")))
+        user = identity.user_id if identity is not None else "guest"
+        for link in link_headers(ice_servers(request.app[MEDIA_SETTINGS], user)):
+            headers.add("Link", link)
+    return web.Response(status=204, headers=headers)
 
 
 def setup_routes(app: web.Application) -> None:
+    app.on_response_prepare.append(cors.add_headers)
     r = app.router
     r.add_post("/whip/rooms/{room}", whip_post)
     r.add_post("/whep/rooms/{room}", whep_post)

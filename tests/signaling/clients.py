@@ -238,8 +238,8 @@ class Watcher:
 
 
 async def post_sdp(http: aiohttp.ClientSession, url: str, sdp: str, token: str | None = None,
-                   **kwargs) -> aiohttp.ClientResponse:
-    headers = {"Content-Type": "application/sdp"}
+                   headers: dict[str, str] | None = None, **kwargs) -> aiohttp.ClientResponse:
+    headers = {"Content-Type": "application/sdp", **(headers or {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return await http.post(url, data=sdp, headers=headers, **kwargs)

@@ -89,3 +89,65 @@ async def test_h264_main_and_high_reach_every_player_that_decodes_them(media_ser
     assert (await refused.json())["error"] == {
         "code": "unsupported_codec", "kind": "video",
         "message": (await refused.json())["error"]["message"]}
+
+
+async def test_a_401_challenges_for_a_bearer_token(media_server, http, peers):
+    """RFC 6750: every 401 says how to authenticate (WHIP clients look for it)."""
+    srv = await media_server()
+    offer = await local_offer(peers(publisher_pc()))
+    missing = await post_sdp(http, whip(srv), offer)
+    assert missing.status == 401
+    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="liveroom"'
+    forged = await post_sdp(http, whip(srv), offer, "not.a.token")
+    assert forged.status == 401
+    assert forged.headers["WWW-Authenticate"] == 'Bearer realm="liveroom", error="invalid_token"'
+    async with http.get(f"{srv.base_url}/api/rooms/{ROOM}/orders") as rest:  # REST too
+        assert rest.status == 401 and rest.headers["WWW-Authenticate"].startswith("Bearer ")
+
+
+SHOP = "https://shop.example"
+
+
+async def preflight(http, url: str, origin: str | None, method: str = "POST"):
+    headers = {"Access-Control-Request-Method": method,
+               "Access-Control-Request-Headers": "authorization,content-type"}
+    if origin is not None:
+        headers["Origin"] = origin
+    return await http.options(url, headers=headers)
+
+
+async def test_browser_clients_on_allowed_origins_pass_the_preflight(media_server, http, peers):
+    srv = await media_server(media_origins=(SHOP,), ice_servers=("stun:stun.example.net:3478",))
+    allowed = await preflight(http, whep(srv), SHOP)
+    assert allowed.status == 204
+    assert allowed.headers["Access-Control-Allow-Origin"] == SHOP
+    assert "POST" in allowed.headers["Access-Control-Allow-Methods"]
+    assert {"authorization", "content-type"} <= {
+        h.strip().lower() for h in allowed.headers["Access-Control-Allow-Headers"].split(",")}
+    assert allowed.headers.getall("Link") == ['<stun:stun.example.net:3478>; rel="ice-server"']
+
+    refused = await preflight(http, whep(srv), "https://elsewhere.example")
+    assert refused.status == 403 and "Access-Control-Allow-Origin" not in refused.headers
+    assert (await refused.json())["error"]["code"] == "forbidden"
+
+    # A WHIP client outside a browser sends no Origin and reads the ICE servers here too.
+    plain = await preflight(http, whip(srv), None)
+    assert plain.status == 204 and plain.headers["Accept-Post"] == "application/sdp"
+    assert plain.headers.getall("Link") == ['<stun:stun.example.net:3478>; rel="ice-server"']
+
+    # The request itself: an allowed page reads the answer's headers, errors included; another
+    # page is refused even if it skipped the preflight.
+    offer = await local_offer(peers(viewer_pc()))
+    not_live = await post_sdp(http, whep(srv), offer, headers={"Origin": SHOP})
+    assert not_live.status == 409 and not_live.headers["Access-Control-Allow-Origin"] == SHOP
+    exposed = {h.strip() for h in not_live.headers["Access-Control-Expose-Headers"].split(",")}
+    assert {"Location", "ETag", "Link", "Accept-Patch"} <= exposed
+    other = await post_sdp(http, whep(srv), offer, headers={"Origin": "https://elsewhere.example"})
+    assert other.status == 403
+
+
+async def test_pages_of_the_server_itself_need_no_setting(media_server, http):
+    srv = await media_server()
+    same = await preflight(http, whep(srv), srv.base_url)
+    assert same.status == 204
+    assert (await preflight(http, whep(srv), SHOP)).status == 403  # by default no other origin
