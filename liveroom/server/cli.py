@@ -90,6 +90,8 @@ def _token(args: argparse.Namespace) -> int:
 
 
 async def serve(server_settings: ServerSettings) -> int:
+    from signaling import setup as media
+
     from .app import create_app
     from .demo import demo_links
     from .drain import drain, runner_shutdown_timeout
@@ -118,7 +120,7 @@ async def serve(server_settings: ServerSettings) -> int:
         f"embedded engine, data in {settings.data_dir}/"
     )
     banner = [f"Liveroom {__version__} ({engine}), instance {settings.instance_id}",
-              f"Serving on {settings.base_url}"]
+              f"Serving on {settings.base_url}", media.describe(app)]
     if settings.demo:
         banner.append(demo_links(settings))
     if settings.log_format == "json":  # a log collector gets nothing but JSON lines

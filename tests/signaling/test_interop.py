@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from signaling import aiortc_forwarding
+from signaling.keys import ICE_HOSTS
+
 from ..helpers import eventually, token
 from .clients import (
     Watcher,
@@ -151,3 +154,21 @@ async def test_pages_of_the_server_itself_need_no_setting(media_server, http):
     same = await preflight(http, whep(srv), srv.base_url)
     assert same.status == 204
     assert (await preflight(http, whep(srv), SHOP)).status == 403  # by default no other origin
+
+
+def candidate_addresses(sdp: str) -> set[str]:
+    return {line.split()[4] for line in sdp.splitlines() if line.startswith("a=candidate:")}
+
+
+async def test_a_server_on_loopback_offers_the_machines_addresses_too(media_server, http, peers):
+    """The quickstart listens on 127.0.0.1; libnice (GStreamer's ICE) never uses loopback, so
+    the server must also offer an address such a client reaches."""
+    aiortc_forwarding.restrict_host_addresses(())
+    machine = [a for a in aiortc_forwarding.host_addresses() if ":" not in a]
+    assert machine, "the tests need a non-loopback IPv4 address on this machine"
+    srv = await media_server(ice_addresses=())  # as configured by default: nothing
+    assert srv.app[ICE_HOSTS][0] == "127.0.0.1"
+    host = peers(publisher_pc())
+    response = await post_sdp(http, whip(srv), await local_offer(host), token(ROOM, "host"))
+    offered = candidate_addresses(await response.text())
+    assert "127.0.0.1" in offered and set(machine) <= offered
