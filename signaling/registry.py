@@ -35,6 +35,10 @@ from .sdp import Offer, check_playable, ingest_codecs, parse_offer
 log = logging.getLogger(__name__)
 
 TICK = 0.5
+# A tick this much later than due means the event loop itself was held up (CPU starvation, a
+# long garbage collection): what arrived meanwhile has not been read yet, so silence is not
+# held against anyone until the timeouts have passed once more after it.
+STALL = 1.0
 MAX_VIEWS_PER_USER = 4  # a user's playback sessions per room: a fifth closes the oldest
 DEMO_RETURN = 10.0  # seconds a demo room stays without a publisher before the demo host returns
 
@@ -64,6 +68,7 @@ class Registry:
         self._tasks: set[asyncio.Task] = set()
         self._loop: asyncio.Task | None = None
         self._last_beat = 0.0
+        self._grace_until = 0.0  # after a stall of the loop: no timeouts before this
         self.closing = False
 
     @property
@@ -265,8 +270,16 @@ class Registry:
 
     # --- the background loop ------------------------------------------------------------------
     async def _run(self) -> None:
+        due = time.monotonic() + TICK
         while True:
-            await asyncio.sleep(TICK)
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            now = time.monotonic()
+            if now - due > STALL:
+                log.warning("media: the event loop was held up %.1f s; timeouts wait",
+                            now - due)
+                self._grace_until = now + max(self.media.media_timeout,
+                                              self.media.ice_start_timeout)
+            due = now + TICK
             try:
                 await self._check_timeouts()
                 if time.monotonic() - self._last_beat >= self.settings.heartbeat_interval:
@@ -279,6 +292,8 @@ class Registry:
 
     async def _check_timeouts(self) -> None:
         now = time.monotonic()
+        if now < self._grace_until:
+            return
         for session in list(self.sessions.values()):
             if session.connected_at is None:
                 waited = now - session.created
