@@ -26,11 +26,12 @@ from liveroom.tasks import stop_tasks
 
 from . import capacity, trickle
 from .config import MediaSettings
-from .demo_host import DemoHost
+from .demo_host import DEMO_VIDEO, DemoHost
 from .ice import server_configuration
 from .peer_addresses import PeerAddresses
 from .peers import Broadcast, Publisher, Session, Viewer, new_session_id
-from .sdp import Offer, check_playable, ingest_codecs, parse_offer
+from .relay import Codec
+from .sdp import Offer, check_playable, ingest_codecs, parse_offer, plays
 
 log = logging.getLogger(__name__)
 
@@ -256,8 +257,9 @@ class Registry:
         was_closed = session.closed
         await session.close(reason)
         if session.role == "publish" and not was_closed:
-            if session.transport == "demo" and reason != "replaced":
-                self._vacant_since[session.room] = time.monotonic()
+            if session.room in self.demo_rooms and session.slot == "host" and (
+                    reason != "replaced"):
+                self._vacant_since[session.room] = time.monotonic()  # the demo host's wait
             with contextlib.suppress(EngineUnavailable, LiveroomError):
                 await self.engine.media.release(session.room, session.slot, session.id,
                                                 _offline_reason(reason))
@@ -329,15 +331,14 @@ class Registry:
     async def _demo_hosts(self) -> None:
         now = time.monotonic()
         for room, record in self.demo_rooms.items():
-            if (room, "host") in self.publishers:
-                continue
-            if await self.engine.media.claims(room):
-                self._vacant_since.pop(room, None)
+            if (room, "host") in self.publishers or await self.engine.media.claims(room):
+                self._vacant_since.pop(room, None)  # the wait starts when they leave
                 continue
             vacant = self._vacant_since.setdefault(room, now)
             if now - vacant < DEMO_RETURN:
                 continue
-            demo = DemoHost(new_session_id(self.instance), record)
+            demo = DemoHost(new_session_id(self.instance), record,
+                            self._waiting_video(room))
             try:
                 if await self.engine.media.claim(room, self.claim_record(demo), self.ttl):
                     continue  # someone else got there first
@@ -348,6 +349,15 @@ class Registry:
             self._vacant_since.pop(room, None)
             await self._go_live(demo)
             self._rebind(room, "host")
+
+    def _waiting_video(self, room: str) -> Codec | None:
+        """The video codec most of the room's waiting players can take (they stay connected
+        through a change of host), or None when nobody waits."""
+        waiting = [v.tracks["video"].codec for v in self.viewers.get((room, "host"), ())
+                   if "video" in v.tracks]
+        if not waiting:
+            return None
+        return max(DEMO_VIDEO, key=lambda codec: sum(plays(w, codec) for w in waiting))
 
     def enable_demo(self, rooms: dict[str, dict[str, Any]]) -> None:
         """Give these rooms a demo host at the next heartbeat (and whenever they are vacant)."""
