@@ -17,8 +17,9 @@ transcoding therefore needs four things aiortc has no public API for:
   itself the DTLS client, and as a client it offers ECDSA cipher suites only, which a peer
   with an RSA certificate (GStreamer's webrtcbin) cannot serve; as the server it picks a suite
   for its own certificate and the peer may hold any.
-- `on_peer_check`: whether the remote peer's ICE agent has sent us a connectivity check yet,
-  the sign that somebody is really there (a session nobody checks is dropped early).
+- `on_peer_check`, `on_peer_data`: what the remote peer sends (its ICE agent's checks; and
+  any packet: RTCP reports, DTLS), the sign that somebody is still there: a session nobody
+  checks is dropped early, and a player that falls silent soon after.
 
 `check()` verifies each of these against the installed aiortc and raises IncompatibleAiortc
 with what changed; tests/signaling/test_aiortc_forwarding.py runs it and the real paths, so an aiortc
@@ -99,6 +100,8 @@ def check() -> None:
     received = inspect.getsource(aioice.ice.StunProtocol.datagram_received)
     if "self.receiver.request_received(message, addr, self)" not in received:
         problems.append("aioice no longer hands STUN requests to Connection.request_received")
+    if "self.receiver.data_received(data, self.local_candidate.component)" not in received:
+        problems.append("aioice no longer hands other packets to Connection.data_received")
     if problems:
         raise IncompatibleAiortc("encoded forwarding cannot work with this aiortc: "
                                  + "; ".join(problems))
@@ -180,18 +183,36 @@ def host_addresses() -> list[str]:
     return list(aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True))
 
 
-def on_peer_check(pc: RTCPeerConnection, callback: Callable[[], None]) -> None:
-    """Call `callback` whenever a STUN request (a connectivity check, or a consent check)
-    reaches one of the connection's ICE agents. Call it once its transports are final (after
-    the local description is set: bundling replaces transports)."""
+def _agents(pc: RTCPeerConnection) -> list:
+    """The connection's aioice agents (one when bundled). Call it once its transports are
+    final (after the local description is set: bundling replaces transports)."""
     agents = {id(t.receiver.transport.transport.iceGatherer._connection):
               t.receiver.transport.transport.iceGatherer._connection
               for t in pc.getTransceivers() if t.receiver.transport is not None}
-    for agent in agents.values():
+    return list(agents.values())
+
+
+def on_peer_check(pc: RTCPeerConnection, callback: Callable[[], None]) -> None:
+    """Call `callback` whenever a STUN request (a connectivity check, or a consent check)
+    reaches the connection."""
+    for agent in _agents(pc):
         original = agent.request_received
 
         def request_received(message, addr, protocol, _original=original) -> None:
             callback()
             _original(message, addr, protocol)
 
-        agent.request_received = request_received  # type: ignore[method-assign]
+        agent.request_received = request_received
+
+
+def on_peer_data(pc: RTCPeerConnection, callback: Callable[[], None]) -> None:
+    """Call `callback` whenever any other packet (DTLS, RTP, RTCP) reaches the connection: for
+    players, which send little, not for publishers (a call per media packet)."""
+    for agent in _agents(pc):
+        original = agent.data_received
+
+        def data_received(data: bytes, component: int, _original=original) -> None:
+            callback()
+            _original(data, component)
+
+        agent.data_received = data_received

@@ -32,6 +32,9 @@ class MediaSettings:
     ice_start_timeout: float = 5.0
     ice_timeout: float = 15.0
     media_timeout: float = 5.0
+    # A connected player that sends nothing (no RTCP report, no ICE check) for player_timeout
+    # is gone: its session ends.
+    player_timeout: float = 10.0
     # Capacity (signaling.capacity): peer connections in all, the places of them kept for
     # publishers, and guest players per client address and per room (0: no cap).
     max_peers: int = 500
@@ -60,6 +63,7 @@ VARIABLES: Variables = {
     "ice_start_timeout": ("LIVEROOM_ICE_START_TIMEOUT", float),
     "ice_timeout": ("LIVEROOM_ICE_TIMEOUT", float),
     "media_timeout": ("LIVEROOM_MEDIA_TIMEOUT", float),
+    "player_timeout": ("LIVEROOM_PLAYER_TIMEOUT", float),
     "max_peers": ("LIVEROOM_MAX_PEERS", int),
     "publisher_peers": ("LIVEROOM_PUBLISHER_PEERS", int),
     "guest_peers_per_address": ("LIVEROOM_GUEST_PEERS_PER_ADDRESS", int),
@@ -117,4 +121,4 @@ def validate(settings: MediaSettings) -> None:
             "route, redirect"
         )
     must_be_positive(settings, VARIABLES, "turn_ttl", "ice_start_timeout", "ice_timeout",
-                     "media_timeout", "max_peers")
+                     "media_timeout", "player_timeout", "max_peers")

@@ -54,10 +54,15 @@ async def _requester(request: web.Request) -> tuple[str, dict[str, Any] | None]:
     """Who acts on a session, through the room gate: the room, and the owner the session's
     registry compares with (None for a caller without a token: a guest's session URL is its
     credential)."""
-    act = "publish" if request.path.startswith("/whip/") else "watch"
+    act = "publish" if _kind(request) == "whip" else "watch"
     token = auth.bearer(request.headers.get("Authorization"))
     admission = await request.app[GATE].enter(request.match_info["room"], token, act)
     return admission.room_id, owner_of(admission.identity) if token else None
+
+
+def _kind(request: web.Request) -> str:
+    """whip or whep: a session is a resource of the endpoint that made it, and only there."""
+    return "whip" if request.path.startswith("/whip/") else "whep"
 
 
 async def _offer(request: web.Request) -> str:
@@ -147,14 +152,16 @@ async def session_patch(request: web.Request) -> web.Response:
     candidates, ufrag = parse_sdpfrag(fragment)
     await request.app[SERVICE].trickle(
         request.match_info["session"], requester, candidates,
-        if_match=request.headers.get("If-Match"), ufrag=ufrag, room=room)
+        if_match=request.headers.get("If-Match"), ufrag=ufrag, room=room,
+        transport=_kind(request))
     return web.Response(status=204)
 
 
 async def session_delete(request: web.Request) -> web.Response:
     cors.check(request)
     room, requester = await _requester(request)
-    await request.app[SERVICE].stop(request.match_info["session"], requester, room=room)
+    await request.app[SERVICE].stop(request.match_info["session"], requester, room=room,
+                                    transport=_kind(request))
     return web.Response(status=200)
 
 

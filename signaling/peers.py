@@ -51,6 +51,7 @@ class Session:
         self.pc: RTCPeerConnection | None = None
         self.created = time.monotonic()
         self.checked_at: float | None = None  # the peer's first ICE check reached us
+        self.heard_at: float | None = None  # the last thing it sent that we noticed
         self.connected_at: float | None = None
         self.closed = False
         self.close_reason: str | None = None
@@ -77,9 +78,10 @@ class Session:
     def on_connected(self) -> None:
         """The peer connection is up (ICE and DTLS)."""
 
-    def _checked(self) -> None:
+    def _heard(self) -> None:
+        self.heard_at = time.monotonic()
         if self.checked_at is None:
-            self.checked_at = time.monotonic()
+            self.checked_at = self.heard_at
 
     async def _answer(self, pc: RTCPeerConnection, offer: Offer,
                       h264_choice: h264.Choice | None) -> str:
@@ -99,7 +101,7 @@ class Session:
             raise
         except Exception as exc:  # aiortc's OperationError, ValueError, InvalidStateError
             raise LiveroomError("invalid_sdp", f"the offer was refused: {exc}") from None
-        forwarding.on_peer_check(pc, self._checked)
+        forwarding.on_peer_check(pc, self._heard)
         answer = pc.localDescription.sdp
         if h264_choice is not None:
             answer = h264.real_answer(answer, h264_choice)
@@ -252,6 +254,7 @@ class Viewer(Session):
         super().__init__(*args, **kwargs)
         self.tracks: dict[str, ForwardTrack] = {}
         self.on_ready: Callable[[Viewer], None] | None = None  # connected: attach to sources
+        self.counted = False  # in the room's presence (the viewer count)
 
     async def answer(self, offer: Offer, negotiation: Negotiation, configuration,
                      publisher: Publisher | None = None) -> str:
@@ -266,7 +269,9 @@ class Viewer(Session):
                 transceiver = pc.addTransceiver(track, direction="sendonly")
                 forwarding.on_keyframe_request(transceiver.sender, self._keyframe_request(track))
             transceiver.setCodecPreferences(preferences(kind, codec, receiving=False))
-        return await self._answer(pc, offer, negotiation.h264)
+        answer = await self._answer(pc, offer, negotiation.h264)
+        forwarding.on_peer_data(pc, self._heard)  # its RTCP reports: still watching
+        return answer
 
     @staticmethod
     def _keyframe_request(track: ForwardTrack) -> Callable[[], None]:

@@ -202,12 +202,37 @@ class Registry:
         publisher = self.publishers.get((viewer.room, viewer.slot))
         if publisher is not None and not viewer.attach(publisher.sources):
             self._spawn(self._close(viewer, "codec_changed"))
+            return
+        self._spawn(self._count_in(viewer))
+
+    async def _count_in(self, viewer: Viewer) -> None:
+        """A connected player is in the room's audience (presence counts a user once, so one
+        who also has the room page open counts once)."""
+        owner = viewer.owner
+        member = {"user_id": owner["user_id"], "name": owner.get("name"),
+                  "role": owner.get("role")}
+        try:
+            await self.engine.presence.join(viewer.room, viewer.id, member)
+            viewer.counted = True
+            if viewer.closed:  # it ended while joining
+                await self._count_out(viewer)
+        except (EngineUnavailable, LiveroomError) as exc:
+            log.warning("room %s: player not counted: %s", viewer.room, exc)
+
+    async def _count_out(self, viewer: Viewer) -> None:
+        if viewer.counted:
+            viewer.counted = False
+            with contextlib.suppress(EngineUnavailable, LiveroomError):
+                await self.engine.presence.leave(viewer.room, viewer.id)
 
     # --- what clients do with their sessions ---------------------------------------------------
     def session(self, session_id: str, requester: dict[str, Any] | None,
-                room: str | None = None) -> Session:
+                room: str | None = None, transport: str | None = None) -> Session:
+        """A session its requester may act on; `transport` ("whip", "whep") when asked at
+        such a resource: a session is found only at the kind of URL that made it."""
         session = self.sessions.get(session_id)
-        if session is None or (room is not None and session.room != room):
+        if session is None or (room is not None and session.room != room) or (
+                transport is not None and session.transport != transport):
             raise LiveroomError("session_not_found", f"no session {session_id!r}")
         if session.owner.get("guest"):
             return session  # a guest's session: its unguessable URL is the credential
@@ -221,8 +246,9 @@ class Registry:
 
     async def trickle(self, session_id: str, requester: dict[str, Any] | None,
                       candidates: list[dict[str, Any] | None], *, if_match: str | None = None,
-                      ufrag: str | None = None, room: str | None = None) -> None:
-        session = self.session(session_id, requester, room)
+                      ufrag: str | None = None, room: str | None = None,
+                      transport: str | None = None) -> None:
+        session = self.session(session_id, requester, room, transport)
         if if_match is not None and if_match != "*" and if_match != session.etag:
             raise LiveroomError("precondition_failed", "If-Match does not name this session's "
                                 "current ICE session (ETag)", etag=session.etag)
@@ -233,8 +259,8 @@ class Registry:
         await session.add_candidates(candidates, self.peer_addresses.allows)
 
     async def stop(self, session_id: str, requester: dict[str, Any] | None,
-                   room: str | None = None) -> None:
-        await self._close(self.session(session_id, requester, room), "stopped")
+                   room: str | None = None, transport: str | None = None) -> None:
+        await self._close(self.session(session_id, requester, room, transport), "stopped")
 
     # --- closing ------------------------------------------------------------------------------
     def _state_changed(self, session: Session) -> None:
@@ -256,6 +282,8 @@ class Registry:
                     del self.viewers[key]
         was_closed = session.closed
         await session.close(reason)
+        if isinstance(session, Viewer):
+            await self._count_out(session)
         if session.role == "publish" and not was_closed:
             if session.room in self.demo_rooms and session.slot == "host" and (
                     reason != "replaced"):
@@ -306,6 +334,10 @@ class Registry:
                 last = session.last_frame_at() or session.connected_at
                 if now - last > self.media.media_timeout:
                     await self._close(session, "media_timeout")
+            elif isinstance(session, Viewer):
+                last = max(session.heard_at or 0.0, session.connected_at)
+                if now - last > self.media.player_timeout:
+                    await self._close(session, "gone")  # closed its side without a DELETE
 
     async def _beat(self) -> None:
         held = [(s.room, s.slot, s.id) for s in self.publishers.values()]

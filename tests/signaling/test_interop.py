@@ -5,8 +5,17 @@ test_gstreamer.py; OBS Studio's offer in test_obs_offer.py.)"""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
 import pytest
 
+from liveroom.client import RoomClient
 from signaling import aiortc_forwarding
 from signaling.keys import ICE_HOSTS
 
@@ -25,6 +34,7 @@ from .clients import (
 )
 
 ROOM = "thailand"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def whip(srv) -> str:
@@ -172,3 +182,80 @@ async def test_a_server_on_loopback_offers_the_machines_addresses_too(media_serv
     response = await post_sdp(http, whip(srv), await local_offer(host), token(ROOM, "host"))
     offered = candidate_addresses(await response.text())
     assert "127.0.0.1" in offered and set(machine) <= offered
+
+
+async def viewers(http, srv) -> int:
+    async with http.get(f"{srv.base_url}/api/rooms/{ROOM}") as response:
+        return (await response.json())["viewers"]
+
+
+async def test_whep_players_are_in_the_viewer_count(media_server, http, peers):
+    srv = await media_server()
+    host = peers(publisher_pc())
+    await answer(host, await post_sdp(http, whip(srv), await local_offer(host),
+                                      token(ROOM, "host")))
+    async with RoomClient(srv.base_url, ROOM):  # a viewer on the room page
+        await eventually(lambda: _count_is(http, srv, 1), what="one viewer")
+        player = peers(viewer_pc())
+        response = await post_sdp(http, whep(srv), await local_offer(player))
+        await answer(player, response)
+        await eventually(lambda: _count_is(http, srv, 2), what="the WHEP player counted")
+        async with http.delete(srv.base_url + response.headers["Location"]) as gone:
+            assert gone.status == 200
+        await eventually(lambda: _count_is(http, srv, 1), what="the player gone from the count")
+
+
+async def _count_is(http, srv, n: int) -> bool:
+    return await viewers(http, srv) == n
+
+
+async def test_a_session_is_a_resource_of_its_own_endpoint_only(media_server, http, peers):
+    srv = await media_server()
+    host = peers(publisher_pc())
+    response = await post_sdp(http, whip(srv), await local_offer(host), token(ROOM, "host"))
+    await answer(host, response)
+    session = response.headers["Location"].rsplit("/", 1)[1]
+    auth = {"Authorization": f"Bearer {token(ROOM, 'host')}"}
+    elsewhere = f"{whep(srv)}/sessions/{session}"
+    async with http.patch(elsewhere, data="a=end-of-candidates\r\n", headers={
+            **auth, "Content-Type": "application/trickle-ice-sdpfrag"}) as r:
+        assert r.status == 404 and (await r.json())["error"]["code"] == "session_not_found"
+    async with http.delete(elsewhere, headers=auth) as r:
+        assert r.status == 404
+    assert srv.registry.publishers  # still publishing
+    async with http.delete(srv.base_url + response.headers["Location"], headers=auth) as r:
+        assert r.status == 200
+
+
+async def test_a_player_that_vanishes_without_a_delete_is_ended_soon(media_server):
+    """SIGKILL: no DELETE, no DTLS close. Its RTCP reports stop, and so does its session."""
+    srv = await media_server(player_timeout=3)
+    async with aiohttp.ClientSession() as http:
+        host = publisher_pc()
+        try:
+            await answer(host, await post_sdp(http, whip(srv), await local_offer(host),
+                                              token(ROOM, "host")))
+            await connected(host)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "tests.signaling.player_process", whep(srv)], cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE)
+            try:
+                line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 30)
+                session = line.decode().strip().rsplit("/", 1)[1]
+                assert session in srv.registry.sessions
+                await eventually(lambda: _counted(srv, session), timeout=10, what="counted")
+                proc.send_signal(signal.SIGKILL)
+            finally:
+                proc.kill()
+                proc.wait()
+            # Before, only ICE consent (30 s) noticed; LIVEROOM_PLAYER_TIMEOUT is 3 s here.
+            await eventually(lambda: session not in srv.registry.sessions, timeout=12,
+                             what="the vanished player's session to end")
+            await eventually(lambda: _count_is(http, srv, 0), what="and leave the count")
+        finally:
+            await host.close()
+
+
+def _counted(srv, session: str) -> bool:
+    viewer = srv.registry.sessions.get(session)
+    return viewer is not None and viewer.counted
