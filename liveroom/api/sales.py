@@ -10,6 +10,7 @@ import io
 from aiohttp import web
 
 from ..config import SETTINGS
+from ..domain.checkout import with_pay_url
 from ..domain.errors import LiveroomError
 from ..domain.sales import sale_from_input
 from ..domain.validation import check_slug
@@ -100,7 +101,9 @@ async def my_orders(request: web.Request) -> web.Response:
     admission = await enter(request, "buy")
     room, identity = admission.room_id, admission.identity
     orders = await request.app[ENGINE].sales.list_orders(room, user_id=identity.user_id)
-    return web.json_response({"orders": orders})
+    settings = request.app[SETTINGS]
+    return web.json_response({"orders": [
+        with_pay_url(o, settings.checkout_url, settings.checkout_secret) for o in orders]})
 
 
 async def get_order(request: web.Request) -> web.Response:
@@ -110,6 +113,9 @@ async def get_order(request: web.Request) -> web.Response:
     # A buyer sees their own orders; staff with the orders grant see all.
     if order is None or (order["user_id"] != identity.user_id and not identity.can("orders")):
         raise LiveroomError("order_not_found", f"no order {request.match_info['order']!r}")
+    if order["user_id"] == identity.user_id:  # the buyer: with the link to pay it
+        settings = request.app[SETTINGS]
+        order = with_pay_url(order, settings.checkout_url, settings.checkout_secret)
     return web.json_response(order)
 
 
