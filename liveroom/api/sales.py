@@ -5,6 +5,7 @@ them; hosts, moderators and operators read orders (JSON or CSV); the host or the
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 
 from aiohttp import web
@@ -68,6 +69,17 @@ async def finish_sale(request: web.Request) -> web.Response:
     return web.json_response(sale)
 
 
+TIME_COLUMNS = ("created_at", "expires_at", "settled_at")
+
+
+def _cell(column: str, value: object) -> object:
+    """A CSV cell as a spreadsheet reads it: times in ISO 8601 (UTC), not Unix ms."""
+    if column in TIME_COLUMNS and isinstance(value, int):
+        when = datetime.datetime.fromtimestamp(value / 1000, datetime.UTC)
+        return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value
+
+
 def _orders_response(request: web.Request, orders: list[dict], name: str) -> web.Response:
     wants_csv = request.query.get("format") == "csv" or (
         "text/csv" in request.headers.get("Accept", ""))
@@ -77,7 +89,7 @@ def _orders_response(request: web.Request, orders: list[dict], name: str) -> web
     writer = csv.DictWriter(out, fieldnames=ORDER_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for order in orders:
-        writer.writerow({column: order.get(column, "") for column in ORDER_COLUMNS})
+        writer.writerow({column: _cell(column, order.get(column, "")) for column in ORDER_COLUMNS})
     return web.Response(
         text=out.getvalue(), content_type="text/csv", charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
