@@ -37,7 +37,7 @@ class RoomKeys:
         "state", "chat", "mutes", "bans", "presence", "staff", "presence_instances",
         "sales", "sale_stock", "sale_flags", "sale_told", "sales_active", "sale_buyers",
         "sale_idem", "product_idem", "orders", "order_index", "order_expiry", "outbox", "outbox_due",
-        "outbox_seq", "webhook", "deliveries", "media", "media_deadlines",
+        "outbox_seq", "webhook", "deliveries", "media", "media_deadlines", "thumbnail",
     )
 
     def __init__(self, room: str, namespace: str = "lr") -> None:
@@ -77,6 +77,7 @@ class RoomKeys:
         # Live video (see engine/redis_media.py).
         self.media = p + "media"  # hash: slot -> publisher's claim
         self.media_deadlines = p + "media:ttl"  # zset: slot -> claim deadline (ms, Redis clock)
+        self.thumbnail = p + "thumbnail"  # the live video's latest still (JPEG), with a TTL
 
     def slow(self, user_id: str) -> str:
         return f"{self.prefix}slow:{user_id}"
