@@ -19,6 +19,7 @@ from .http import setup_routes
 from .keys import REGISTRY, SERVICE
 from .registry import Registry
 from .service import MediaService
+from .thumbnails import Thumbnails, serve
 
 
 def ice_addresses(settings: Settings, media: MediaSettings) -> tuple[str, ...]:
@@ -42,9 +43,12 @@ async def _media_ctx(app: web.Application, demo_rooms: dict[str, dict]) -> Async
     if demo_rooms:
         registry.enable_demo(demo_rooms)
     registry.start()
+    thumbnails = Thumbnails(registry, engine)
+    thumbnails.start()
     try:
         yield
     finally:
+        await thumbnails.close()
         await registry.close()
         await service.close()
 
@@ -59,3 +63,4 @@ def setup_signaling(app: web.Application, media: MediaSettings, *,
     app[COMMANDS].include(MEDIA_COMMANDS)
     app.cleanup_ctx.append(functools.partial(_media_ctx, demo_rooms=demo_rooms or {}))
     setup_routes(app)
+    app.router.add_get("/rooms/{room}/thumbnail.jpg", serve, name="room_thumbnail")
