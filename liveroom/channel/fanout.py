@@ -57,6 +57,8 @@ class LocalRoom:
         # a snapshot may have shown another: the tickers skip offering a count already shown.
         self.viewers: int | None = None
         self.resyncing = False
+        # Watchers keep the room subscribed without a socket (the lobby's live feed).
+        self.watchers = 0
 
     def connections(self) -> list[Connection]:
         return [*self.live, *self.joining]
@@ -69,7 +71,7 @@ class Fanout:
     def __init__(self, engine: Engine, *, idle_grace: float = IDLE_GRACE,
                  metrics: Metrics | None = None, observers: Iterable[Observer] = ()) -> None:
         self._engine = engine
-        self._observers = tuple(observers)
+        self._observers = list(observers)
         metrics = metrics or Metrics()
         self._published = metrics.events_published
         self._delivered = metrics.events_delivered
@@ -90,6 +92,22 @@ class Fanout:
     def viewers_shown(self, room: str) -> int | None:
         local = self._rooms.get(room)
         return local.viewers if local else None
+
+    def observe(self, observer: Observer) -> None:
+        """Hear every event of the rooms this instance follows, once each."""
+        self._observers.append(observer)
+
+    async def watch(self, room: str) -> None:
+        """Follow a room's events without a socket in it (observers hear them)."""
+        local = await self._local_room(room)
+        local.watchers += 1
+
+    def unwatch(self, room: str) -> None:
+        local = self._rooms.get(room)
+        if local is None or local.watchers == 0:
+            return
+        local.watchers -= 1
+        self._retire_if_idle(local)
 
     # --- joining and leaving ------------------------------------------------------------------
     async def join(self, conn: Connection, resume: Position | None) -> None:
@@ -154,13 +172,14 @@ class Fanout:
         return local
 
     def _retire_if_idle(self, local: LocalRoom) -> None:
-        if local.live or local.joining or local.idle_timer is not None:
+        if local.live or local.joining or local.watchers or local.idle_timer is not None:
             return
         loop = asyncio.get_running_loop()
         local.idle_timer = loop.call_later(self._idle_grace, self._retire, local)
 
     def _retire(self, local: LocalRoom) -> None:
-        if local.live or local.joining or self._rooms.get(local.id) is not local:
+        if (local.live or local.joining or local.watchers
+                or self._rooms.get(local.id) is not local):
             return
         del self._rooms[local.id]
         task = self._retiring[local.id] = asyncio.create_task(
