@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from .test_pages import ROOM
+from .test_pages import ROOM, open_switcher
 
 
 async def test_a_thai_browser_gets_the_room_page_in_thai(server, open_page):
@@ -28,6 +28,7 @@ async def test_the_switcher_turns_the_lobby_thai_and_the_next_page_stays_thai(se
     lobby = await open_page(f"{srv.base_url}/")
     await expect(lobby.get_by_role("heading", name="Live rooms")).to_be_visible()
 
+    await open_switcher(lobby)
     await lobby.get_by_label("Language", exact=True).select_option(label="ไทย")
     await lobby.get_by_role("button", name="Apply").click()
 
