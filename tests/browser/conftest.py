@@ -29,8 +29,20 @@ CHROMIUM_ARGS = [
     "--disable-gpu",
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+# LIVEROOM_SCREENSHOTS=docs/screenshots refreshes the README's pictures from the tests that
+# take them (save_screenshot).
+SCREENSHOTS = os.environ.get("LIVEROOM_SCREENSHOTS")
 
 expect.set_options(timeout=10_000)
+
+
+async def save_screenshot(page, name: str) -> None:
+    """Keep what the page shows now as the README's <name>.png, when LIVEROOM_SCREENSHOTS names
+    a directory."""
+    if SCREENSHOTS:
+        directory = Path(SCREENSHOTS)
+        directory.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=directory / f"{name}.png")
 
 
 async def until(page, function: str, timeout: float = 15.0, interval: float = 0.1):
