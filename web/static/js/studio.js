@@ -51,8 +51,9 @@ function setupLivePanel(channel) {
   let since = null;
 
   // The host may read the room's orders: count the running sale's, at most every 2 s.
+  const again = new Set(); // asked while reading: read once more after
   async function countOrders(saleId) {
-    if (reading.has(saleId)) return;
+    if (reading.has(saleId)) return void again.add(saleId);
     reading.add(saleId);
     try {
       const url = `/api/rooms/${encodeURIComponent(channel.room)}/sales/${encodeURIComponent(saleId)}/orders`;
@@ -63,7 +64,10 @@ function setupLivePanel(channel) {
         draw();
       }
     } finally {
-      setTimeout(() => reading.delete(saleId), 2000);
+      setTimeout(() => {
+        reading.delete(saleId);
+        if (again.delete(saleId)) countOrders(saleId);
+      }, 2000);
     }
   }
 
