@@ -45,14 +45,14 @@ async def save_screenshot(page, name: str) -> None:
         await page.screenshot(path=directory / f"{name}.png")
 
 
-async def until(page, function: str, timeout: float = 15.0, interval: float = 0.1):
+async def until(page, function: str, timeout: float = 15.0, interval: float = 0.1, arg=None):
     """Wait until a JavaScript function (a string such as "() => ...") returns something
     truthy in the page; return it. Unlike page.wait_for_function, which evaluates its
     predicate with eval(), this works under the pages' Content-Security-Policy (no
     'unsafe-eval')."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        value = await page.evaluate(function)
+        value = await page.evaluate(function, arg)
         if value:
             return value
         if asyncio.get_running_loop().time() > deadline:

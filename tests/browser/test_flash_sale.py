@@ -185,3 +185,23 @@ async def test_sale_prices_convert_at_the_sale_rates_not_the_current_ones(server
     await viewer.get_by_label("Currency", exact=True).select_option("THB")
     await expect(sale_card(viewer).locator(".sale-price-main")).to_have_text(re.compile(r"THB\s100\.00"))
     await expect(sale_card(viewer).locator(".sale-price-converted")).to_have_text("")
+
+
+async def test_a_sale_is_announced_on_the_video_with_its_discount(server, open_page):
+    srv = await server()
+    viewer = await connected(await open_page(shopper_url(srv, "kim", "Kim"), width=360,
+                                             height=740))
+    banner = viewer.locator("#video [data-sale-banner]")
+    await expect(banner).to_be_hidden()
+    product = await srv.app_engine.store.get_product(ROOM, "durian")
+    await srv.app_engine.sales.create_sale(ROOM, sale_from_input(
+        {"stock": 10, "duration": 120, "starts_in": 3, "price": "99.00"}, product, room=ROOM,
+        by="mod"))
+    await expect(banner).to_have_text(re.compile(
+        r"^Flash sale in 0:0[1-3]: Monthong durian at THB\s99\.00 \(−89%\)$"))
+    await expect(banner).to_have_text(re.compile(
+        r"^Flash sale now: Monthong durian at THB\s99\.00 \(−89%\)$"), timeout=15_000)
+    card = sale_card(viewer)
+    await expect(card.locator(".sale-price-regular")).to_have_text(re.compile(r"THB\s890\.00"))
+    await expect(card.locator(".sale-off")).to_have_text("−89%")
+    await expect(banner).to_be_hidden(timeout=15_000)  # it says it, then gets out of the way
