@@ -48,7 +48,8 @@ async def start_sale(console: Page, *, price="99.00", stock=50, limit=2, starts_
 
 async def test_a_viewer_buys_and_the_stock_bar_changes_on_another_viewer_page(server, open_page):
     srv = await server()
-    buyer = await connected(await open_page(shopper_url(srv, "mei", "Mei")))
+    buyer = await connected(await open_page(shopper_url(srv, "mei", "Mei"), width=1366,
+                                            height=768))
     watcher = await connected(await open_page(shopper_url(srv, "ann", "Ann")))
     console = await connected(await open_page(console_url(srv)))
     await expect(buyer.get_by_role("region", name="Flash sale")).to_be_hidden()

@@ -9,7 +9,7 @@ from liveroom.client import RoomClient
 from liveroom.domain.sales import sale_from_input
 from tests.helpers import token
 
-from .conftest import save_screenshot, until
+from .conftest import until
 from .test_live_video import MEDIA, go_live
 from .test_pages import ROOM
 
@@ -78,4 +78,3 @@ async def test_a_live_rooms_card_shows_its_still_and_the_still_changes(server, o
     first = await until(lobby, STILL, timeout=15)
     second = await until(lobby, STILL, timeout=20, arg=first)  # a new keyframe, a new still
     assert second != first
-    await save_screenshot(lobby, "lobby")

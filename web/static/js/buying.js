@@ -118,9 +118,9 @@ export function totalText(order, rates = undefined) {
   return converted ? `${total} (${converted})` : total;
 }
 
-/** The confirmation of a new order. */
-export function orderText(order, rates = undefined) {
-  const values = { quantity: order.quantity, product: order.product_name, total: totalText(order, rates), time: formatTime(order.expires_at) };
+/** The confirmation of a new order (`name`: the product's, in the page's language). */
+export function orderText(order, rates = undefined, name = order.product_name) {
+  const values = { quantity: order.quantity, product: name, total: totalText(order, rates), time: formatTime(order.expires_at) };
   return t("Order confirmed: {quantity} × {product}, {total}. Reserved for you until {time}.", values);
 }
 

@@ -99,7 +99,7 @@ class ProductBuy {
   }
 
   showOrder(order) {
-    this.result.replaceChildren(...[el("p", { text: orderText(order) }), payLink(order)].filter(Boolean));
+    this.result.replaceChildren(...[el("p", { text: orderText(order, undefined, localized(this.product).name) }), payLink(order)].filter(Boolean));
     this.result.dataset.kind = "ok";
     this.result.hidden = false;
   }

@@ -144,7 +144,7 @@ class SaleCard {
       const ack = await this.presses.buy(this.wanted(), {
         onRetry: () => notice(this.result, t("Connection trouble: trying again…"), "warn"),
       });
-      this.result.replaceChildren(...[el("p", { text: orderText(ack.order, this.sale.rates) }), payLink(ack.order)].filter(Boolean));
+      this.result.replaceChildren(...[el("p", { text: orderText(ack.order, this.sale.rates, productOf(this.sale).name) }), payLink(ack.order)].filter(Boolean));
       this.result.dataset.kind = "ok";
       this.result.hidden = false;
       this.panel.ordered(ack.order);
