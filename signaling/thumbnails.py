@@ -35,12 +35,16 @@ log = logging.getLogger(__name__)
 INTERVAL = 4.0  # seconds between two stills of a live room
 TTL = 15.0  # how long a still stays served once its room stops being live
 BOX = 480  # the still fits in BOX x BOX pixels
-DECODERS = {"video/vp8": "vp8", "video/h264": "h264"}
 
 
 def still(mime: str, keyframe: bytes, box: int = BOX) -> bytes:
     """One encoded keyframe in, one JPEG out (no larger than box x box, even sides)."""
-    decoder = av.CodecContext.create(DECODERS[mime.lower()], "r")
+    if mime.lower() == "video/vp8":
+        decoder = av.CodecContext.create("vp8", "r")
+    elif mime.lower() == "video/h264":
+        decoder = av.CodecContext.create("h264", "r")
+    else:
+        raise ValueError(f"no still from {mime}")
     frames = [*decoder.decode(av.Packet(keyframe)), *decoder.decode(None)]
     if not frames:
         raise ValueError("the keyframe decoded to no picture")
@@ -94,7 +98,7 @@ class Thumbnails:
                 continue  # no new keyframe: the still would be the same
             try:
                 jpeg = await asyncio.to_thread(still, source.codec.mime, keyframe.data)
-            except (ValueError, av.FFmpegError, KeyError) as exc:
+            except (ValueError, av.FFmpegError) as exc:
                 log.info("room %s: no still from its keyframe (%s)", room, exc)
                 continue
             self._last[room] = keyframe

@@ -48,7 +48,7 @@ async def _room_page(request: web.Request, name: str, act: str) -> web.Response:
     response = render(request, name, room=view, formats=_formats(request, lang),
                       signed_in=admission.token is not None and not admission.identity.guest,
                       page_data={"room": view["id"], "checkout": bool(settings.checkout_url)})
-    if from_link:
+    if from_link and token:
         keep_token(request, response, token)
     return response
 
