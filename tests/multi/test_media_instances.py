@@ -13,7 +13,7 @@ from liveroom.client import RoomClient
 from signaling.aiortc_forwarding import restrict_host_addresses
 
 from ..helpers import create_room, eventually, token
-from ..media.clients import (
+from ..signaling.clients import (
     Watcher,
     answer,
     local_offer,
