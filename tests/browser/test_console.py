@@ -142,3 +142,23 @@ async def test_the_console_previews_the_live_video(server, open_page):
         await pc.close()
 
 
+
+
+async def test_a_moderator_translates_a_product_and_thai_viewers_see_it(server, open_page):
+    srv = await server()
+    await srv.app_engine.store.pin(ROOM, "durian", "mod")
+    viewer = await open_page(f"{srv.base_url}/rooms/{ROOM}", locale="th-TH")
+    pinned = viewer.get_by_role("region", name="สินค้าที่ปักหมุด")
+    await expect(pinned.get_by_role("heading", level=3)).to_have_text("Monthong durian")
+    console = await connected(await open_page(console_url(srv), **DESKTOP))
+    await console.get_by_text("Translations", exact=True).click()
+    await console.get_by_label("Language", exact=True).last.select_option("th")
+    await console.get_by_label("What to translate").select_option(label="Monthong durian")
+    await console.get_by_label("Name", exact=True).fill("ทุเรียนหมอนทอง")
+    await console.get_by_label("Description").fill("ทุเรียนจากจันทบุรี")
+    await console.get_by_role("button", name="Save translation").click()
+    await expect(console.get_by_text("Saved. Viewers reading this language see it now.")).to_be_visible()
+    await expect(pinned.get_by_role("heading", level=3)).to_have_text("ทุเรียนหมอนทอง")  # live
+    product = await srv.app_engine.store.get_product(ROOM, "durian")
+    assert product["translations"] == {"th": {"name": "ทุเรียนหมอนทอง",
+                                              "description": "ทุเรียนจากจันทบุรี"}}

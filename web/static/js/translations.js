@@ -21,8 +21,9 @@ export class Translations {
     this.products = new Map();
     channel.on("snapshot", (snap) => this.setRoom(snap.room));
     channel.on("room.updated", (event) => this.setRoom(event.room));
-    this.lang.addEventListener("change", () => this.fill());
-    this.what.addEventListener("change", () => this.fill());
+    const picked = () => (this.fill(), notice(this.status, ""));
+    this.lang.addEventListener("change", picked);
+    this.what.addEventListener("change", picked);
     this.form.addEventListener("submit", (ev) => (ev.preventDefault(), this.save()));
   }
 
@@ -64,7 +65,6 @@ export class Translations {
     this.name.value = texts[target.field] || "";
     this.description.value = texts.description || "";
     setText(this.original, t("Original: {text}", { text: target.record[target.field] }));
-    notice(this.status, "");
   }
 
   async save() {
