@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from .domain import checkout
+
 MIN_SECRET_CHARS = 32
 # Prices are shown in the product's currency and in the viewer's, yuan by default: each rate says
 # what one unit of a currency is worth in CNY. Round figures for the demo rooms' currencies.
@@ -28,7 +30,14 @@ DEFAULT_CURRENCY_RATES = (
     ("CNY", "1"), ("THB", "0.2"), ("CLP", "0.0076"), ("NZD", "4.2"), ("EUR", "7.8"),
     ("RUB", "0.088"), ("VND", "0.00028"), ("USD", "7.2"),
 )
+# The second currency pages show, by the page's language (a viewer may pick another).
+DEFAULT_LANGUAGE_CURRENCIES = (
+    ("zh", "CNY"), ("en", "USD"), ("th", "THB"), ("es", "EUR"), ("it", "EUR"), ("ru", "RUB"),
+    ("vi", "VND"),
+)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+MIN_CHECKOUT_SECRET_CHARS = 16
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,32}")
 
 
@@ -81,6 +90,13 @@ class Settings:
     # Currency conversion for display: (ISO 4217 code, CNY per unit as a decimal string) pairs,
     # CNY included. A flash sale copies the rates in force when it is created (sales.py).
     currency_rates: tuple[tuple[str, str], ...] = DEFAULT_CURRENCY_RATES
+    # (language code, currency code): the currency a page in that language converts to.
+    language_currencies: tuple[tuple[str, str], ...] = DEFAULT_LANGUAGE_CURRENCIES
+    # Shopping: where a buyer pays a reserved order (a URL template, see domain/checkout.py)
+    # and the secret its signature is made with; where a guest signs in to buy.
+    checkout_url: str | None = None
+    checkout_secret: str | None = None
+    signin_url: str | None = None
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
 
     @property
@@ -95,6 +111,12 @@ class Settings:
     def rates(self) -> dict[str, str]:
         """Currency code -> CNY per unit, as decimal strings (what pages and sales carry)."""
         return dict(self.currency_rates)
+
+    def currency_for(self, lang: str) -> str:
+        """The currency pages in `lang` show prices in beside the product's own: yuan for a
+        language without one, or whose currency has no rate."""
+        code = dict(self.language_currencies).get(lang, BASE_CURRENCY)
+        return code if code in self.rates else BASE_CURRENCY
 
     @property
     def base_url(self) -> str:
@@ -142,6 +164,11 @@ VARIABLES: Variables = {
     "request_timeout": ("LIVEROOM_REQUEST_TIMEOUT", float),
     "drain_timeout": ("LIVEROOM_DRAIN_TIMEOUT", float),
     "currency_rates": ("LIVEROOM_CURRENCY_RATES", lambda v: parse_currency_rates(v)),
+    "language_currencies": (
+        "LIVEROOM_LANGUAGE_CURRENCIES", lambda v: parse_language_currencies(v)),
+    "checkout_url": ("LIVEROOM_CHECKOUT_URL", str),
+    "checkout_secret": ("LIVEROOM_CHECKOUT_SECRET", str),
+    "signin_url": ("LIVEROOM_SIGNIN_URL", str),
 }
 
 
@@ -168,6 +195,22 @@ def parse_currency_rates(value: str) -> tuple[tuple[str, str], ...]:
             )
         rates[code] = _rate(code, amount)
     return tuple(rates.items())
+
+
+def parse_language_currencies(value: str) -> tuple[tuple[str, str], ...]:
+    """"th=THB,ru=RUB" -> (("th", "THB"), ("ru", "RUB")); languages not named show yuan."""
+    pairs: dict[str, str] = {}
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        lang, sep, code = (part.strip() for part in item.partition("="))
+        if not sep or not _LANGUAGE.match(lang) or not _CURRENCY.match(code.upper()):
+            raise ConfigError(
+                f"language-currencies (LIVEROOM_LANGUAGE_CURRENCIES): {item!r} is not "
+                "LANGUAGE=CODE, e.g. th=THB")
+        pairs[lang] = code.upper()
+    return tuple(pairs.items())
 
 
 def _rate(code: str, amount: str) -> str:
@@ -260,6 +303,7 @@ def validate(settings: Settings) -> None:
     _validate_operations(settings)
     # Rates given as a setting object (tests, embedders) get the same checks as the variable.
     parse_currency_rates(",".join(f"{c}={r}" for c, r in settings.currency_rates))
+    _validate_shopping(settings)
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(
             f"log-level (LIVEROOM_LOG_LEVEL): {settings.log_level!r} is not one of "
@@ -277,6 +321,32 @@ def _validate_operations(settings: Settings) -> None:
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.replace('_', '-')} ({var}) must be 0 (no limit) or more")
     must_be_positive(settings, VARIABLES, "max_body_bytes", "request_timeout", "drain_timeout")
+
+
+def _validate_shopping(settings: Settings) -> None:
+    for name, var, template, allowed in (
+            ("checkout-url", "LIVEROOM_CHECKOUT_URL", settings.checkout_url,
+             checkout.CHECKOUT_PLACEHOLDERS),
+            ("signin-url", "LIVEROOM_SIGNIN_URL", settings.signin_url,
+             checkout.SIGNIN_PLACEHOLDERS)):
+        if not template:
+            continue
+        if not template.startswith(("https://", "http://")):
+            raise ConfigError(f"{name} ({var}): {template!r} must be an http:// or https:// URL")
+        unknown = checkout.placeholders(template) - allowed
+        if unknown:
+            raise ConfigError(f"{name} ({var}): unknown placeholder(s) "
+                              f"{', '.join('{' + p + '}' for p in sorted(unknown))}; use "
+                              f"{', '.join('{' + p + '}' for p in sorted(allowed))}")
+    if settings.checkout_url:
+        if "order" not in checkout.placeholders(settings.checkout_url):
+            raise ConfigError("checkout-url (LIVEROOM_CHECKOUT_URL) must contain {order}")
+        if "signature" in checkout.placeholders(settings.checkout_url) and (
+                len(settings.checkout_secret or "") < MIN_CHECKOUT_SECRET_CHARS):
+            raise ConfigError(
+                f"checkout-secret (LIVEROOM_CHECKOUT_SECRET) of at least "
+                f"{MIN_CHECKOUT_SECRET_CHARS} characters is required to sign {{signature}} in "
+                "LIVEROOM_CHECKOUT_URL")
 
 
 def with_secret(settings: Settings) -> Settings:

@@ -21,6 +21,7 @@ from .keys import ICE_HOSTS, REGISTRY, SERVICE
 from .peer_addresses import PeerAddresses
 from .registry import Registry
 from .service import MediaService
+from .thumbnails import Thumbnails, serve
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,12 @@ async def _media_ctx(app: web.Application, demo_rooms: dict[str, dict]) -> Async
     if demo_rooms:
         registry.enable_demo(demo_rooms)
     registry.start()
+    thumbnails = Thumbnails(registry, engine)
+    thumbnails.start()
     try:
         yield
     finally:
+        await thumbnails.close()
         await registry.close()
         await service.close()
 
@@ -72,6 +76,7 @@ def setup_signaling(app: web.Application, media: MediaSettings, *,
     app[COMMANDS].include(MEDIA_COMMANDS)
     app.cleanup_ctx.append(functools.partial(_media_ctx, demo_rooms=demo_rooms or {}))
     setup_routes(app)
+    app.router.add_get("/rooms/{room}/thumbnail.jpg", serve, name="room_thumbnail")
 
 
 def describe(app: web.Application) -> str:

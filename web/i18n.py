@@ -45,7 +45,9 @@ LANGUAGES = {
 LANG_COOKIE = "liveroom_lang"
 # What to look in for strings, and the functions that mark them (templates `_`, scripts `t`).
 METHOD_MAP = [("templates/**.html", "jinja2"), ("static/js/**.js", "javascript")]
-KEYWORDS = {"_": None, "t": None}
+# Templates also mark with tr() (text the page can switch to another language in place: see
+# Translator.tr) and ta() (an attribute: ta("aria-label", "Live video")).
+KEYWORDS = {"_": None, "t": None, "tr": None, "ta": (2,)}
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -76,6 +78,11 @@ def script_msgids(root: Path = HERE) -> tuple[str, ...]:
     """The strings the JavaScript needs (read once: the files do not change while serving)."""
     scripts = [(pattern, method) for pattern, method in METHOD_MAP if method == "javascript"]
     return tuple(m.msgid for m in extract_messages(root, scripts))
+
+
+@functools.cache
+def all_msgids(root: Path = HERE) -> tuple[str, ...]:
+    return tuple(m.msgid for m in extract_messages(root))
 
 
 def po_path(lang: str, locale_dir: Path = LOCALE_DIR) -> Path:
@@ -129,8 +136,25 @@ class Translator:
         escaped = {k: escape(v) for k, v in values.items()}
         return Markup(_fill(str(text), escaped))
 
+    def tr(self, msgid: str, **values) -> Markup:
+        """Text the page can switch to another language without reloading: the translation
+        in a <span data-t="msgid">, each {name} value in a <span data-slot="name"> that the
+        switch keeps (web/static/js/i18n.js)."""
+        slots = {k: Markup('<span data-slot="{}">{}</span>').format(k, v)
+                 for k, v in values.items()}
+        return Markup('<span data-t="{}">{}</span>').format(msgid, self(msgid, **slots))
+
+    def ta(self, attribute: str, msgid: str) -> Markup:
+        """An attribute the page can switch likewise: ta("aria-label", "Live video")."""
+        return Markup('{0}="{1}" data-t-{0}="{2}"').format(attribute, self(msgid), msgid)
+
     def script_messages(self) -> dict[str, str]:
         return {msgid: self.gettext(msgid) for msgid in script_msgids()}
+
+    def all_messages(self) -> dict[str, str]:
+        """Every string of the templates and the scripts: what a page switching to this
+        language in place needs."""
+        return {msgid: self.gettext(msgid) for msgid in all_msgids()}
 
 
 def negotiate(query_lang: str | None, cookie_lang: str | None, accept: str) -> str:

@@ -78,7 +78,9 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 def _upgrade(request: web.Request) -> bool:
-    return request.headers.get("Upgrade", "").lower() == "websocket"
+    """A connection that lasts as long as its reader stays: a WebSocket, or an event stream."""
+    return (request.headers.get("Upgrade", "").lower() == "websocket"
+            or request.headers.get("Accept", "").startswith("text/event-stream"))
 
 
 def _route(request: web.Request) -> str:

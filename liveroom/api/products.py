@@ -47,8 +47,14 @@ async def update_product(request: web.Request) -> web.Response:
     existing = await store.get_product(room_id, product_id)
     if existing is None:
         raise LiveroomError("product_not_found", f"no product {product_id!r} in {room_id!r}")
-    record = product_from_input(await json_body(request), existing)
-    await store.put_product(room_id, record, create=False)
+    body = await json_body(request)
+    record = product_from_input(body, existing)
+    # Purchases may take stock between our read and this write: an edit that does not set
+    # the stock keeps whatever it is then.
+    keep_stock = "stock" not in body
+    await store.put_product(room_id, record, create=False, keep_stock=keep_stock)
+    if keep_stock:
+        record = await store.get_product(room_id, product_id) or record
     return web.json_response(record)
 
 

@@ -5,11 +5,13 @@ them; hosts, moderators and operators read orders (JSON or CSV); the host or the
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 
 from aiohttp import web
 
 from ..config import SETTINGS
+from ..domain.checkout import with_pay_url
 from ..domain.errors import LiveroomError
 from ..domain.sales import sale_from_input
 from ..domain.validation import check_slug
@@ -67,6 +69,17 @@ async def finish_sale(request: web.Request) -> web.Response:
     return web.json_response(sale)
 
 
+TIME_COLUMNS = ("created_at", "expires_at", "settled_at")
+
+
+def _cell(column: str, value: object) -> object:
+    """A CSV cell as a spreadsheet reads it: times in ISO 8601 (UTC), not Unix ms."""
+    if column in TIME_COLUMNS and isinstance(value, int):
+        when = datetime.datetime.fromtimestamp(value / 1000, datetime.UTC)
+        return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value
+
+
 def _orders_response(request: web.Request, orders: list[dict], name: str) -> web.Response:
     wants_csv = request.query.get("format") == "csv" or (
         "text/csv" in request.headers.get("Accept", ""))
@@ -76,7 +89,7 @@ def _orders_response(request: web.Request, orders: list[dict], name: str) -> web
     writer = csv.DictWriter(out, fieldnames=ORDER_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for order in orders:
-        writer.writerow({column: order.get(column, "") for column in ORDER_COLUMNS})
+        writer.writerow({column: _cell(column, order.get(column, "")) for column in ORDER_COLUMNS})
     return web.Response(
         text=out.getvalue(), content_type="text/csv", charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
@@ -100,7 +113,9 @@ async def my_orders(request: web.Request) -> web.Response:
     admission = await enter(request, "buy")
     room, identity = admission.room_id, admission.identity
     orders = await request.app[ENGINE].sales.list_orders(room, user_id=identity.user_id)
-    return web.json_response({"orders": orders})
+    settings = request.app[SETTINGS]
+    return web.json_response({"orders": [
+        with_pay_url(o, settings.checkout_url, settings.checkout_secret) for o in orders]})
 
 
 async def get_order(request: web.Request) -> web.Response:
@@ -110,6 +125,9 @@ async def get_order(request: web.Request) -> web.Response:
     # A buyer sees their own orders; staff with the orders grant see all.
     if order is None or (order["user_id"] != identity.user_id and not identity.can("orders")):
         raise LiveroomError("order_not_found", f"no order {request.match_info['order']!r}")
+    if order["user_id"] == identity.user_id:  # the buyer: with the link to pay it
+        settings = request.app[SETTINGS]
+        order = with_pay_url(order, settings.checkout_url, settings.checkout_secret)
     return web.json_response(order)
 
 

@@ -1,4 +1,5 @@
-"""The room channel: WebSocket endpoint, commands, and this instance's fan-out of room events."""
+"""The room channel: WebSocket endpoint, commands, this instance's fan-out of room events, and
+the lobby's live feed of the rooms (Server-Sent Events)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ..tasks import stop_tasks
 from .commands import COMMANDS, CONTEXT, CommandSet, Context
 from .fanout import FANOUT, Fanout
 from .handler import room_channel
+from .lobby import LOBBY, lobby_ctx, lobby_events
 from .registry import CONNECTIONS, Connections
 from .room_commands import ROOM_COMMANDS
 from .sale_commands import SALE_COMMANDS
@@ -38,6 +40,7 @@ async def _fanout_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _drain_sockets(app: web.Application) -> None:
     """On shutdown: answer what is in flight, then send every client elsewhere (1012)."""
+    await app[LOBBY].close()  # the lobby's feeds end; their browsers reconnect elsewhere
     await app[CONNECTIONS].drain(app[LIFECYCLE].handlers_deadline())
 
 
@@ -49,5 +52,7 @@ def setup_channel(app: web.Application) -> None:
                                    max_per_room=settings.max_room_connections)
     app[COMMANDS] = CommandSet(ROOM_COMMANDS, SALE_COMMANDS)  # other parts may add theirs
     app.cleanup_ctx.append(_fanout_ctx)
+    app.cleanup_ctx.append(lobby_ctx)
     app.on_shutdown.append(_drain_sockets)
     app.router.add_get("/ws/rooms/{room}", room_channel, name="room_channel")
+    app.router.add_get("/api/lobby/events", lobby_events, name="lobby_events")

@@ -6,6 +6,10 @@ is joined into one write per socket. A new socket is *joining* until it has its 
 events it missed, when resuming): events that arrive meanwhile wait in its own list, and it goes
 live once the room's stream has caught up with the position of its snapshot, so it sees every
 event after that position exactly once, whatever the timing of Redis round trips.
+
+An event addressed to one user (it has "to": a user id, like order.updated) goes only to that
+user's sockets, live, joining or resuming; the others never see it (their sequence numbers
+skip it).
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ class LocalRoom:
         # a snapshot may have shown another: the tickers skip offering a count already shown.
         self.viewers: int | None = None
         self.resyncing = False
+        # Watchers keep the room subscribed without a socket (the lobby's live feed).
+        self.watchers = 0
 
     def connections(self) -> list[Connection]:
         return [*self.live, *self.joining]
@@ -65,7 +71,7 @@ class Fanout:
     def __init__(self, engine: Engine, *, idle_grace: float = IDLE_GRACE,
                  metrics: Metrics | None = None, observers: Iterable[Observer] = ()) -> None:
         self._engine = engine
-        self._observers = tuple(observers)
+        self._observers = list(observers)
         metrics = metrics or Metrics()
         self._published = metrics.events_published
         self._delivered = metrics.events_delivered
@@ -87,6 +93,22 @@ class Fanout:
         local = self._rooms.get(room)
         return local.viewers if local else None
 
+    def observe(self, observer: Observer) -> None:
+        """Hear every event of the rooms this instance follows, once each."""
+        self._observers.append(observer)
+
+    async def watch(self, room: str) -> None:
+        """Follow a room's events without a socket in it (observers hear them)."""
+        local = await self._local_room(room)
+        local.watchers += 1
+
+    def unwatch(self, room: str) -> None:
+        local = self._rooms.get(room)
+        if local is None or local.watchers == 0:
+            return
+        local.watchers -= 1
+        self._retire_if_idle(local)
+
     # --- joining and leaving ------------------------------------------------------------------
     async def join(self, conn: Connection, resume: Position | None) -> None:
         """Send the socket its snapshot (or, resuming, what it missed) and make it live."""
@@ -100,9 +122,10 @@ class Fanout:
                 conn.send({"type": "resumed", "epoch": resume.epoch, "seq": resume.seq})
                 after = resume.seq
                 for seq, event in missed:
-                    conn.write(Encoded(event_message(seq, event)).frame(conn.fmt))
+                    if _for(conn, event):
+                        conn.write(Encoded(event_message(seq, event)).frame(conn.fmt))
+                        self._delivered.inc()
                     after = seq
-                self._delivered.inc(len(missed))
             else:
                 snapshot = await self._snapshot_message(conn.room, resync=resume is not None)
                 conn.send(snapshot)
@@ -149,13 +172,14 @@ class Fanout:
         return local
 
     def _retire_if_idle(self, local: LocalRoom) -> None:
-        if local.live or local.joining or local.idle_timer is not None:
+        if local.live or local.joining or local.watchers or local.idle_timer is not None:
             return
         loop = asyncio.get_running_loop()
         local.idle_timer = loop.call_later(self._idle_grace, self._retire, local)
 
     def _retire(self, local: LocalRoom) -> None:
-        if local.live or local.joining or self._rooms.get(local.id) is not local:
+        if (local.live or local.joining or local.watchers
+                or self._rooms.get(local.id) is not local):
             return
         del self._rooms[local.id]
         task = self._retiring[local.id] = asyncio.create_task(
@@ -188,9 +212,12 @@ class Fanout:
         encoded = Encoded(event_message(seq, event))
         self._published.labels(type=event["type"]).inc()
         local.last_seq = seq
-        local.queue.append(encoded)
-        for conn, joining in local.joining.items():
-            joining.frames.append((seq, encoded))
+        if "to" in event:
+            self._deliver_to_one(local, seq, event, encoded)
+        else:
+            local.queue.append(encoded)
+            for conn, joining in local.joining.items():
+                joining.frames.append((seq, encoded))
         self._apply_side_effects(local, event)
         for observe in self._observers:
             observe(room, event)
@@ -199,6 +226,19 @@ class Fanout:
             asyncio.get_running_loop().call_soon(self._flush, local)
         for conn in [c for c, j in local.joining.items() if j.after is not None]:
             self._promote_if_caught_up(local, conn)
+
+    def _deliver_to_one(self, local: LocalRoom, seq: int, event: dict[str, Any],
+                        encoded: Encoded) -> None:
+        """An event addressed to one user ("to"): only that user's sockets get it. What was
+        queued for everyone before it is written first, so the order holds."""
+        self._flush(local)
+        for conn in local.live:
+            if _for(conn, event):
+                conn.write(encoded.frame(conn.fmt))
+                self._delivered.inc()
+        for conn, joining in local.joining.items():
+            if _for(conn, event):
+                joining.frames.append((seq, encoded))
 
     def on_reset(self, room: str, position: Position) -> None:
         local = self._rooms.get(room)
@@ -315,6 +355,13 @@ class Fanout:
             if local.idle_timer:
                 local.idle_timer.cancel()
         await stop_tasks(*self._tasks, *self._retiring.values())
+
+
+def _for(conn: Connection, event: dict[str, Any]) -> bool:
+    """Whether the socket gets the event: every event, but one addressed to a user ("to")
+    only to that user's sockets (an order's news is for its buyer)."""
+    to = event.get("to")
+    return to is None or to == conn.identity.user_id
 
 
 FANOUT = web.AppKey("fanout", Fanout)

@@ -8,6 +8,7 @@ import time
 from ..domain import auth
 from ..domain.errors import LiveroomError
 from ..domain.validation import (
+    check_bool,
     check_display_name,
     check_int,
     check_slug,
@@ -125,10 +126,23 @@ async def user_unmute(ctx: Context, conn: Connection, message: dict) -> dict:
     return {"seq": await ctx.engine.store.unmute(conn.room, user_id, _by(conn))}
 
 
-@ROOM_COMMANDS.command("user.ban", capability="moderate", fields=("user_id",))
+@ROOM_COMMANDS.command("user.ban", capability="moderate", fields=("user_id", "remove_messages"))
 async def user_ban(ctx: Context, conn: Connection, message: dict) -> dict:
     user_id = await _moderated_user(ctx, conn, message, "ban")
-    return {"seq": await ctx.engine.store.ban(conn.room, user_id, _by(conn))}
+    purge = check_bool(message.get("remove_messages", False), "remove_messages")
+    seq = await ctx.engine.store.ban(conn.room, user_id, _by(conn))
+    removed = 0
+    if purge:  # the ban's spam goes with it: each of their recent messages, for everyone
+        snapshot = await ctx.engine.store.snapshot(conn.room)
+        for chat in snapshot.chat if snapshot else []:
+            if chat["user_id"] == user_id:
+                try:
+                    seq = await ctx.engine.store.delete_chat(conn.room, chat["id"], _by(conn))
+                    removed += 1
+                except LiveroomError as gone:
+                    if gone.code != "message_not_found":  # another moderator was quicker
+                        raise
+    return {"seq": seq, "removed": removed}
 
 
 @ROOM_COMMANDS.command("user.unban", capability="moderate", fields=("user_id",))

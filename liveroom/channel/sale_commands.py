@@ -1,14 +1,18 @@
-"""The room channel's flash-sale commands: moderators and hosts run sales, viewers buy."""
+"""The room channel's shopping commands: moderators and hosts run flash sales; signed-in
+viewers buy in them, or buy a product at its own price outside a sale, and read their orders
+(each reserved one with its pay link, see domain/checkout.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..domain.checkout import with_pay_url
 from ..domain.errors import LiveroomError
 from ..domain.sales import (
     check_idempotency_key,
     check_quantity,
     new_order,
+    new_product_order,
     sale_from_input,
 )
 from ..domain.validation import check_slug
@@ -70,17 +74,27 @@ async def sale_buy(ctx: Context, conn: Connection, message: dict) -> dict:
     return ack
 
 
-async def _buy(ctx: Context, conn: Connection, message: dict) -> dict:
-    identity = conn.identity
-    if identity.guest:
+def _buyer(ctx: Context, conn: Connection, message: dict) -> tuple[int, str]:
+    """A signed-in buyer's quantity and idempotency key, within their rate of buying."""
+    if conn.identity.guest:
         raise LiveroomError("forbidden", "sign in to buy: guests can watch and chat only")
-    sale_id = _sale_id(message)
     quantity = check_quantity(required(message, "quantity"))
     key = check_idempotency_key(required(message, "idempotency_key"))
     wait = conn.buys.take()
     if wait:
         raise LiveroomError("rate_limited", "too many buy attempts; slow down",
                             retry_after_ms=int(wait * 1000) + 1)
+    return quantity, key
+
+
+def _for_buyer(ctx: Context, order: dict) -> dict:
+    return with_pay_url(order, ctx.settings.checkout_url, ctx.settings.checkout_secret)
+
+
+async def _buy(ctx: Context, conn: Connection, message: dict) -> dict:
+    identity = conn.identity
+    sale_id = _sale_id(message)
+    quantity, key = _buyer(ctx, conn, message)
     sale = await ctx.sales.get(conn.room, sale_id)
     if sale is None:
         raise LiveroomError("sale_not_found", f"no sale {sale_id!r} in this room")
@@ -90,10 +104,34 @@ async def _buy(ctx: Context, conn: Connection, message: dict) -> dict:
     result = await ctx.engine.sales.buy(conn.room, sale_id, order)
     if result.created:
         ctx.tally.add_purchase(conn.room, sale_id, identity.name, quantity)
-    return {"order": result.order, "created": result.created}
+    return {"order": _for_buyer(ctx, result.order), "created": result.created}
+
+
+@SALE_COMMANDS.command("product.buy", capability="buy",
+                       fields=("product_id", "quantity", "idempotency_key"))
+async def product_buy(ctx: Context, conn: Connection, message: dict) -> dict:
+    outcomes = ctx.metrics.buys
+    try:
+        product_id = check_slug(required(message, "product_id"), "product_id")
+        quantity, key = _buyer(ctx, conn, message)
+        product = await ctx.engine.store.get_product(conn.room, product_id)
+        if product is None:
+            raise LiveroomError("product_not_found", f"no product {product_id!r} in this room")
+        order = new_product_order(product, room=conn.room, user_id=conn.identity.user_id,
+                                  user_name=conn.identity.name, quantity=quantity,
+                                  idempotency_key=key,
+                                  reservation_ttl=ctx.settings.reservation_ttl)
+        result = await ctx.engine.sales.buy_product(conn.room, order)
+    except LiveroomError as error:
+        outcomes.labels(outcome=error.code).inc()
+        raise
+    outcomes.labels(outcome="created" if result.created else "repeated").inc()
+    if result.created:
+        ctx.app[SALE_CLOCK].wake()  # its reservation expires on the clock
+    return {"order": _for_buyer(ctx, result.order), "created": result.created}
 
 
 @SALE_COMMANDS.command("orders.mine", capability="buy")
 async def orders_mine(ctx: Context, conn: Connection, message: dict) -> dict:
-    return {"orders": await ctx.engine.sales.list_orders(conn.room,
-                                                         user_id=conn.identity.user_id)}
+    orders = await ctx.engine.sales.list_orders(conn.room, user_id=conn.identity.user_id)
+    return {"orders": [_for_buyer(ctx, order) for order in orders]}

@@ -324,11 +324,23 @@ class RoomClient:
         whose answer was lost on a dropped connection, or that a draining server turned away,
         returns the same order, never a second.
         Returns the ack: {"order": ..., "created": bool}; refusals raise CommandError."""
-        key = idempotency_key or secrets.token_hex(12)
+        return await self._retried("sale.buy", attempts, sale_id=sale_id, quantity=quantity,
+                                   idempotency_key=idempotency_key or secrets.token_hex(12))
+
+    async def buy_product(self, product_id: str, quantity: int = 1, *,
+                          idempotency_key: str | None = None, attempts: int = 5
+                          ) -> dict[str, Any]:
+        """Buy a product at its own price, outside any sale; retried like buy()."""
+        return await self._retried("product.buy", attempts, product_id=product_id,
+                                   quantity=quantity,
+                                   idempotency_key=idempotency_key or secrets.token_hex(12))
+
+    async def _retried(self, cmd: str, attempts: int, **fields: Any) -> dict[str, Any]:
+        """A command sent again, unchanged (its idempotency key too), while the answer is
+        lost or the server drains."""
         for attempt in range(attempts):
             try:
-                return await self.command("sale.buy", sale_id=sale_id, quantity=quantity,
-                                          idempotency_key=key)
+                return await self.command(cmd, **fields)
             except CommandError as refused:
                 if refused.code != "draining" or attempt == attempts - 1:
                     raise

@@ -41,6 +41,7 @@ STATUS = {
     "not_enough_stock": 409,
     "over_limit": 409,
     "idempotency_conflict": 409,
+    "price_changed": 409,
     "publisher_exists": 409,
     "not_live": 409,
     "precondition_failed": 412,

@@ -92,6 +92,13 @@ def sale_purchases(sale_id: str, buyers: list[dict[str, Any]], count: int, units
             "units": units}
 
 
+def order_updated(order: dict[str, Any]) -> dict[str, Any]:
+    """An order was settled (paid, cancelled, expired): addressed to its buyer alone ("to"),
+    so the room channel delivers it only to the buyer's connections. Built in
+    lua/order_settle.lua too."""
+    return {"type": "order.updated", "to": order["user_id"], "order": order}
+
+
 def media_live(slot: str, publisher: dict[str, Any]) -> dict[str, Any]:
     """A publisher's media arrived: the room is live (engine/media.py public() fields)."""
     return {"type": "media.live", "slot": slot, "publisher": publisher}

@@ -1,5 +1,10 @@
 """Flash sales and orders: the records, what a moderator may ask for, and a sale's state.
 
+An order is of one of two kinds: "sale" (bought in a flash sale: it names its `sale_id`) or
+"product" (bought at the product's own price outside a sale: no `sale_id`). Both are reserved
+until paid, and both go through one atomic step in the engine (stock, idempotency key, order
+record, webhook outbox entry).
+
 A sale's state is never stored as such; it follows from its record, its remaining stock and the
 clock, the same way in Python and in the Redis scripts (engine/lua/sale_*.lua):
 
@@ -74,7 +79,11 @@ def sale_from_input(data: Any, product: dict[str, Any], *, room: str, by: str,
         "id": new_id("sale"),
         "room": room,
         "product_id": check_slug(product["id"], "product_id"),
-        "product": {k: product.get(k, "") for k in ("id", "name", "image", "origin")},
+        # The product as the sale shows it; its regular price, so pages can strike it through.
+        "product": {**{k: product.get(k, "") for k in ("id", "name", "image", "origin")},
+                    "price": product["price"], "currency": product["currency"],
+                    **({"translations": product["translations"]}
+                       if product.get("translations") else {})},
         "price": price,
         "currency": currency,
         "stock": stock,
@@ -121,6 +130,7 @@ def new_order(sale: dict[str, Any], *, user_id: str, user_name: str | None, quan
     created_at = now_ms()
     return {
         "id": new_id("ord"),
+        "kind": "sale",
         "sale_id": sale["id"],
         "room": sale["room"],
         "product_id": sale["product_id"],
@@ -130,6 +140,33 @@ def new_order(sale: dict[str, Any], *, user_id: str, user_name: str | None, quan
         "quantity": quantity,
         "unit_price": sale["price"],
         "currency": sale["currency"],
+        "total": str(total),
+        "status": "reserved",
+        "idempotency_key": idempotency_key,
+        "created_at": created_at,
+        "expires_at": created_at + int(reservation_ttl * 1000),
+    }
+
+
+def new_product_order(product: dict[str, Any], *, room: str, user_id: str,
+                      user_name: str | None, quantity: int, idempotency_key: str,
+                      reservation_ttl: float) -> dict[str, Any]:
+    """An order for `quantity` units of a product at its own price, outside any sale. The
+    engine takes it only if the product still has this price and currency (else
+    price_changed), so a buyer is never charged a price they were not shown."""
+    total = Decimal(product["price"]) * quantity
+    created_at = now_ms()
+    return {
+        "id": new_id("ord"),
+        "kind": "product",
+        "room": room,
+        "product_id": product["id"],
+        "product_name": product["name"],
+        "user_id": user_id,
+        "user_name": user_name or "",
+        "quantity": quantity,
+        "unit_price": product["price"],
+        "currency": product["currency"],
         "total": str(total),
         "status": "reserved",
         "idempotency_key": idempotency_key,
@@ -158,5 +195,7 @@ def buy_refusal(code: str, sale: dict[str, Any] | None, **extra: Any) -> Liveroo
         "not_enough_stock": "not enough stock left for that quantity",
         "over_limit": "that would take you over the per-person limit",
         "idempotency_conflict": "this idempotency key was used for a different quantity",
+        "product_not_found": "there is no such product in this room",
+        "price_changed": "the product's price changed: look at it again before buying",
     }
     return LiveroomError(code, messages[code], **extra)

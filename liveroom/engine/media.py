@@ -21,6 +21,9 @@ Guarantees every implementation keeps (tests/engine/test_media_contract.py check
   claims every heartbeat, so a crashed instance's claims lapse by themselves. sweep(), run by
   every instance, removes lapsed claims and announces the live ones offline (reason "expired").
 - state() and owner() see only claims that have not lapsed.
+- A room's thumbnail (a small JPEG still of its live video, put by the instance holding the
+  media) is served by every instance until its TTL runs out, so a room that stopped being
+  live soon has none.
 """
 
 from __future__ import annotations
@@ -69,6 +72,14 @@ class Media(ABC):
     @abstractmethod
     async def claims(self, room: str) -> list[dict[str, Any]]:
         """The room's claims that have not lapsed."""
+
+    @abstractmethod
+    async def put_thumbnail(self, room: str, jpeg: bytes, ttl: float) -> None:
+        """Keep the room's latest still for `ttl` seconds (replacing the one before)."""
+
+    @abstractmethod
+    async def thumbnail(self, room: str) -> bytes | None:
+        """The room's latest still, or None when there is none (or it lapsed)."""
 
     async def state(self, room: str) -> dict[str, Any]:
         return room_state(await self.claims(room))

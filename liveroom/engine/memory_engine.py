@@ -20,7 +20,7 @@ class MemoryEngine(Engine):
         self.broker = MemoryBroker(settings.history_size, settings.instance_id)
         self.presence = MemoryPresence()
         self.store = MemoryStore(self.broker, settings.data_dir, settings.chat_tail)
-        self.sales = MemorySales(self.broker, settings.data_dir)
+        self.sales = MemorySales(self.broker, settings.data_dir, self.store)
         self.media = MemoryMedia(self.broker, self.store)
 
     async def close(self) -> None:

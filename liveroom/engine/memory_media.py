@@ -22,6 +22,16 @@ class MemoryMedia(Media):
         self._store = store
         self._claims: dict[str, dict[str, dict[str, Any]]] = {}  # room -> slot -> claim
         self._deadlines: dict[tuple[str, str], float] = {}
+        self._thumbnails: dict[str, tuple[bytes, float]] = {}  # room -> (JPEG, deadline)
+
+    async def put_thumbnail(self, room: str, jpeg: bytes, ttl: float) -> None:
+        now = time.monotonic()
+        self._thumbnails = {r: t for r, t in self._thumbnails.items() if t[1] > now}
+        self._thumbnails[room] = (bytes(jpeg), now + ttl)
+
+    async def thumbnail(self, room: str) -> bytes | None:
+        kept = self._thumbnails.get(room)
+        return kept[0] if kept and kept[1] > time.monotonic() else None
 
     def _room_exists(self, room: str) -> bool:
         return room in self._store._rooms

@@ -4,6 +4,11 @@ Every change is a journal record (journal.py): the live path checks, applies the
 state and publishes without an `await` in between (atomic on the event loop), then waits for the
 records to be on disk before it answers; start-up replays the same records through the same
 `_apply`, so the state after a restart is exactly the acknowledged one.
+
+A product bought outside a sale takes its units from the product's stock, which the store
+keeps in the room's document: the purchase writes that document (stock taken) before its
+order is journaled, and a cancelled or expired order is journaled before its units go back.
+A crash between the two writes can leave units unsold; it can never sell them twice.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from ..domain.errors import LiveroomError
 from ..domain.sales import buy_refusal, now_ms, sale_state, sale_view
 from .journal import Journal
 from .memory_broker import MemoryBroker
+from .memory_store import MemoryStore
 from .sales import DELIVERY_LOG_SIZE, BuyResult, OutboxEntry, Sales
 
 STOCK_INTERVAL = 0.25
+PRODUCT_KEYS = "product:"  # idempotency keys of purchases outside a sale: (PRODUCT_KEYS + id, ...)
 
 
 @dataclass
@@ -55,8 +62,9 @@ class _Room:
 
 
 class MemorySales(Sales):
-    def __init__(self, broker: MemoryBroker, data_dir: Path) -> None:
+    def __init__(self, broker: MemoryBroker, data_dir: Path, store: MemoryStore) -> None:
         self._broker = broker
+        self._store = store
         self._rooms: collections.defaultdict[str, _Room] = collections.defaultdict(_Room)
         self._journal = Journal(Path(data_dir) / "sales.journal")
         # Delivery attempts are a log for people, not state: appended, not fsynced.
@@ -92,11 +100,11 @@ class MemorySales(Sales):
             room.sales[record["sale_id"]].flag = record["outcome"]
         elif kind == "order":
             order = record["order"]
-            sale = room.sales[order["sale_id"]]
-            sale.remaining -= order["quantity"]
-            room.held[order["sale_id"], order["user_id"]] += order["quantity"]
-            room.idempotency[order["sale_id"], order["user_id"], order["idempotency_key"]] = \
-                order["id"]
+            if order.get("sale_id"):
+                sale = room.sales[order["sale_id"]]
+                sale.remaining -= order["quantity"]
+                room.held[order["sale_id"], order["user_id"]] += order["quantity"]
+            room.idempotency[_key_of(order)] = order["id"]
             room.orders[order["id"]] = dict(order)  # a copy: the caller keeps its own
             room.reserved[order["id"]] = order["expires_at"]
         elif kind == "settle":
@@ -104,7 +112,7 @@ class MemorySales(Sales):
             order.update(status=record["status"], settled_at=record["at"],
                          settled_by=record["by"])
             room.reserved.pop(record["order_id"], None)
-            if record["status"] != "paid":
+            if record["status"] != "paid" and order.get("sale_id"):
                 room.sales[order["sale_id"]].remaining += order["quantity"]
                 room.held[order["sale_id"], order["user_id"]] -= order["quantity"]
         elif kind == "outbox":
@@ -240,6 +248,32 @@ class MemorySales(Sales):
         )
         return BuyResult(dict(order), True)
 
+    async def buy_product(self, room: str, order: dict[str, Any]) -> BuyResult:
+        state = self._rooms[room]
+        earlier = state.idempotency.get(_key_of(order))
+        if earlier is not None:
+            existing = state.orders[earlier]
+            if existing["quantity"] != order["quantity"]:
+                raise buy_refusal("idempotency_conflict", None)
+            return BuyResult(dict(existing), False)
+        product = self._store.product_now(room, order["product_id"])
+        if product is None:
+            raise buy_refusal("product_not_found", None)
+        if (product["price"], product["currency"]) != (order["unit_price"], order["currency"]):
+            raise buy_refusal("price_changed", None, price=product["price"],
+                              currency=product["currency"])
+        if product["stock"] <= 0:
+            raise buy_refusal("sold_out", None)
+        if product["stock"] < order["quantity"]:
+            raise buy_refusal("not_enough_stock", None, remaining=product["stock"])
+        # Stock first (written and announced), then the order: see the module's docstring.
+        self._store.take_stock(room, order["product_id"], -order["quantity"])
+        await self._commit(
+            {"t": "order", "room": room, "order": order},
+            self._outbox_record(room, "order.created", order, order["created_at"]),
+        )
+        return BuyResult(dict(order), True)
+
     # --- orders ------------------------------------------------------------------------------
     async def get_order(self, room: str, order_id: str) -> dict[str, Any] | None:
         order = self._rooms[room].orders.get(order_id)
@@ -268,7 +302,11 @@ class MemorySales(Sales):
         kind = "order.paid" if status == "paid" else "order.cancelled"
         outbox = self._outbox_record(room, kind, dict(order), now)
         self._apply(outbox)
+        self._broker.publish_now(room, events.order_updated(dict(order)))
         await self._journal.append(settle, outbox)
+        if status != "paid" and not order.get("sale_id"):
+            # Journaled first: a crash now leaves the units unsold, never sold twice.
+            self._store.take_stock(room, order["product_id"], order["quantity"])
         return dict(order)
 
     # --- outbox ------------------------------------------------------------------------------
@@ -331,3 +369,9 @@ class MemorySales(Sales):
 
     async def deliveries(self, room: str, limit: int = 100) -> list[dict[str, Any]]:
         return list(self._rooms[room].deliveries)[:limit]
+
+
+def _key_of(order: dict[str, Any]) -> tuple[str, str, str]:
+    """Where an order's idempotency key is kept: per sale, or per product outside a sale."""
+    scope = order.get("sale_id") or PRODUCT_KEYS + order["product_id"]
+    return scope, order["user_id"], order["idempotency_key"]

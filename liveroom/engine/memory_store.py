@@ -134,13 +134,16 @@ class MemoryStore(Store):
         product = self._room(room).products.get(product_id)
         return dict(product) if product else None
 
-    async def put_product(self, room: str, record: dict[str, Any], *, create: bool) -> int:
+    async def put_product(self, room: str, record: dict[str, Any], *, create: bool,
+                          keep_stock: bool = False) -> int:
         state = self._room(room)
         exists = record["id"] in state.products
         if create and exists:
             raise LiveroomError("conflict", f"product {record['id']!r} already exists")
         if not create and not exists:
             raise LiveroomError("product_not_found", f"no product {record['id']!r} in {room!r}")
+        if keep_stock and exists:
+            record = {**record, "stock": state.products[record["id"]]["stock"]}
         state.products[record["id"]] = dict(record)
         self._save(room)
         event = events.product_added(record) if create else events.product_updated(record)
@@ -156,6 +159,24 @@ class MemoryStore(Store):
             seq = self._broker.publish_now(room, events.product_unpinned("system"))
         self._save(room)
         return seq
+
+    def take_stock(self, room: str, product_id: str, change: int) -> dict[str, Any] | None:
+        """Add `change` (negative: take) to a product's stock, write the room's document and
+        announce product.updated, all at once; the product as it is now, or None if it is
+        gone. Only for the embedded sales (memory_sales.py), which check the stock first."""
+        state = self._rooms.get(room)
+        product = state.products.get(product_id) if state else None
+        if product is None:
+            return None
+        product["stock"] = max(0, product["stock"] + change)
+        self._save(room)
+        self._broker.publish_now(room, events.product_updated(product))
+        return dict(product)
+
+    def product_now(self, room: str, product_id: str) -> dict[str, Any] | None:
+        """The product as it is at this instant (no copy: read it without awaiting)."""
+        state = self._rooms.get(room)
+        return state.products.get(product_id) if state else None
 
     # --- live state --------------------------------------------------------------------------
     async def post_chat(self, room: str, message: dict[str, Any], *, privileged: bool) -> int:

@@ -36,8 +36,8 @@ class RoomKeys:
         "room", "prefix", "seq", "epoch", "history", "channel", "latest", "record", "products",
         "state", "chat", "mutes", "bans", "presence", "staff", "presence_instances",
         "sales", "sale_stock", "sale_flags", "sale_told", "sales_active", "sale_buyers",
-        "sale_idem", "orders", "order_index", "order_expiry", "outbox", "outbox_due",
-        "outbox_seq", "webhook", "deliveries", "media", "media_deadlines",
+        "sale_idem", "product_idem", "orders", "order_index", "order_expiry", "outbox", "outbox_due",
+        "outbox_seq", "webhook", "deliveries", "media", "media_deadlines", "thumbnail",
     )
 
     def __init__(self, room: str, namespace: str = "lr") -> None:
@@ -65,6 +65,7 @@ class RoomKeys:
         self.sales_active = p + "sale:active"  # set of sales not yet ended or cancelled
         self.sale_buyers = p + "sale:buyers"  # hash: "sale|user" -> units held
         self.sale_idem = p + "sale:idem"  # hash: "sale|user|key" -> order id
+        self.product_idem = p + "product:idem"  # hash: "product|user|key" -> order id
         self.orders = p + "orders"  # hash: order id -> record
         self.order_index = p + "orders:all"  # zset: order id by creation time
         self.order_expiry = p + "orders:expiry"  # zset: reserved order id -> expiry (ms)
@@ -76,6 +77,7 @@ class RoomKeys:
         # Live video (see engine/redis_media.py).
         self.media = p + "media"  # hash: slot -> publisher's claim
         self.media_deadlines = p + "media:ttl"  # zset: slot -> claim deadline (ms, Redis clock)
+        self.thumbnail = p + "thumbnail"  # the live video's latest still (JPEG), with a TTL
 
     def slow(self, user_id: str) -> str:
         return f"{self.prefix}slow:{user_id}"

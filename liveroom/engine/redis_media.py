@@ -33,6 +33,15 @@ class RedisMedia(Media):
         return k, [*k.stream, k.media, k.media_deadlines, k.record]
 
     @unavailable_on_failure
+    async def put_thumbnail(self, room: str, jpeg: bytes, ttl: float) -> None:
+        await self._redis.set(self._broker.keys(room).thumbnail, jpeg, px=int(ttl * 1000))
+
+    @unavailable_on_failure
+    async def thumbnail(self, room: str) -> bytes | None:
+        jpeg = await self._redis.get(self._broker.keys(room).thumbnail)
+        return as_bytes(jpeg) if jpeg is not None else None
+
+    @unavailable_on_failure
     async def claim(self, room: str, claim: dict[str, Any], ttl: float) -> dict[str, Any] | None:
         k, keys = self._keys(room)
         record = {name: value for name, value in claim.items() if value is not None}

@@ -53,6 +53,9 @@ def refusal(code: str, details: list[Any], about: About) -> LiveroomError:
         case ("sale_not_found" | "sale_ended" | "sale_cancelled" | "sold_out"
               | "idempotency_conflict"):
             return buy_refusal(code, None)
+        case "price_changed":
+            return buy_refusal(code, None, price=as_text(details[0]),
+                               currency=as_text(details[1]))
         case "sale_not_started":
             return buy_refusal(code, None, starts_at=int(details[0]))
         case "not_enough_stock":

@@ -142,6 +142,23 @@ class RedisSales(Sales):
         )
         return BuyResult(unpack(blob), outcome == b"created")
 
+    @unavailable_on_failure
+    async def buy_product(self, room: str, order: dict[str, Any]) -> BuyResult:
+        k = self._k(room)
+        user = order["user_id"]
+        outcome, blob = await self._scripts.product_buy(
+            keys=[*k.stream, k.products, k.product_idem, k.orders, k.order_index,
+                  k.user_orders(user), k.order_expiry, *k.outbox_keys],
+            args=[*self._broker.stream_args(k), order["product_id"], user,
+                  order["idempotency_key"], order["quantity"], order["id"], pack(order),
+                  order["created_at"], order["expires_at"], order["unit_price"],
+                  order["currency"]],
+            about={"room": room, "product": order["product_id"]},
+        )
+        if outcome == b"created":  # the sale clock expires its reservation
+            await self._redis.sadd(self._sale_rooms, room)
+        return BuyResult(unpack(blob), outcome == b"created")
+
     # --- orders ------------------------------------------------------------------------------
     @unavailable_on_failure
     async def get_order(self, room: str, order_id: str) -> dict[str, Any] | None:
@@ -160,7 +177,7 @@ class RedisSales(Sales):
         orders = [unpack(as_bytes(b)) for b in await self._redis.hmget(k.orders, ids)
                   if b is not None]
         if sale_id and user_id:
-            orders = [o for o in orders if o["sale_id"] == sale_id]
+            orders = [o for o in orders if o.get("sale_id") == sale_id]
         return orders
 
     @unavailable_on_failure
@@ -172,7 +189,7 @@ class RedisSales(Sales):
         k = self._k(room)
         blob = await self._scripts.order_settle(
             keys=[*k.stream, k.orders, k.sale_stock, k.sale_buyers, k.order_expiry,
-                  *k.outbox_keys],
+                  *k.outbox_keys, k.products],
             args=[*self._broker.stream_args(k), order_id, status, by, "1" if only_if_due else "0"],
             about={"room": room, "order": order_id},
         )

@@ -17,7 +17,7 @@ NAMES = (
     "publish", "position", "history", "publish_latest", "chat_post", "chat_delete", "pin",
     "likes", "write_and_publish", "product_put", "product_delete", "room_update", "snapshot",
     "presence_join", "presence_heartbeat", "presence_count",
-    "sale_create", "sale_buy", "sale_tick", "sale_finish", "order_settle", "outbox_claim",
+    "sale_create", "sale_buy", "product_buy", "sale_tick", "sale_finish", "order_settle", "outbox_claim",
     "media_claim", "media_live", "media_release", "media_refresh", "media_sweep", "media_claims",
 )
 
@@ -54,6 +54,7 @@ class Scripts:
     presence_count: BatchedScript
     sale_create: BatchedScript
     sale_buy: BatchedScript
+    product_buy: BatchedScript
     sale_tick: BatchedScript
     sale_finish: BatchedScript
     order_settle: BatchedScript

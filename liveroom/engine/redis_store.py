@@ -107,9 +107,11 @@ class RedisStore(Store):
         return unpack(as_bytes(blob)) if blob is not None else None
 
     @unavailable_on_failure
-    async def put_product(self, room: str, record: dict[str, Any], *, create: bool) -> int:
+    async def put_product(self, room: str, record: dict[str, Any], *, create: bool,
+                          keep_stock: bool = False) -> int:
         k = self._k(room)
-        event = events.product_added(record) if create else events.product_updated(record)
+        # The event (events.product_added / product_updated) is built in the script, with the
+        # product as stored: with keep_stock, its stock is the stored one.
         return await self._scripts.product_put(
             keys=[*k.stream, k.products, k.record],
             args=[
@@ -117,7 +119,7 @@ class RedisStore(Store):
                 record["id"],
                 pack(record),
                 "create" if create else "update",
-                pack(event),
+                "1" if keep_stock else "0",
             ],
             about={"room": room, "product": record["id"]},
         )

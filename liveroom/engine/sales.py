@@ -9,7 +9,15 @@ Guarantees every implementation keeps (tests/engine/test_sales_contract.py check
 - An acknowledged order is durable: in Redis (with the deployment's append-only persistence), on
   disk before the acknowledgement in the embedded engine. A restart loses no order, and stock,
   per-user counts and idempotency keys come back with them.
-- A reservation that expires or is cancelled gives its stock back to the sale, once.
+- buy_product() is the same atomic step for a product bought at its own price outside any
+  sale: the product's price and stock, the idempotency key, the decrement of the product's
+  stock (announced as product.updated in that step), the order record and its outbox entry.
+  It never sells more than the product's stock.
+- A reservation that expires or is cancelled gives its stock back, once: to its sale, or to
+  its product (announced as product.updated) when it was bought outside a sale.
+- Every settlement (paid, cancelled, expired) is announced to its buyer alone: an
+  order.updated event addressed to the buyer ("to": user id), in the same step. The room
+  channel delivers addressed events only to that user's connections.
 - Each lifecycle transition of a sale (started, sold out, ended, cancelled) is announced on the
   room's stream exactly once, whichever instances tick; stock changes are announced coalesced
   (publish_latest), and the last value is always announced.
@@ -73,6 +81,14 @@ class Sales(ABC):
         """Reserve `order["quantity"]` units for `order["user_id"]` (an order from
         liveroom.sales.new_order). Refusals: sale_not_found, sale_not_started, sale_ended,
         sale_cancelled, sold_out, not_enough_stock, over_limit, idempotency_conflict."""
+
+    @abstractmethod
+    async def buy_product(self, room: str, order: dict[str, Any]) -> BuyResult:
+        """Reserve `order["quantity"]` units of `order["product_id"]` at its own price (an order
+        from domain.sales.new_product_order). Refusals: product_not_found, price_changed (the
+        product's price or currency is no longer the order's unit price), sold_out,
+        not_enough_stock (with `remaining`), idempotency_conflict. Keys belong to the buyer
+        and the product."""
 
     # --- orders ------------------------------------------------------------------------------
     @abstractmethod

@@ -64,9 +64,12 @@ class Store(ABC):
     async def get_product(self, room: str, product_id: str) -> dict[str, Any] | None: ...
 
     @abstractmethod
-    async def put_product(self, room: str, record: dict[str, Any], *, create: bool) -> int:
+    async def put_product(self, room: str, record: dict[str, Any], *, create: bool,
+                          keep_stock: bool = False) -> int:
         """Add (create) or replace a product and announce it (product.added / product.updated).
-        conflict if create finds the id taken; product_not_found if an update finds none."""
+        conflict if create finds the id taken; product_not_found if an update finds none.
+        With `keep_stock`, an update keeps the stock the product has now (purchases may have
+        taken some since the caller read it) instead of the record's."""
 
     @abstractmethod
     async def delete_product(self, room: str, product_id: str) -> int:

@@ -20,6 +20,7 @@ from ..engine import ENGINE, create_engine
 from ..gate import GATE, RoomGate
 from ..lifecycle import setup_lifecycle
 from ..metrics import METRICS, setup_metrics
+from ..room_views import ROOM_VIEWS, RoomViews
 from ..sale_clock import setup_sale_clock
 from ..tasks import stop_tasks
 from ..webhooks import Dispatcher
@@ -33,6 +34,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     await engine.start()
     app[ENGINE] = engine
     app[GATE] = RoomGate(engine.store, settings.signing_secret)
+    app[ROOM_VIEWS] = RoomViews(engine)
     try:
         if settings.demo:
             await demo.seed(engine.store)

@@ -114,11 +114,143 @@ DEMO_ROOMS = [
 ]
 
 
+# The demo in the pages' languages: every room's title, the Thai room's text and products.
+ROOM_TRANSLATIONS = {
+    "thailand": {
+        "zh": {"title": "泰国专属直播间",
+               "description": "来自尖竹汶和清迈的新鲜热带水果、大米和丝绸。"},
+        "th": {"title": "ห้องไลฟ์พิเศษประเทศไทย",
+               "description": "ส่งตรงจากจันทบุรีและเชียงใหม่: ผลไม้เมืองร้อน ข้าว และผ้าไหม"},
+        "es": {"title": "Sala en directo exclusiva de Tailandia",
+               "description": "Recién llegados de Chanthaburi y Chiang Mai: fruta tropical, "
+                               "arroz y seda."},
+        "it": {"title": "Stanza in diretta esclusiva della Thailandia",
+               "description": "Freschi da Chanthaburi e Chiang Mai: frutta tropicale, riso e "
+                               "seta."},
+        "ru": {"title": "Эксклюзивный эфир из Таиланда",
+               "description": "Прямо из Чантхабури и Чиангмая: тропические фрукты, рис и шёлк."},
+        "vi": {"title": "Phòng live độc quyền Thái Lan",
+               "description": "Tươi mới từ Chanthaburi và Chiang Mai: trái cây nhiệt đới, gạo và"
+                               " lụa."},
+    },
+    "chile": {
+        "zh": {"title": "智利专属直播间"},
+        "th": {"title": "ห้องไลฟ์พิเศษชิลี"},
+        "es": {"title": "Sala en directo exclusiva de Chile"},
+        "it": {"title": "Stanza in diretta esclusiva del Cile"},
+        "ru": {"title": "Эксклюзивный эфир из Чили"},
+        "vi": {"title": "Phòng live độc quyền Chile"},
+    },
+    "new-zealand": {
+        "zh": {"title": "新西兰专属直播间"},
+        "th": {"title": "ห้องไลฟ์พิเศษนิวซีแลนด์"},
+        "es": {"title": "Sala en directo exclusiva de Nueva Zelanda"},
+        "it": {"title": "Stanza in diretta esclusiva della Nuova Zelanda"},
+        "ru": {"title": "Эксклюзивный эфир из Новой Зеландии"},
+        "vi": {"title": "Phòng live độc quyền New Zealand"},
+    },
+    "italy": {
+        "zh": {"title": "意大利专属直播间"},
+        "th": {"title": "ห้องไลฟ์พิเศษอิตาลี"},
+        "es": {"title": "Sala en directo exclusiva de Italia"},
+        "it": {"title": "Stanza in diretta esclusiva dell'Italia"},
+        "ru": {"title": "Эксклюзивный эфир из Италии"},
+        "vi": {"title": "Phòng live độc quyền Ý"},
+    },
+    "russia": {
+        "zh": {"title": "俄罗斯专属直播间"},
+        "th": {"title": "ห้องไลฟ์พิเศษรัสเซีย"},
+        "es": {"title": "Sala en directo exclusiva de Rusia"},
+        "it": {"title": "Stanza in diretta esclusiva della Russia"},
+        "ru": {"title": "Эксклюзивный эфир из России"},
+        "vi": {"title": "Phòng live độc quyền Nga"},
+    },
+    "vietnam": {
+        "zh": {"title": "越南专属直播间"},
+        "th": {"title": "ห้องไลฟ์พิเศษเวียดนาม"},
+        "es": {"title": "Sala en directo exclusiva de Vietnam"},
+        "it": {"title": "Stanza in diretta esclusiva del Vietnam"},
+        "ru": {"title": "Эксклюзивный эфир из Вьетнама"},
+        "vi": {"title": "Phòng live độc quyền Việt Nam"},
+    },
+}
+PRODUCT_TRANSLATIONS = {
+    "monthong-durian": {
+        "zh": {"name": "金枕头榴莲",
+               "description": "尖竹汶果园的金黄绵密金枕头榴莲，熟透采摘，冷链发货。"},
+        "th": {"name": "ทุเรียนหมอนทอง",
+               "description": "ทุเรียนหมอนทองเนื้อเหลืองนุ่มจากสวนจันทบุรี "
+                               "เก็บตอนสุกพอดีและส่งแบบแช่เย็น"},
+        "es": {"name": "Durián Monthong",
+               "description": "Durián Monthong dorado y cremoso de los huertos de Chanthaburi, "
+                               "cosechado maduro y enviado refrigerado."},
+        "it": {"name": "Durian Monthong",
+               "description": "Durian Monthong dorato e cremoso dai frutteti di Chanthaburi, "
+                               "raccolto maturo e spedito refrigerato."},
+        "ru": {"name": "Дуриан Монтонг",
+               "description": "Золотистый сливочный дуриан Монтонг из садов Чантхабури, собран "
+                               "спелым и отправлен охлаждённым."},
+        "vi": {"name": "Sầu riêng Monthong",
+               "description": "Sầu riêng Monthong vàng béo từ vườn Chanthaburi, hái chín và giao"
+                               " lạnh."},
+    },
+    "nam-dok-mai-mango": {
+        "zh": {"name": "南多迈芒果，2 公斤",
+               "description": "香甜无丝的芒果，泰国人配糯米吃的品种。"},
+        "th": {"name": "มะม่วงน้ำดอกไม้ 2 กก.",
+               "description": "มะม่วงหวานไม่มีเสี้ยน พันธุ์ที่คนไทยกินกับข้าวเหนียว"},
+        "es": {"name": "Mangos Nam Dok Mai, 2 kg",
+               "description": "Mangos dulces y sin fibras, la variedad que los tailandeses comen"
+                               " con arroz glutinoso."},
+        "it": {"name": "Mango Nam Dok Mai, 2 kg",
+               "description": "Mango dolci e senza fibre, la varietà che i thailandesi mangiano "
+                               "con il riso glutinoso."},
+        "ru": {"name": "Манго Нам Док Май, 2 кг",
+               "description": "Сладкие манго без волокон — сорт, который тайцы едят с клейким "
+                               "рисом."},
+        "vi": {"name": "Xoài Nam Dok Mai, 2 kg",
+               "description": "Xoài ngọt không xơ, giống người Thái ăn với xôi."},
+    },
+    "hom-mali-rice": {
+        "zh": {"name": "泰国茉莉香米，5 公斤",
+               "description": "来自通古拉农海平原的当季香米。"},
+        "th": {"name": "ข้าวหอมมะลิ 5 กก.",
+               "description": "ข้าวหอมมะลิใหม่จากทุ่งกุลาร้องไห้"},
+        "es": {"name": "Arroz jazmín Hom Mali, 5 kg",
+               "description": "Arroz aromático de nueva cosecha de la llanura de Thung Kula Rong"
+                               " Hai."},
+        "it": {"name": "Riso jasmine Hom Mali, 5 kg",
+               "description": "Riso profumato del nuovo raccolto dalla piana di Thung Kula Rong "
+                               "Hai."},
+        "ru": {"name": "Жасминовый рис Хом Мали, 5 кг",
+               "description": "Ароматный рис нового урожая с равнины Тхунг Кула Ронг Хай."},
+        "vi": {"name": "Gạo lài Hom Mali, 5 kg",
+               "description": "Gạo thơm vụ mới từ đồng Thung Kula Rong Hai."},
+    },
+    "thai-silk-scarf": {
+        "zh": {"name": "手工泰丝围巾",
+               "description": "素林的扎染丝绸，手工染色与织造。"},
+        "th": {"name": "ผ้าพันคอไหมไทยทอมือ",
+               "description": "ผ้าไหมมัดหมี่จากสุรินทร์ ย้อมและทอด้วยมือ"},
+        "es": {"name": "Pañuelo de seda tailandesa tejido a mano",
+               "description": "Seda mudmee de Surin, teñida y tejida a mano."},
+        "it": {"name": "Sciarpa di seta thailandese tessuta a mano",
+               "description": "Seta mudmee di Surin, tinta e tessuta a mano."},
+        "ru": {"name": "Тайский шёлковый шарф ручной работы",
+               "description": "Шёлк мадми из Сурина, окрашен и соткан вручную."},
+        "vi": {"name": "Khăn lụa Thái dệt tay",
+               "description": "Lụa mudmee từ Surin, nhuộm và dệt thủ công."},
+    },
+}
+
+
 async def seed(store: Store) -> list[str]:
     """Create the demo rooms that do not exist yet; return the ids created."""
     created = []
     for room_input, products in DEMO_ROOMS:
-        record = room_from_input(room_input)
+        translations = ROOM_TRANSLATIONS.get(room_input["id"])
+        record = room_from_input({**room_input, **({"translations": translations}
+                                                   if translations else {})})
         try:
             await store.create_room(record)
         except LiveroomError as exc:
@@ -126,6 +258,9 @@ async def seed(store: Store) -> list[str]:
                 continue  # already there (an earlier run, or another instance)
             raise
         for product in products:
+            translations = PRODUCT_TRANSLATIONS.get(product["id"])
+            if translations:
+                product = {**product, "translations": translations}
             await store.put_product(record["id"], product_from_input(product), create=True)
         await store.pin(record["id"], products[0]["id"], "demo")
         created.append(record["id"])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import datetime
 import io
 import json
+import re
 
 import aiohttp
 import pytest
@@ -99,6 +101,11 @@ async def test_staff_read_orders_as_json_and_csv_and_buyers_read_their_own(api):
     rows = list(csv.DictReader(io.StringIO(await by_sale.text())))
     assert [(r["user_id"], r["quantity"], r["total"], r["status"]) for r in rows] == [
         ("ann", "2", "1780.00", "reserved"), ("bo", "1", "890.00", "reserved")]
+    # Times as a spreadsheet reads them: ISO 8601 in UTC, to the millisecond.
+    assert rows[0]["created_at"] == datetime.datetime.fromtimestamp(
+        ann["created_at"] / 1000, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", rows[1]["expires_at"])
+    assert rows[0]["settled_at"] == ""
     mine = await api.get(f"/api/rooms/{ROOM}/orders/mine", headers=bearer(token(ROOM,
                                                                             user="bo")))
     assert [o["id"] for o in (await mine.json())["orders"]] == [bo["id"]]

@@ -8,6 +8,7 @@ any later ones to <test name>-2.png, -3.png, ...
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from pathlib import Path
@@ -28,8 +29,35 @@ CHROMIUM_ARGS = [
     "--disable-gpu",
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+# LIVEROOM_SCREENSHOTS=docs/screenshots refreshes the README's pictures from the tests that
+# take them (save_screenshot).
+SCREENSHOTS = os.environ.get("LIVEROOM_SCREENSHOTS")
 
 expect.set_options(timeout=10_000)
+
+
+async def save_screenshot(page, name: str) -> None:
+    """Keep what the page shows now as the README's <name>.png, when LIVEROOM_SCREENSHOTS names
+    a directory."""
+    if SCREENSHOTS:
+        directory = Path(SCREENSHOTS)
+        directory.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=directory / f"{name}.png")
+
+
+async def until(page, function: str, timeout: float = 15.0, interval: float = 0.1, arg=None):
+    """Wait until a JavaScript function (a string such as "() => ...") returns something
+    truthy in the page; return it. Unlike page.wait_for_function, which evaluates its
+    predicate with eval(), this works under the pages' Content-Security-Policy (no
+    'unsafe-eval')."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await page.evaluate(function, arg)
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {function}")
+        await asyncio.sleep(interval)
 
 
 @pytest.fixture

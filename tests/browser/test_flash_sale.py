@@ -6,6 +6,7 @@ the sale was created with."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import re
 
@@ -14,7 +15,7 @@ from playwright.async_api import Page, expect
 from liveroom.domain.sales import sale_from_input
 from tests.helpers import token
 
-from .test_pages import ROOM, connected, console_url
+from .test_pages import ROOM, connected, console_url, open_switcher
 
 
 def shopper_url(srv, user: str, name: str) -> str:
@@ -27,20 +28,28 @@ def sale_card(page: Page):
 
 async def start_sale(console: Page, *, price="99.00", stock=50, limit=2, starts_in=0,
                      duration=300) -> None:
-    """Fill in the console's flash-sale form and submit it."""
+    """Fill in the console's flash-sale form (duration in minutes and seconds, the start now or
+    at a time of day) and submit it."""
     await console.get_by_label("Product", exact=True).select_option(label="Monthong durian")
     await console.get_by_label("Sale price").fill(price)
     await console.get_by_label("Units for sale").fill(str(stock))
     await console.get_by_label("Limit per person").fill(str(limit))
-    await console.get_by_label("Starts in (seconds)").fill(str(starts_in))
-    await console.get_by_label("Duration (seconds)").fill(str(duration))
+    await console.get_by_label("Duration, minutes").fill(str(duration // 60))
+    await console.get_by_label("Duration, seconds").fill(str(duration % 60))
+    if starts_in:
+        at = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=starts_in)
+        await console.get_by_label("Start time").fill(at.strftime("%H:%M:%S"))  # pages in UTC
+        await expect(console.get_by_label("At", exact=True)).to_be_checked()
+    else:
+        await console.get_by_label("Now", exact=True).check()
     await console.get_by_role("button", name="Start flash sale").click()
     await expect(console.get_by_text("Flash sale created: Monthong durian.")).to_be_visible()
 
 
 async def test_a_viewer_buys_and_the_stock_bar_changes_on_another_viewer_page(server, open_page):
     srv = await server()
-    buyer = await connected(await open_page(shopper_url(srv, "mei", "Mei")))
+    buyer = await connected(await open_page(shopper_url(srv, "mei", "Mei"), width=1366,
+                                            height=768))
     watcher = await connected(await open_page(shopper_url(srv, "ann", "Ann")))
     console = await connected(await open_page(console_url(srv)))
     await expect(buyer.get_by_role("region", name="Flash sale")).to_be_hidden()
@@ -68,11 +77,10 @@ async def test_a_viewer_buys_and_the_stock_bar_changes_on_another_viewer_page(se
     await expect(buyer.get_by_role("list", name="My orders").get_by_role("listitem")).to_contain_text(
         ["2 × Monthong durian"])
 
-    # Past the per-person limit: the precise refusal, not a generic error.
-    await sale_card(buyer).get_by_label("Quantity").fill("1")
-    await sale_card(buyer).get_by_role("button", name="Buy now: Monthong durian").click()
-    await expect(sale_card(buyer).get_by_role("status")).to_have_text(
-        "You already have 2 of the 2 allowed per person.")
+    # At the per-person limit: Buy is off, and the card says why.
+    await expect(sale_card(buyer).get_by_role("button", name="Buy now: Monthong durian")).to_be_disabled()
+    await expect(sale_card(buyer)).to_contain_text("You have bought the most allowed: 2 per person.")
+    await expect(sale_card(watcher).get_by_role("button", name="Buy now: Monthong durian")).to_be_enabled()
 
     # The console follows the sale and reads its orders.
     admin = console.get_by_role("list", name="Flash sales in this room").get_by_role("listitem")
@@ -116,7 +124,7 @@ async def test_a_buy_whose_answer_is_lost_is_retried_with_the_same_key(server, o
     product = await store.get_product(ROOM, "durian")
     sale = await srv.app_engine.sales.create_sale(ROOM, sale_from_input(
         {"stock": 20, "duration": 300, "per_user_limit": 5, "price": "99.00"}, product,
-        room=ROOM, by="mod", rates={"CNY": "1", "THB": "0.2"}))
+        room=ROOM, by="mod", rates={"CNY": "1", "THB": "0.2", "USD": "7.2"}))
     buyer = await open_page("about:blank")
     keys: list[str] = []
     dropped: list[bool] = []
@@ -150,7 +158,7 @@ async def test_a_buy_whose_answer_is_lost_is_retried_with_the_same_key(server, o
     await card.get_by_role("button", name="Buy now: Monthong durian").click()
 
     await expect(card.get_by_role("status")).to_contain_text(
-        "Order confirmed: 3 × Monthong durian, THB 297.00 (≈ CN¥59.40)")
+        "Order confirmed: 3 × Monthong durian, THB 297.00 (≈ $8.25)")  # English: dollars
     assert len(keys) == 2 and keys[0] == keys[1], keys
     await expect(card.get_by_role("progressbar", name="Units left")).to_have_attribute(
         "aria-valuetext", "17 of 20 left")
@@ -160,7 +168,7 @@ async def test_a_buy_whose_answer_is_lost_is_retried_with_the_same_key(server, o
 
 
 async def test_sale_prices_convert_at_the_sale_rates_not_the_current_ones(server, open_page):
-    srv = await server(currency_rates=(("CNY", "1"), ("THB", "0.2")))
+    srv = await server(currency_rates=(("CNY", "1"), ("THB", "0.2")))  # no USD: English shows yuan
     product = await srv.app_engine.store.get_product(ROOM, "durian")
     # A sale created while 1 THB was 0.25 CNY keeps that rate after the operator changed it.
     await srv.app_engine.sales.create_sale(ROOM, sale_from_input(
@@ -173,9 +181,28 @@ async def test_sale_prices_convert_at_the_sale_rates_not_the_current_ones(server
     pinned = viewer.get_by_role("region", name="Pinned product")
     await expect(pinned.locator(".product-price-converted")).to_have_text("≈ CN¥178.00")
 
-    # The viewer picks another currency in the header: both prices follow.
+    # The viewer picks another currency in the header: both prices follow, in place.
+    await open_switcher(viewer)
     await viewer.get_by_label("Currency", exact=True).select_option("THB")
-    await viewer.get_by_role("button", name="Apply").click()
-    await connected(viewer)
     await expect(sale_card(viewer).locator(".sale-price-main")).to_have_text(re.compile(r"THB\s100\.00"))
     await expect(sale_card(viewer).locator(".sale-price-converted")).to_have_text("")
+
+
+async def test_a_sale_is_announced_on_the_video_with_its_discount(server, open_page):
+    srv = await server()
+    viewer = await connected(await open_page(shopper_url(srv, "kim", "Kim"), width=360,
+                                             height=740))
+    banner = viewer.locator("#video [data-sale-banner]")
+    await expect(banner).to_be_hidden()
+    product = await srv.app_engine.store.get_product(ROOM, "durian")
+    await srv.app_engine.sales.create_sale(ROOM, sale_from_input(
+        {"stock": 10, "duration": 120, "starts_in": 3, "price": "99.00"}, product, room=ROOM,
+        by="mod"))
+    await expect(banner).to_have_text(re.compile(
+        r"^Flash sale in 0:0[1-3]: Monthong durian at THB\s99\.00 \(−89%\)$"))
+    await expect(banner).to_have_text(re.compile(
+        r"^Flash sale now: Monthong durian at THB\s99\.00 \(−89%\)$"), timeout=15_000)
+    card = sale_card(viewer)
+    await expect(card.locator(".sale-price-regular")).to_have_text(re.compile(r"THB\s890\.00"))
+    await expect(card.locator(".sale-off")).to_have_text("−89%")
+    await expect(banner).to_be_hidden(timeout=15_000)  # it says it, then gets out of the way

@@ -9,6 +9,8 @@ from playwright.async_api import Page, expect
 
 from tests.helpers import eventually, token
 
+from .conftest import until
+
 ROOM = "thailand"
 MEDIA = {"ice_addresses": ("127.0.0.1",)}
 
@@ -20,14 +22,13 @@ async def connected(page: Page) -> Page:
 
 async def playing(page: Page, selector: str) -> None:
     """The video shows frames: it has a size and its time advances."""
-    await page.wait_for_function(
-        f"""() => {{
-            const v = document.querySelector({selector!r});
-            return v && v.videoWidth > 0 && v.currentTime > 0.5;
-        }}""", timeout=15_000)
+    await until(page, f"""() => {{
+        const v = document.querySelector({selector!r});
+        return v && v.videoWidth > 0 && v.currentTime > 0.5;
+    }}""", timeout=15)
     before = await page.evaluate(f"document.querySelector({selector!r}).currentTime")
-    await page.wait_for_function(
-        f"document.querySelector({selector!r}).currentTime > {before} + 0.3", timeout=10_000)
+    await until(page, f"() => document.querySelector({selector!r}).currentTime > {before} + 0.3",
+                timeout=10)
 
 
 async def go_live(open_page, srv) -> Page:

@@ -145,3 +145,18 @@ async def test_a_deleted_rooms_claims_announce_nothing_and_are_swept(engine, med
     assert await media.release("thailand", "host", "s1", "stopped") is None
     await media.sweep()
     assert await media.claims("thailand") == []
+
+
+async def test_a_thumbnail_is_served_until_its_ttl_runs_out(engine, media):
+    assert await engine.media.thumbnail("thailand") is None
+    await engine.media.put_thumbnail("thailand", b"\xff\xd8first\xff\xd9", 30)
+    await engine.media.put_thumbnail("thailand", b"\xff\xd8second\xff\xd9", 0.3)
+    assert await engine.media.thumbnail("thailand") == b"\xff\xd8second\xff\xd9"
+    assert await engine.media.thumbnail("chile") is None
+    await eventually(_gone(engine, "thailand"), timeout=5, what="the thumbnail to lapse")
+
+
+def _gone(engine, room):
+    async def check():
+        return await engine.media.thumbnail(room) is None
+    return check

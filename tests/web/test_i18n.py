@@ -21,7 +21,8 @@ from web.i18n import (
 # Literal strings handed to the translation functions, found the blunt way, to catch any the
 # Babel extractors would miss (e.g. inside a JavaScript template literal).
 JS_CALL = re.compile(r'\bt\(\s*"((?:[^"\\]|\\.)*)"')
-TEMPLATE_CALL = re.compile(r'\b_\(\s*"((?:[^"\\]|\\.)*)"')
+TEMPLATE_CALL = re.compile(r'\b(?:_|tr)\(\s*"((?:[^"\\]|\\.)*)"')
+TEMPLATE_ATTRIBUTE = re.compile(r'\bta\(\s*"[\w-]+",\s*"((?:[^"\\]|\\.)*)"')
 
 
 def test_every_catalog_translates_every_string_in_use():
@@ -34,7 +35,8 @@ def test_every_marked_string_is_extracted():
     for path in (HERE / "static" / "js").glob("*.js"):
         literals |= set(JS_CALL.findall(path.read_text(encoding="utf-8")))
     for path in (HERE / "templates").glob("*.html"):
-        literals |= set(TEMPLATE_CALL.findall(path.read_text(encoding="utf-8")))
+        text = path.read_text(encoding="utf-8")
+        literals |= set(TEMPLATE_CALL.findall(text)) | set(TEMPLATE_ATTRIBUTE.findall(text))
     assert literals, "no strings found: did the marking functions change name?"
     assert literals - extracted == set()
 

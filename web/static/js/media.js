@@ -176,10 +176,11 @@ export class LivePublisher {
       if (this.peer.session && event.session === this.peer.session) {
         this.peer.session = null;
         this.peer.close();
+        this.release();
         this.emit(event.reason === "replaced" ? "replaced" : "stopped");
       }
     });
-    window.addEventListener("pagehide", () => this.peer.close());
+    window.addEventListener("pagehide", () => (this.peer.close(), this.release()));
   }
 
   emit(state) {
@@ -227,14 +228,25 @@ export class LivePublisher {
     }
   }
 
+  /** Stop going out, and let go of the camera and microphone (their lights go off): the
+   * tracks are stopped and the preview is cleared, so nothing keeps filming after Stop. */
   stop() {
     this.peer.close();
+    this.release();
     this.emit("stopped");
+  }
+
+  release() {
+    for (const track of this.stream?.getTracks() || []) track.stop();
+    this.stream = null;
+    this.preview.pause();
+    this.preview.srcObject = null;
   }
 
   peerState(state) {
     if (state === "failed") {
       this.peer.close();
+      this.release();
       this.emit("failed");
     }
   }

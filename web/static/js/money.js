@@ -1,27 +1,34 @@
-// Money: prices in the product's currency and, beside them, in the viewer's (yuan unless they
-// chose another in the header). Rates are "CNY per unit" decimal strings. Pages convert product
-// prices with the operator's current rates; a flash sale carries the rates it was created with
-// (sale.rates), and its prices are converted with those, so what a buyer was shown never moves.
+// Money: prices in the product's currency and, beside them, in the viewer's (the currency the
+// operator gives the page's language, unless the viewer chose one in the header). Rates are
+// "CNY per unit" decimal strings. Pages convert product prices with the operator's current
+// rates; a flash sale carries the rates it was created with (sale.rates), and its prices are
+// converted with those, so what a buyer was shown never moves.
 
 import { locale, pageData } from "./i18n.js";
 
-export const viewerCurrency = pageData.currency || "CNY";
+export let viewerCurrency = pageData.currency || "CNY";
 export const liveRates = pageData.rates || {};
 
 const formats = new Map();
+
+/** Another currency to convert to (the viewer chose one, or the language changed). */
+export function setViewerCurrency(code) {
+  viewerCurrency = code;
+}
 
 /** 890 THB → "THB 890.00" (or "฿890.00", as the page's language writes it). */
 export function formatMoney(amount, currency) {
   const value = Number(amount);
   if (!Number.isFinite(value) || !currency) return `${amount ?? ""} ${currency ?? ""}`.trim();
-  let format = formats.get(currency);
+  const key = `${locale}|${currency}`;
+  let format = formats.get(key);
   if (!format) {
     try {
       format = new Intl.NumberFormat(locale, { style: "currency", currency });
     } catch {
       return `${amount} ${currency}`; // a code Intl does not know
     }
-    formats.set(currency, format);
+    formats.set(key, format);
   }
   return format.format(value);
 }
@@ -45,4 +52,12 @@ export function convertedText(amount, currency, rates = liveRates) {
 export function priceText(amount, currency, rates = liveRates) {
   const other = convertedText(amount, currency, rates);
   return other ? `${formatMoney(amount, currency)} (${other})` : formatMoney(amount, currency);
+}
+
+/** How much cheaper `price` is than `regular`, in whole percent (0 when it is not). */
+export function percentOff(price, regular) {
+  const p = Number(price);
+  const r = Number(regular);
+  if (!(r > 0) || !(p < r)) return 0;
+  return Math.round(((r - p) * 100) / r);
 }

@@ -1,16 +1,20 @@
-// The viewer room: live video, flash sales and my orders, pinned product, chat (guests choose a
-// display name first), likes, viewer count, and what moderation does to this viewer (deleted
-// messages, mute, ban, slow mode).
+// The viewer room: live video with chat over it on a phone, the flash sale and the pinned
+// product as cards, a bar to chat, like (hearts float up the video), share and open the
+// room's products; buying in a sale or outside one, my orders and paying; and what moderation
+// does to this viewer (deleted messages, mute, ban, slow mode). The page switches language in
+// place, so the video never restarts.
 
 import { RoomChannel } from "./channel.js";
-import { t } from "./i18n.js";
+import { Hearts } from "./hearts.js";
+import { onLanguage, pageData, switchLanguage, t } from "./i18n.js";
 import { LivePlayer } from "./media.js";
+import { setViewerCurrency } from "./money.js";
 import { MyOrders } from "./orders.js";
-import { renderPinned } from "./products.js";
+import { PinnedCard, ProductShelf } from "./products.js";
 import { ChatForm, ChatView, bindRoomHeader } from "./roomview.js";
 import { SalePanel } from "./sale.js";
 import { SaleBook } from "./sales.js";
-import { $, errorText, formatTime, notice, pageToken } from "./ui.js";
+import { $, errorText, formatTime, notice, pageToken, setText } from "./ui.js";
 
 const NAME_KEY = "liveroom.name";
 const MAX_LIKES_PER_COMMAND = 100;
@@ -24,10 +28,8 @@ const chatOff = $("[data-chat-off]");
 const roomNotice = $("[data-room-notice]");
 const slowNotice = $("[data-slow-mode]");
 const likeButton = $("[data-like]");
-const pinnedBox = $("[data-pinned]");
 
 let slowMode = 0;
-let pinned = null;
 let muteTimer = null;
 let closed = false;
 let renaming = Promise.resolve();
@@ -150,35 +152,54 @@ function showSlowMode(seconds) {
 
 channel.on("snapshot", (snap) => showSlowMode(snap.slow_mode));
 channel.on("room.slow_mode", (event) => showSlowMode(event.seconds));
+onLanguage(() => showSlowMode(slowMode));
 
-// --- the pinned product --------------------------------------------------------------------
-function showPinned(product) {
-  pinned = product;
-  renderPinned(pinnedBox, product);
-}
-
-channel.on("snapshot", (snap) => showPinned(snap.pin));
-channel.on("product.pinned", (event) => showPinned(event.product));
-channel.on("product.unpinned", () => showPinned(null));
-channel.on("product.updated", (event) => pinned && event.product.id === pinned.id && showPinned(event.product));
-
-// --- flash sales and my orders --------------------------------------------------------------
+// --- shopping: flash sales, the pinned product, the room's products, my orders --------------
 const sales = new SaleBook(channel);
 const myOrders = new MyOrders(
-  { panel: $("[data-orders-panel]"), list: $("[data-orders]"), status: $("[data-orders-status]"), refresh: $("[data-orders-refresh]") },
+  {
+    panel: $("[data-orders-panel]"), list: $("[data-orders]"), status: $("[data-orders-status]"),
+    refresh: $("[data-orders-refresh]"), count: $("[data-orders-count]"),
+  },
   channel,
   sales,
 );
-new SalePanel(
-  { panel: $("[data-sales-panel]"), list: $("[data-sales]"), ticker: $("[data-ticker]"), tickerList: $("[data-ticker-list]") },
+const ordered = (order) => myOrders.put(order);
+const salePanel = new SalePanel(
+  {
+    panel: $("[data-sales-panel]"), list: $("[data-sales]"), ticker: $("[data-ticker]"),
+    tickerList: $("[data-ticker-list]"), banner: $("[data-sale-banner]"),
+  },
   channel,
   sales,
-  { onOrder: (order) => myOrders.add(order) },
+  { onOrder: ordered, held: (saleId) => myOrders.held(saleId) },
 );
+myOrders.onChange(() => salePanel.refreshButtons());
 
-// --- likes: taps are added up and sent together --------------------------------------------
+const pinned = new PinnedCard($("[data-pinned]"), channel, { onOrder: ordered });
+channel.on("snapshot", (snap) => pinned.show(snap.pin));
+channel.on("product.pinned", (event) => pinned.show(event.product));
+channel.on("product.unpinned", () => pinned.show(null));
+channel.on("product.updated", (event) => pinned.product?.id === event.product.id && pinned.show(event.product));
+new ProductShelf($("[data-products]"), channel, { onOrder: ordered });
+
+// On a phone the products are a sheet over the video, opened from the bar.
+const sheet = $("[data-products-sheet]");
+const sheetOpen = $("[data-sheet-open]");
+function openSheet(open) {
+  sheet.dataset.open = open ? "true" : "false";
+  sheetOpen.setAttribute("aria-expanded", String(open));
+  if (open) $("[data-sheet-close]").focus();
+}
+sheetOpen.addEventListener("click", () => openSheet(sheet.dataset.open !== "true"));
+$("[data-sheet-close]").addEventListener("click", () => (openSheet(false), sheetOpen.focus()));
+document.addEventListener("keydown", (ev) => ev.key === "Escape" && sheet.dataset.open === "true" && openSheet(false));
+
+// --- likes: taps are added up and sent together; hearts float up the video ------------------
+const hearts = new Hearts($("[data-hearts]"));
 let unsentLikes = 0;
 let likeTimer = null;
+let myLikes = 0; // taps of ours still to come back in a likes event (not drawn twice)
 
 async function sendLikes() {
   likeTimer = null;
@@ -194,16 +215,39 @@ async function sendLikes() {
 
 likeButton.addEventListener("click", () => {
   unsentLikes += 1;
-  if (!matchMedia("(prefers-reduced-motion: reduce)").matches) {
-    likeButton.animate([{ transform: "scale(1)" }, { transform: "scale(1.12)" }, { transform: "scale(1)" }], 250);
-  }
+  myLikes += 1;
+  hearts.float(1, true);
   if (!likeTimer) likeTimer = setTimeout(sendLikes, 300);
+});
+channel.on("likes", (event) => {
+  const others = Math.max(0, event.added - myLikes);
+  myLikes = Math.max(0, myLikes - event.added);
+  hearts.float(others);
+});
+
+// --- sharing: the room's address (never a token: token.js took it out) ----------------------
+const shareStatus = $("[data-share-status]");
+$("[data-share]").addEventListener("click", async () => {
+  const url = `${location.origin}/rooms/${encodeURIComponent(room)}`;
+  try {
+    if (navigator.share) {
+      await navigator.share({ title: document.title, url });
+      return;
+    }
+    await navigator.clipboard.writeText(url);
+    setText(shareStatus, t("Link copied."));
+    notice(roomNotice, t("Link copied."), "info");
+    setTimeout(() => notice(roomNotice, ""), 3000);
+  } catch (err) {
+    if (err?.name !== "AbortError") notice(roomNotice, t("Could not copy: select the text and copy it yourself."), "warn");
+  }
 });
 
 // --- live video: plays by itself (muted) while the host is live ------------------------------
 const videoBox = $("#video");
 const video = $("[data-video]");
 const offline = $("[data-video-offline]");
+const spinner = $("[data-video-spinner]");
 const unmute = $("[data-unmute]");
 const liveBadge = $("[data-live-badge]");
 const cohostVideo = $("[data-cohost-video]");
@@ -212,9 +256,11 @@ if (window.RTCPeerConnection) {
   new LivePlayer(channel, video, {
     onState(state) {
       videoBox.dataset.videoState = state;
+      document.body.dataset.live = state === "offline" ? "false" : "true";
       video.hidden = state === "offline";
       offline.hidden = state !== "offline";
-      liveBadge.hidden = state !== "playing";
+      spinner.hidden = state !== "connecting";
+      liveBadge.hidden = state === "offline";
       unmute.hidden = state !== "playing" || !video.muted;
     },
   });
@@ -226,6 +272,10 @@ if (window.RTCPeerConnection) {
     },
   });
 }
+// A host filming upright (9:16) fills a phone; a landscape one is shown whole.
+video.addEventListener("resize", () => {
+  videoBox.dataset.aspect = video.videoHeight > video.videoWidth ? "portrait" : "landscape";
+});
 unmute.addEventListener("click", () => {
   for (const v of [video, cohostVideo]) {
     v.muted = false;
@@ -233,6 +283,37 @@ unmute.addEventListener("click", () => {
   }
   unmute.hidden = true;
 });
+
+// --- language and currency, switched in place ------------------------------------------------
+const switcher = $("[data-switcher]");
+const langSelect = $("[data-lang-select]");
+const currencySelect = $("[data-currency-select]");
+let currencyChosen = Boolean(pageData.currency_chosen);
+switcher.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  applySwitcher();
+});
+langSelect.addEventListener("change", applySwitcher);
+currencySelect.addEventListener("change", () => {
+  currencyChosen = true;
+  document.cookie = `liveroom_currency=${currencySelect.value}; path=/; max-age=31536000; samesite=lax`;
+  applySwitcher();
+});
+
+async function applySwitcher() {
+  try {
+    const next = langSelect.value !== document.documentElement.dataset.lang ? await switchLanguage(langSelect.value) : null;
+    if (next) document.documentElement.dataset.lang = next.lang;
+    if (next && !currencyChosen) currencySelect.value = next.currency;
+    setViewerCurrency(currencySelect.value);
+    setText($("[data-switcher-current]"), `${langSelect.value.toUpperCase()} · ${currencySelect.value}`);
+    document.dispatchEvent(new CustomEvent("liveroom:language"));
+    $("[data-switcher-menu]").open = false;
+  } catch (err) {
+    notice(roomNotice, errorText(err), "warn");
+  }
+}
+document.documentElement.dataset.lang = pageData.lang;
 
 // --- closing for good ----------------------------------------------------------------------
 bindRoomHeader(channel, {

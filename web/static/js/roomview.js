@@ -2,35 +2,38 @@
 // room header (title, viewer count, connection status), and the chat form.
 
 import { RoomChannel } from "./channel.js";
-import { t } from "./i18n.js";
-import { $, closedMessage, el, errorText, flagEmoji, formatCount, formatTime, notice, pageToken, setText, statusText } from "./ui.js";
+import { localized, onLanguage, t } from "./i18n.js";
+import { $, closedMessage, el, errorText, flagEmoji, formatCount, formatTime, initials, notice, pageToken, setText, statusText } from "./ui.js";
 
 const MAX_MESSAGES = 200;
-const ROLE_LABELS = { host: t("Host"), moderator: t("Mod"), admin: t("Staff") };
-const ROLE_NAMES = { viewer: t("viewer"), host: t("host"), cohost: t("co-host"), moderator: t("moderator"), admin: t("admin") };
+// Functions, not tables: the page may switch language, and t() answers in the current one.
+const roleLabel = (role) => ({ host: t("Host"), moderator: t("Mod"), admin: t("Staff") })[role];
+const ROLE_NAMES = () => ({ viewer: t("viewer"), host: t("host"), cohost: t("co-host"), moderator: t("moderator"), admin: t("admin") });
 
 /** The chat list: renders messages as text, removes deleted ones, keeps the newest in view. */
 export class ChatView {
   /** actions(message) may return buttons to show with a message (the console's tools). */
-  constructor(list, { actions = null, empty = null } = {}) {
+  constructor(list, { actions = null, empty = null, render = null } = {}) {
     this.list = list;
     this.actions = actions;
     this.empty = empty;
+    this.render = render; // render(message) may draw a row its own way (the console's)
     this.items = new Map();
+    this.messages = new Map();
+    onLanguage(() => this.reset([...this.messages.values()]));
   }
 
   reset(messages) {
     this.items.clear();
+    this.messages.clear();
     this.list.replaceChildren();
     for (const message of messages) this.add(message, false);
     this.scrollToEnd();
     this.updateEmpty();
   }
 
-  add(message, scroll = true) {
-    if (this.items.has(message.id)) return;
-    const atEnd = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
-    const role = ROLE_LABELS[message.role];
+  row(message) {
+    const role = roleLabel(message.role);
     const item = el(
       "li",
       { class: `chat-message role-${message.role}`, dataset: { messageId: message.id, userId: message.user_id } },
@@ -45,6 +48,14 @@ export class ChatView {
     );
     const tools = this.actions ? this.actions(message) : null;
     if (tools && tools.length) item.append(el("div", { class: "chat-actions" }, tools));
+    return item;
+  }
+
+  add(message, scroll = true) {
+    if (this.items.has(message.id)) return;
+    const atEnd = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
+    const item = this.render ? this.render(message) : this.row(message);
+    this.messages.set(message.id, message);
     this.items.set(message.id, item);
     this.list.append(item);
     while (this.items.size > MAX_MESSAGES) this.remove(this.items.keys().next().value);
@@ -56,6 +67,7 @@ export class ChatView {
     const item = this.items.get(messageId);
     if (!item) return;
     this.items.delete(messageId);
+    this.messages.delete(messageId);
     if (item.contains(document.activeElement)) {
       // Keep keyboard users in the list: focus a tool on a neighbouring message.
       const neighbour = item.nextElementSibling || item.previousElementSibling;
@@ -88,19 +100,30 @@ export class ChatView {
  * status; and the notice shown when the channel closes for good.
  */
 export function bindRoomHeader(channel, { onClosed = null } = {}) {
-  const title = document.querySelector("[data-room-title]");
-  const host = document.querySelector("[data-room-host]");
+  const titles = document.querySelectorAll("[data-room-title]");
+  const hosts = document.querySelectorAll("[data-room-host]");
   const flag = document.querySelector("[data-room-flag]");
+  const avatar = document.querySelector("[data-host-initials]");
   const viewers = $("[data-viewers]");
   const likes = document.querySelector("[data-likes]");
   const status = $("[data-status]");
   const closed = $("[data-closed-notice]");
+  let room = null;
+  let lastStatus = null;
 
-  const showRoom = (room) => {
-    if (title) setText(title, room.title);
-    if (host) setText(host, room.host_name);
-    if (flag) setText(flag, flagEmoji(room.country_code));
+  const showRoom = (record) => {
+    room = record;
+    const text = localized(record);
+    for (const title of titles) setText(title, text.title);
+    for (const host of hosts) setText(host, text.host_name);
+    if (flag) setText(flag, flagEmoji(record.country_code));
+    if (avatar) setText(avatar, initials(text.host_name || text.title));
+    document.title = `${text.title} · Liveroom`;
   };
+  onLanguage(() => {
+    if (room) showRoom(room);
+    if (lastStatus) setText(status, statusText(lastStatus));
+  });
   channel.on("snapshot", (snap) => {
     showRoom(snap.room);
     setText(viewers, formatCount(snap.viewers));
@@ -110,6 +133,7 @@ export function bindRoomHeader(channel, { onClosed = null } = {}) {
   channel.on("likes", (event) => likes && setText(likes, formatCount(event.total)));
   channel.on("room.updated", (event) => showRoom(event.room));
   channel.on("status", (s) => {
+    lastStatus = s;
     setText(status, statusText(s));
     status.dataset.state = s.state;
   });
@@ -185,7 +209,7 @@ export class ChatForm {
   }
 }
 
-const ACTIONS = {
+const ACTIONS = () => ({
   "chat.delete": t("Delete"),
   "user.mute": t("Mute"),
   "user.unmute": t("Unmute"),
@@ -198,11 +222,11 @@ const ACTIONS = {
   "sale.create": t("Start flash sale"),
   "sale.end": t("End sale"),
   "sale.cancel": t("Cancel sale"),
-};
+});
 
 /** A role's name in the page's language. */
 export function roleName(role) {
-  return ROLE_NAMES[role] || role;
+  return ROLE_NAMES()[role] || role;
 }
 
 /**
@@ -221,7 +245,7 @@ export function staffPage() {
   const channel = new RoomChannel(room, { token });
   let clearTimer = null;
   const showError = (err, cmd) => {
-    const what = ACTIONS[cmd] || cmd;
+    const what = ACTIONS()[cmd] || cmd;
     notice(actionNotice, t("{action} failed: {reason}", { action: what, reason: errorText(err) }), "error");
     clearTimeout(clearTimer);
     clearTimer = setTimeout(() => notice(actionNotice, ""), 15000);

@@ -1,101 +1,67 @@
-// The viewer's flash-sale panel: a card per sale (countdown while scheduled, stock bar while
-// live, the buy button and its answer), and the "just bought" ticker.
-//
-// A press of Buy gets one idempotency key. If the answer is lost (the connection dropped, the
-// server was busy or draining) the same press is sent again with the same key, by itself once
-// the channel is back or when the viewer presses again with the same quantity: the server then
-// answers with the order the first attempt made, never a second one. A new quantity, or an
-// answer, starts a new press.
+// The viewer's flash-sale cards: countdown while scheduled; while live the sale price beside
+// the regular one struck through with its % off, the stock bar, "just bought", and Buy, which
+// says why it cannot be pressed (sold out, the per-person limit reached, not signed in); the
+// order and its Pay link after a buy. A banner on the video announces a sale when it is
+// scheduled and when it goes live.
 
-import { t } from "./i18n.js";
-import { convertedText, formatMoney } from "./money.js";
-import { FINISHED, STATE_LABELS, clockText, stockBar, updateStockBar } from "./sales.js";
-import { el, errorText, formatTime, notice, setText } from "./ui.js";
+import { buyErrorText, orderText, payLink, Presses, signInLink } from "./buying.js";
+import { localized, onLanguage, t } from "./i18n.js";
+import { convertedText, formatMoney, percentOff } from "./money.js";
+import { buyer } from "./products.js";
+import { FINISHED, clockText, formatDuration, stateLabel, stockBar, updateStockBar } from "./sales.js";
+import { el, notice, setText } from "./ui.js";
 
 const TICK_MS = 250;
 const FINISHED_SHOWN_MS = 15000; // a finished sale stays on screen this long, then goes
 const TICKER_SIZE = 5;
-const AUTO_RETRIES = 3;
-// Answers that say nothing about the buy: it may or may not have been made. Retry, same key.
-const RETRYABLE = new Set(["disconnected", "timeout", "unavailable", "draining", "internal"]);
+const BANNER_MS = 7000;
 
-function newKey() {
-  const bytes = crypto.getRandomValues(new Uint8Array(12)); // randomUUID needs https
-  return `buy-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
-}
-
-/** A refused buy, said precisely, in the page's language. */
-export function buyErrorText(err) {
-  const f = err.frame || {};
-  switch (err.code) {
-    case "sale_not_started":
-      return f.starts_at ? t("The sale has not started yet: it opens at {time}.", { time: formatTime(f.starts_at) }) : t("The sale has not started yet.");
-    case "sale_ended":
-      return t("Too late: this sale has ended.");
-    case "sale_cancelled":
-      return t("This sale was cancelled.");
-    case "sold_out":
-      return t("Sold out: every unit is taken.");
-    case "not_enough_stock":
-      return t("Only {remaining} left: choose fewer.", { remaining: f.remaining ?? 0 });
-    case "over_limit":
-      return t("You already have {held} of the {limit} allowed per person.", { held: f.held ?? "?", limit: f.limit ?? "?" });
-    case "idempotency_conflict":
-      return t("This press was already used for another quantity. Press Buy again.");
-    case "sale_not_found":
-      return t("This sale no longer exists.");
-    case "forbidden":
-      return t("Sign in to buy: guests can watch and chat, but not buy.");
-    default:
-      return errorText(err);
-  }
-}
-
-/** The confirmation of an order, in the sale's currency and (at the sale's rates) the viewer's. */
-export function orderText(order, sale) {
-  const converted = sale ? convertedText(order.total, order.currency, sale.rates) : "";
-  let total = formatMoney(order.total, order.currency);
-  if (converted) total += ` (${converted})`;
-  const values = { quantity: order.quantity, product: order.product_name, total, time: formatTime(order.expires_at) };
-  return t("Order confirmed: {quantity} × {product}, {total}. Reserved for you until {time}.", values);
+/** The sale's product in the page's language, and its regular price when in the sale's
+ * currency (what the sale price is struck against). */
+function productOf(sale) {
+  const product = localized(sale.product || {});
+  const regular = product.price && product.currency === sale.currency ? product.price : null;
+  return { product, name: product.name || sale.product_id, regular };
 }
 
 class SaleCard {
   constructor(sale, panel) {
     this.panel = panel;
     this.id = sale.id;
-    this.press = null; // {key, quantity} of a press whose answer has not come
+    this.presses = new Presses(panel.channel, "sale.buy", { sale_id: sale.id });
+    this.busy = false;
     const product = sale.product || {};
     this.badge = el("p", { class: "sale-badge" });
     this.clock = el("p", { class: "sale-clock", "aria-live": "off" });
     this.price = el("span", { class: "sale-price-main" });
+    this.regular = el("s", { class: "sale-price-regular" });
+    this.off = el("span", { class: "sale-off" });
     this.converted = el("span", { class: "sale-price-converted muted" });
     this.bar = stockBar();
     this.stockText = el("p", { class: "stock-text" });
     this.limit = el("p", { class: "sale-limit muted" });
-    this.quantity = el("input", { type: "number", min: 1, value: 1, inputmode: "numeric", id: `qty-${sale.id}`, class: "sale-qty" });
+    this.quantity = el("input", { type: "number", min: 1, value: 1, inputmode: "numeric", id: `qty-${sale.id}`, class: "sale-qty buy-qty" });
+    this.qtyLabel = el("label", { for: this.quantity.id, class: "sale-qty-label buy-qty-label" });
     this.button = el("button", { type: "submit", class: "btn btn-buy" });
-    this.result = el("p", { class: "notice buy-result", role: "status", hidden: true });
-    this.note = el("p", { class: "sale-note", hidden: true });
+    this.result = el("div", { class: "notice buy-result", role: "status", hidden: true });
+    this.note = el("p", { class: "sale-note buy-note", hidden: true });
     this.form = el(
       "form",
       { class: "buy-form", on: { submit: (ev) => (ev.preventDefault(), this.buy()) } },
-      el("label", { for: this.quantity.id, class: "sale-qty-label", text: t("Quantity") }),
-      this.quantity,
-      this.button,
+      this.qtyLabel, this.quantity, this.button,
     );
     this.quantity.addEventListener("input", () => this.updateButton());
-    const heading = el("h3", { class: "sale-name", id: `sale-name-${sale.id}`, text: product.name || sale.product_id });
+    this.heading = el("h3", { class: "sale-name", id: `sale-name-${sale.id}` });
     this.li = el(
       "li",
-      { class: "sale-card", dataset: { saleId: sale.id }, "aria-labelledby": heading.id },
+      { class: "sale-card", dataset: { saleId: sale.id }, "aria-labelledby": this.heading.id },
       product.image ? el("img", { class: "sale-image", src: product.image, alt: "", width: 96, height: 96 }) : null,
       el(
         "div",
         { class: "sale-body" },
         el("div", { class: "sale-top" }, this.badge, this.clock),
-        heading,
-        el("p", { class: "sale-price" }, this.price, " ", this.converted),
+        this.heading,
+        el("p", { class: "sale-price" }, this.price, " ", this.regular, " ", this.off, " ", this.converted),
         this.bar,
         el("div", { class: "sale-stock-row" }, this.stockText, this.limit),
         this.form,
@@ -108,14 +74,20 @@ class SaleCard {
 
   update(sale) {
     this.sale = sale;
+    const { name, regular } = productOf(sale);
     this.li.dataset.state = sale.state;
-    setText(this.badge, STATE_LABELS[sale.state] || sale.state);
+    setText(this.heading, name);
+    setText(this.badge, stateLabel(sale.state));
     setText(this.price, formatMoney(sale.price, sale.currency));
+    const off = regular ? percentOff(sale.price, regular) : 0;
+    setText(this.regular, off ? formatMoney(regular, sale.currency) : "");
+    setText(this.off, off ? t("−{percent}%", { percent: off }) : "");
+    this.regular.hidden = this.off.hidden = !off;
     // The sale's own rates, fixed when it was created: never today's.
     setText(this.converted, convertedText(sale.price, sale.currency, sale.rates));
     setText(this.stockText, updateStockBar(this.bar, sale));
     setText(this.limit, t("Up to {limit} per person", { limit: sale.per_user_limit }));
-    this.quantity.max = String(Math.max(1, Math.min(sale.per_user_limit, sale.remaining || sale.per_user_limit)));
+    setText(this.qtyLabel, t("Quantity"));
     this.tick(this.panel.book.now());
     this.updateButton();
   }
@@ -124,16 +96,38 @@ class SaleCard {
     setText(this.clock, clockText(this.sale, now));
   }
 
+  /** Units this viewer may still buy, and why not when none. */
+  allowance() {
+    const sale = this.sale;
+    const left = sale.per_user_limit - this.panel.held(sale.id);
+    if (sale.state === "sold_out" || (sale.state === "live" && sale.remaining <= 0)) {
+      return { units: 0, reason: t("Sold out: every unit is taken.") };
+    }
+    if (left <= 0) return { units: 0, reason: t("You have bought the most allowed: {limit} per person.", { limit: sale.per_user_limit }) };
+    return { units: Math.min(left, sale.remaining), reason: "" };
+  }
+
   updateButton() {
-    const { canBuy, reason } = this.panel.buyer();
+    const who = buyer(this.panel.channel.you);
     const live = this.sale.state === "live";
-    this.button.disabled = !live || !canBuy || this.busy;
-    this.quantity.disabled = !live || !canBuy;
-    const retry = this.press && this.press.quantity === this.wanted();
+    const { units, reason } = this.allowance();
+    const open = live && who.canBuy && units > 0;
+    this.button.disabled = !open || this.busy;
+    this.quantity.disabled = !open;
+    this.quantity.max = String(Math.max(1, units));
+    const retry = this.presses.retrying(this.wanted());
     setText(this.button, this.busy ? t("Buying…") : retry ? t("Try again") : t("Buy now"));
     // The visible words first (voice control users say what they see), then which product.
-    this.button.setAttribute("aria-label", `${this.button.textContent}: ${this.sale.product?.name || this.sale.product_id}`);
-    notice(this.note, live && !canBuy ? reason : "");
+    this.button.setAttribute("aria-label", `${this.button.textContent}: ${productOf(this.sale).name}`);
+    const signIn = live && who.signIn ? signInLink() : null;
+    if (signIn) {
+      this.note.replaceChildren(signIn);
+      this.note.hidden = false;
+    } else if (live && !who.canBuy) {
+      notice(this.note, who.reason);
+    } else {
+      notice(this.note, (live || this.sale.state === "sold_out") && who.canBuy ? reason : "");
+    }
   }
 
   wanted() {
@@ -143,74 +137,56 @@ class SaleCard {
 
   async buy() {
     if (this.busy) return;
-    const quantity = this.wanted();
-    if (!this.press || this.press.quantity !== quantity) this.press = { key: newKey(), quantity };
-    const press = this.press;
     this.busy = true;
     this.updateButton();
     notice(this.result, "");
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const ack = await this.panel.channel.command("sale.buy", { sale_id: this.id, quantity, idempotency_key: press.key });
-        this.press = null;
-        notice(this.result, orderText(ack.order, this.sale), "ok");
-        this.panel.ordered(ack.order);
-        break;
-      } catch (err) {
-        if (RETRYABLE.has(err.code) && attempt < AUTO_RETRIES) {
-          notice(this.result, t("Connection trouble: trying again…"), "warn");
-          await this.panel.whenOpen();
-          continue;
-        }
-        if (!RETRYABLE.has(err.code)) this.press = null; // a real answer: this press is done
-        const again = this.press ? t("Press Try again: you will not be charged twice.") : "";
-        notice(this.result, again ? `${buyErrorText(err)} ${again}` : buyErrorText(err), "error");
-        break;
-      }
+    try {
+      const ack = await this.presses.buy(this.wanted(), {
+        onRetry: () => notice(this.result, t("Connection trouble: trying again…"), "warn"),
+      });
+      this.result.replaceChildren(...[el("p", { text: orderText(ack.order, this.sale.rates, productOf(this.sale).name) }), payLink(ack.order)].filter(Boolean));
+      this.result.dataset.kind = "ok";
+      this.result.hidden = false;
+      this.panel.ordered(ack.order);
+    } catch (err) {
+      notice(this.result, buyErrorText(err), "error");
     }
     this.busy = false;
     this.updateButton();
   }
 }
 
-/** The flash-sale panel of the viewer room. */
+/** The flash-sale cards of the viewer room, the "just bought" ticker, and the banner. */
 export class SalePanel {
-  constructor({ panel, list, ticker, tickerList }, channel, book, { onOrder = null } = {}) {
+  constructor({ panel, list, ticker, tickerList, banner }, channel, book, { onOrder = null, held = () => 0 } = {}) {
     this.root = panel;
     this.list = list;
     this.ticker = ticker;
     this.tickerList = tickerList;
+    this.banner = banner;
     this.channel = channel;
     this.book = book;
     this.onOrder = onOrder;
+    this.held = held; // held(saleId): units this viewer holds in the sale (my orders)
     this.cards = new Map();
     this.removals = new Map();
     this.timer = null;
+    this.bannerTimer = null;
+    this.bannerSale = null;
     book.onChange((sale) => (sale ? this.show(sale) : this.render()));
     channel.on("sale.purchases", (event) => this.purchases(event));
+    channel.on("sale.scheduled", (event) => this.announce(event.sale));
+    channel.on("sale.started", (event) => this.announce(event.sale));
     channel.on("welcome", () => this.refreshButtons());
-  }
-
-  /** Whether this page may buy: a signed-in viewer (guests and staff may not). */
-  buyer() {
-    const you = this.channel.you;
-    if (!you) return { canBuy: false, reason: "" };
-    if (you.guest) return { canBuy: false, reason: t("Sign in to buy: open the shopping link you were sent. Guests can watch and chat.") };
-    if (you.role !== "viewer") return { canBuy: false, reason: t("Staff cannot buy in flash sales.") };
-    return { canBuy: true, reason: "" };
-  }
-
-  whenOpen() {
-    if (this.channel.state === "open") return new Promise((resolve) => setTimeout(resolve, 300));
-    return new Promise((resolve) => {
-      const off = this.channel.on("status", (s) => {
-        if (s.state === "open" || s.state === "closed") (off(), resolve());
-      });
+    onLanguage(() => {
+      for (const card of this.cards.values()) card.update(card.sale);
+      if (this.bannerSale) this.showBanner(this.bannerSale);
     });
   }
 
   ordered(order) {
     if (this.onOrder) this.onOrder(order);
+    this.refreshButtons();
   }
 
   refreshButtons() {
@@ -220,6 +196,8 @@ export class SalePanel {
   render() {
     const sales = this.book.list();
     const ids = new Set(sales.map((s) => s.id));
+    // Cards drawn by the server for the first paint give way to the script's.
+    for (const li of [...this.list.children]) if (![...this.cards.values()].some((c) => c.li === li)) li.remove();
     for (const [id, card] of this.cards) if (!ids.has(id)) this.drop(id, card);
     for (const sale of sales) this.show(sale, false);
     this.layout();
@@ -252,6 +230,7 @@ export class SalePanel {
       if (this.list.children[i] !== card.li) this.list.insertBefore(card.li, this.list.children[i] || null);
     });
     this.root.hidden = cards.length === 0;
+    document.body.dataset.sale = cards.some((c) => c.sale.state === "live") ? "live" : cards.length ? "upcoming" : "none";
     // Countdowns tick only while there is something to count.
     if (cards.length && !this.timer) this.timer = setInterval(() => this.tick(), TICK_MS);
     if (!cards.length && this.timer) (clearInterval(this.timer), (this.timer = null));
@@ -260,11 +239,36 @@ export class SalePanel {
   tick() {
     const now = this.book.now();
     for (const card of this.cards.values()) card.tick(now);
+    if (this.bannerSale?.state === "scheduled") this.showBanner(this.bannerSale);
+  }
+
+  /** A sale was scheduled or went live: say so on the video, for a few seconds. */
+  announce(sale) {
+    this.bannerSale = sale;
+    this.showBanner(sale);
+    clearTimeout(this.bannerTimer);
+    this.bannerTimer = setTimeout(() => {
+      this.banner.hidden = true;
+      this.bannerSale = null;
+    }, BANNER_MS);
+  }
+
+  showBanner(sale) {
+    const { name, regular } = productOf(sale);
+    const off = regular ? percentOff(sale.price, regular) : 0;
+    const price = formatMoney(sale.price, sale.currency);
+    const text = sale.state === "scheduled"
+      ? t("Flash sale in {time}: {product} at {price}", { time: formatDuration(sale.starts_at - this.book.now()), product: name, price })
+      : t("Flash sale now: {product} at {price}", { product: name, price });
+    const discount = t("−{percent}%", { percent: off });
+    setText(this.banner, off ? `${text} (${discount})` : text);
+    this.banner.dataset.state = sale.state;
+    this.banner.hidden = false;
   }
 
   purchases(event) {
     const sale = this.book.get(event.sale_id);
-    const product = sale?.product?.name || "";
+    const product = sale ? productOf(sale).name : "";
     for (const buyer of event.buyers || []) {
       const text = product
         ? t("{name} just bought {units} × {product}", { name: buyer.name, units: buyer.units, product })

@@ -1,11 +1,12 @@
 // The console's flash sales: the form that creates one (product, price, stock, per-person
-// limit, start, duration), every sale with its progress, clock and End / Cancel, and the orders
-// of the sale a moderator picks (REST, with the console link's token; JSON, or CSV to download).
+// limit, duration in minutes and seconds, now or at a time of day), every sale with its
+// progress, clock and End / Cancel, and the orders of the sale a moderator picks (REST, with
+// the console link's token; JSON, or CSV to download).
 
 import { t } from "./i18n.js";
 import { formatMoney, priceText } from "./money.js";
-import { ORDER_STATUS } from "./orders.js";
-import { FINISHED, STATE_LABELS, SaleBook, clockText, stockBar, updateStockBar } from "./sales.js";
+import { orderStatus } from "./orders.js";
+import { FINISHED, SaleBook, clockText, formatDuration, stateLabel, stockBar, updateStockBar } from "./sales.js";
 import { $, el, errorText, formatCount, formatTime, notice, setText } from "./ui.js";
 
 const TICK_MS = 500;
@@ -29,8 +30,15 @@ export class SaleAdmin {
     this.empty = $("[data-admin-sales-empty]", root);
     this.orders = new SaleOrders(ordersRoot, { room, token, book: this.book });
 
+    this.startTime = $("[data-sale-start-time]", root);
     this.form.addEventListener("submit", (ev) => (ev.preventDefault(), this.create()));
     this.productSelect.addEventListener("change", () => this.describeProduct());
+    // Picking a time means starting then.
+    this.startTime.addEventListener("input", () => {
+      this.form.querySelector("input[name=start][value=at]").checked = Boolean(this.startTime.value);
+      this.describeProduct();
+    });
+    this.form.addEventListener("change", () => this.describeProduct());
     this.book.onChange(() => this.render());
     channel.on("sale.purchases", (event) => this.orders.changed(event.sale_id));
     channel.on("sale.stock", (event) => this.orders.changed(event.sale_id));
@@ -61,10 +69,29 @@ export class SaleAdmin {
     const product = this.products.get(this.productSelect.value);
     if (!product) return setText(this.hint, t("This room has no products yet."));
     this.priceInput.placeholder = product.price;
-    setText(this.hint, t("Regular price {price}; the sale price is in {currency}. Leave it empty to keep the regular price.", {
+    const start = this.startsAt();
+    let text = t("Regular price {price}; the sale price is in {currency}. Leave it empty to keep the regular price.", {
       price: priceText(product.price, product.currency),
       currency: product.currency,
-    }));
+    });
+    if (start) {
+      const when = t("It starts at {time}, in {wait}.", { time: formatTime(start), wait: formatDuration(start - this.book.now()) });
+      text = `${text} ${when}`;
+    }
+    setText(this.hint, text);
+  }
+
+  /** The chosen start (Unix ms): today at the picked time, or tomorrow when that has passed;
+   * null for "now". */
+  startsAt() {
+    const data = new FormData(this.form);
+    const time = String(data.get("starts_at") || "");
+    if (data.get("start") !== "at" || !/^\d\d:\d\d(:\d\d)?$/.test(time)) return null;
+    const [hours, minutes, seconds = 0] = time.split(":").map(Number);
+    const when = new Date(this.book.now());
+    when.setHours(hours, minutes, seconds, 0);
+    if (when.getTime() <= this.book.now()) when.setDate(when.getDate() + 1);
+    return when.getTime();
   }
 
   async create() {
@@ -74,9 +101,19 @@ export class SaleAdmin {
       product_id: data.get("product_id"),
       stock: number("stock"),
       per_user_limit: number("per_user_limit"),
-      starts_in: number("starts_in"),
-      duration: number("duration"),
+      duration: number("duration_min") * 60 + number("duration_sec"),
     };
+    const startsAt = this.startsAt();
+    if (startsAt) fields.starts_at = startsAt;
+    else fields.starts_in = 0;
+    if (data.get("start") === "at" && !startsAt) {
+      notice(this.formStatus, t("Pick the time the sale starts at."), "error");
+      return;
+    }
+    if (fields.duration < 10) {
+      notice(this.formStatus, t("A sale lasts at least 10 seconds."), "error");
+      return;
+    }
     const price = String(data.get("price") || "").trim();
     if (price) fields.price = price;
     if (fields.per_user_limit > fields.stock) {
@@ -120,7 +157,7 @@ export class SaleAdmin {
       this.rows.set(sale.id, row);
     }
     row.li.dataset.state = sale.state;
-    setText(row.state, STATE_LABELS[sale.state] || sale.state);
+    setText(row.state, stateLabel(sale.state));
     setText(row.price, t("{price} · up to {limit} per person", { price: formatMoney(sale.price, sale.currency), limit: sale.per_user_limit }));
     updateStockBar(row.bar, sale);
     setText(row.progress, t("{sold} sold, {remaining} of {stock} left", {
@@ -225,7 +262,7 @@ class SaleOrders {
           el("td", { text: o.user_name || o.user_id }),
           el("td", { class: "num", text: formatCount(o.quantity) }),
           el("td", { class: "num", text: formatMoney(o.total, o.currency) }),
-          el("td", { text: ORDER_STATUS[o.status] || o.status }),
+          el("td", { text: orderStatus(o.status) }),
           el("td", { text: formatTime(o.created_at) }),
         ),
       ),

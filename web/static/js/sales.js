@@ -8,13 +8,17 @@ import { t } from "./i18n.js";
 const WHOLE_SALE_EVENTS = ["sale.scheduled", "sale.started", "sale.sold_out", "sale.ended", "sale.cancelled"];
 export const FINISHED = new Set(["ended", "cancelled"]);
 
-export const STATE_LABELS = {
-  scheduled: t("Upcoming"),
-  live: t("Live now"),
-  sold_out: t("Sold out"),
-  ended: t("Ended"),
-  cancelled: t("Cancelled"),
-};
+/** A sale state's name in the page's language (a function: the language may switch). */
+export function stateLabel(state) {
+  const labels = {
+    scheduled: t("Upcoming"),
+    live: t("Live now"),
+    sold_out: t("Sold out"),
+    ended: t("Ended"),
+    cancelled: t("Cancelled"),
+  };
+  return labels[state] || state;
+}
 
 export class SaleBook {
   constructor(channel) {
@@ -109,25 +113,20 @@ export function clockText(sale, now) {
   return "";
 }
 
-/** A stock bar: a progressbar of units left, which screen readers read as "143 of 200 left". */
+/** A stock bar: a <progress> of units left, which screen readers read as "143 of 200 left".
+ * (A progress element, not a styled width: the pages allow no inline styles.) */
 export function stockBar() {
-  const fill = document.createElement("div");
-  fill.className = "stock-fill";
-  const bar = document.createElement("div");
+  const bar = document.createElement("progress");
   bar.className = "stock-bar";
-  bar.setAttribute("role", "progressbar");
-  bar.setAttribute("aria-valuemin", "0");
-  bar.setAttribute("aria-label", t("Units left"));
-  bar.append(fill);
   return bar;
 }
 
 export function updateStockBar(bar, sale) {
   const text = t("{remaining} of {stock} left", { remaining: sale.remaining, stock: sale.stock });
-  bar.setAttribute("aria-valuemax", String(sale.stock));
-  bar.setAttribute("aria-valuenow", String(sale.remaining));
+  bar.max = Math.max(1, sale.stock);
+  bar.value = Math.max(0, sale.remaining);
+  bar.setAttribute("aria-label", t("Units left"));
   bar.setAttribute("aria-valuetext", text);
-  bar.firstElementChild.style.width = `${sale.stock ? (100 * sale.remaining) / sale.stock : 0}%`;
   bar.dataset.low = sale.remaining <= sale.stock * 0.2 ? "true" : "false";
   return text;
 }

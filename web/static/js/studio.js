@@ -1,21 +1,27 @@
 // The host studio: go live from the browser's camera and microphone (device choice, preview,
-// mute either), or from OBS (the WHIP address and this link's token), viewer count, chat, and
-// the room's products with Pin and Unpin.
+// mute either; Stop lets go of both), or from OBS (the WHIP address and this link's token); a
+// live panel (time live, viewers, likes, the running sale's stock and orders, "just bought");
+// chat; and the room's products with Pin and Unpin.
 
 import { t } from "./i18n.js";
 import { LivePublisher, mediaDevices } from "./media.js";
 import { ProductPanel } from "./products.js";
 import { ChatForm, ChatView, bindRoomHeader, staffPage } from "./roomview.js";
-import { $, el, errorText, notice, pageToken, setText } from "./ui.js";
+import { SaleBook, clockText, formatDuration, stateLabel, updateStockBar } from "./sales.js";
+import { $, el, errorText, formatCount, notice, pageToken, setText } from "./ui.js";
 
-const STATUS = {
-  idle: "",
-  connecting: t("Connecting…"),
-  live: t("You are live."),
-  stopped: t("You stopped. Your viewers see that you are offline."),
-  replaced: t("You went live from another page or device; this one stopped."),
-  failed: t("The connection to the server failed. Press Go live to try again."),
-};
+const TICKER_SIZE = 5;
+
+function statusText(state) {
+  return {
+    idle: "",
+    connecting: t("Connecting…"),
+    live: t("You are live."),
+    stopped: t("You stopped. Your viewers see that you are offline."),
+    replaced: t("You went live from another page or device; this one stopped."),
+    failed: t("The connection to the server failed. Press Go live to try again."),
+  }[state] || "";
+}
 
 const page = staffPage();
 if (page) {
@@ -25,8 +31,85 @@ if (page) {
   new ChatForm($("[data-chat-form]"), channel);
   new ProductPanel($("[data-products-panel]"), channel, { room, onError: showError });
   setupGoLive(room, channel);
+  setupLivePanel(channel);
   setupObs(room);
   channel.connect();
+}
+
+// What the host wants to see while live: for how long, how many watch and like, and the sale.
+function setupLivePanel(channel) {
+  const liveFor = $("[data-live-for]");
+  const viewers = $("[data-live-viewers]");
+  const likes = $("[data-live-likes]");
+  const box = $("[data-live-sale]");
+  const none = $("[data-live-sale-none]");
+  const ticker = $("[data-ticker]");
+  const tickerList = $("[data-ticker-list]");
+  const book = new SaleBook(channel);
+  const orders = new Map(); // sale id -> its orders (not cancelled or expired), read over REST
+  const reading = new Set();
+  let since = null;
+
+  // The host may read the room's orders: count the running sale's, at most every 2 s.
+  const again = new Set(); // asked while reading: read once more after
+  async function countOrders(saleId) {
+    if (reading.has(saleId)) return void again.add(saleId);
+    reading.add(saleId);
+    try {
+      const url = `/api/rooms/${encodeURIComponent(channel.room)}/sales/${encodeURIComponent(saleId)}/orders`;
+      const response = await fetch(url, { headers: { Authorization: `Bearer ${pageToken()}` }, cache: "no-store" });
+      if (response.ok) {
+        const list = (await response.json()).orders || [];
+        orders.set(saleId, list.filter((o) => o.status === "reserved" || o.status === "paid").length);
+        draw();
+      }
+    } finally {
+      setTimeout(() => {
+        reading.delete(saleId);
+        if (again.delete(saleId)) countOrders(saleId);
+      }, 2000);
+    }
+  }
+
+  channel.on("snapshot", (snap) => {
+    since = snap.media?.publishers?.host?.since ?? null;
+    setText(viewers, formatCount(snap.viewers));
+    setText(likes, formatCount(snap.likes));
+  });
+  channel.on("media.live", (event) => event.slot === "host" && (since = event.publisher?.since ?? Date.now()));
+  channel.on("media.offline", (event) => event.slot === "host" && (since = null));
+  channel.on("viewers", (event) => setText(viewers, formatCount(event.count)));
+  channel.on("likes", (event) => setText(likes, formatCount(event.total)));
+  channel.on("sale.purchases", (event) => {
+    countOrders(event.sale_id);
+    const name = book.get(event.sale_id)?.product?.name || "";
+    for (const buyer of event.buyers || []) {
+      tickerList.prepend(el("li", { class: "ticker-item", text: t("{name} just bought {units} × {product}", { name: buyer.name, units: buyer.units, product: name }) }));
+    }
+    while (tickerList.children.length > TICKER_SIZE) tickerList.lastElementChild.remove();
+    ticker.hidden = tickerList.children.length === 0;
+    draw();
+  });
+  book.onChange(() => draw());
+
+  function draw() {
+    setText(liveFor, since ? formatDuration(book.now() - since) : "–");
+    const sales = book.list().filter((s) => ["live", "sold_out", "scheduled"].includes(s.state));
+    const sale = sales.find((s) => s.state === "live") || sales.find((s) => s.state === "sold_out") || sales[0];
+    box.hidden = !sale;
+    none.hidden = Boolean(sale);
+    if (!sale) return;
+    if (!orders.has(sale.id)) countOrders(sale.id);
+    setText($("[data-live-sale-name]"), sale.product?.name || sale.product_id);
+    setText($("[data-live-sale-state]"), stateLabel(sale.state));
+    setText($("[data-live-sale-clock]"), clockText(sale, book.now()));
+    updateStockBar($("[data-live-sale-bar]"), sale);
+    setText($("[data-live-sale-figures]"), t("{sold} sold in {orders} orders · {remaining} of {stock} left", {
+      sold: formatCount(sale.sold), orders: formatCount(orders.get(sale.id) || 0),
+      remaining: formatCount(sale.remaining), stock: formatCount(sale.stock),
+    }));
+  }
+  setInterval(draw, 1000);
 }
 
 // OBS needs the WHIP address and a bearer token: this page's own host token. It is hidden
@@ -85,7 +168,18 @@ function setupGoLive(room, channel) {
       stop.hidden = !on;
       badge.hidden = state !== "live";
       document.body.dataset.live = state;
-      notice(status, STATUS[state] || "", state === "failed" ? "error" : "info");
+      notice(status, statusText(state), state === "failed" ? "error" : "info");
+      // Stopped or failed: the camera is let go, so the preview shows "offline" again and
+      // the device menus and mute buttons wait for the next Go live.
+      if (state !== "connecting" && state !== "live") {
+        previewOff.hidden = false;
+        muteCamera.disabled = muteMicrophone.disabled = true;
+        devices.hidden = true;
+        muteCamera.setAttribute("aria-pressed", "false");
+        muteMicrophone.setAttribute("aria-pressed", "false");
+        setText(muteCamera, t("Turn camera off"));
+        setText(muteMicrophone, t("Mute microphone"));
+      }
     },
   });
 

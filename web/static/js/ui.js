@@ -45,16 +45,26 @@ export function setText(node, value) {
 /** Kept for the modules that show a price in its own currency only (see money.js). */
 export { formatMoney as formatPrice } from "./money.js";
 
-const counts = new Intl.NumberFormat(locale);
+// Formats follow the page's language, which can change in place (i18n.js).
+let formatsFor = null;
+let counts = null;
+let times = null;
 
-export function formatCount(n) {
-  return counts.format(Number(n) || 0);
+function formats() {
+  if (formatsFor !== locale) {
+    formatsFor = locale;
+    counts = new Intl.NumberFormat(locale);
+    times = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
+  }
+  return { counts, times };
 }
 
-const times = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
+export function formatCount(n) {
+  return formats().counts.format(Number(n) || 0);
+}
 
 export function formatTime(ms) {
-  return times.format(new Date(ms));
+  return formats().times.format(new Date(ms));
 }
 
 /** "TH" → 🇹🇭 (two regional indicator symbols); anything else → "". */
@@ -64,9 +74,21 @@ export function flagEmoji(countryCode) {
   return String.fromCodePoint(...[...countryCode.toUpperCase()].map((c) => base + c.charCodeAt(0)));
 }
 
-/** The token a host or moderator link carries in ?token=. */
+/** The token this page was opened with (?token=, moved to sessionStorage by token.js). */
 export function pageToken() {
-  return new URLSearchParams(location.search).get("token");
+  try {
+    const kept = sessionStorage.getItem(`liveroom.token:${location.pathname}`);
+    if (kept) return kept;
+  } catch {
+    /* storage disabled: token.js kept it on the window instead */
+  }
+  return window.liveroomPageToken || new URLSearchParams(location.search).get("token");
+}
+
+/** Initials for an avatar: "Siam Orchard Exports" → "SO". */
+export function initials(name) {
+  const words = String(name || "").trim().split(/\s+/).filter(Boolean);
+  return words.slice(0, 2).map((w) => [...w][0]).join("").toUpperCase();
 }
 
 /** Show a message in a notice element (kind: info | warn | error); empty text hides it. */
