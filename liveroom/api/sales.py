@@ -4,9 +4,6 @@ them; hosts, moderators and operators read orders (JSON or CSV); the host or the
 
 from __future__ import annotations
 
-import csv
-import io
-
 from aiohttp import web
 
 from ..config import SETTINGS
@@ -16,10 +13,7 @@ from ..domain.validation import check_slug
 from ..engine import ENGINE
 from ..sale_clock import SALE_CLOCK
 from .access import enter, json_body
-
-ORDER_COLUMNS = ("id", "sale_id", "product_id", "product_name", "user_id", "user_name",
-                 "quantity", "unit_price", "currency", "total", "status", "created_at",
-                 "expires_at", "settled_at", "settled_by", "idempotency_key")
+from .orders_csv import orders_csv
 
 
 async def _sale(request: web.Request, room: str) -> dict:
@@ -72,13 +66,8 @@ def _orders_response(request: web.Request, orders: list[dict], name: str) -> web
         "text/csv" in request.headers.get("Accept", ""))
     if not wants_csv:
         return web.json_response({"orders": orders})
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=ORDER_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for order in orders:
-        writer.writerow({column: order.get(column, "") for column in ORDER_COLUMNS})
     return web.Response(
-        text=out.getvalue(), content_type="text/csv", charset="utf-8",
+        text=orders_csv(orders), content_type="text/csv", charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
 
