@@ -13,7 +13,13 @@ import web as pages
 from signaling.setup import setup_signaling
 
 from ..api import setup_api
-from ..api.middleware import add_request_id, deadline, json_errors, request_context
+from ..api.middleware import (
+    add_request_id,
+    deadline,
+    hide_server_version,
+    json_errors,
+    request_context,
+)
 from ..channel import setup_channel
 from ..config import SETTINGS, with_secret
 from ..engine import ENGINE, create_engine
@@ -52,6 +58,7 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(server_settings: ServerSettings) -> web.Application:
     settings = with_secret(server_settings.core)
+    hide_server_version()
     app = web.Application(middlewares=[request_context, json_errors, deadline],
                           client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
