@@ -9,7 +9,6 @@ names the setting, so an operator never has to guess which of twenty variables i
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
+
+from .files import create_private, private_dir
 
 MIN_SECRET_CHARS = 32
 # Prices are shown in the product's currency and in the viewer's, yuan by default: each rate says
@@ -283,17 +284,18 @@ def with_secret(settings: Settings) -> Settings:
     """Fill in the secret for the embedded engine: generated once, kept in data_dir.
 
     With Redis the operator must give one (validate() says so); on a laptop a generated secret
-    that survives restarts means tokens printed yesterday still work today.
+    that survives restarts means tokens printed yesterday still work today. The data dir is
+    made private (files.py); a secret file shorter than the minimum is refused, never used.
     """
     if settings.secret:
         return settings
-    path = settings.data_dir / "secret"
-    if path.exists():
-        return replace(settings, secret=path.read_text().strip())
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(32)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(secret)
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    path = private_dir(settings.data_dir) / "secret"
+    secret = (path.read_text(encoding="utf-8") if path.exists()
+              else create_private(path, secrets.token_urlsafe(32))).strip()
+    if len(secret) < MIN_SECRET_CHARS:
+        raise ConfigError(
+            f"the token signing secret in {path} has {len(secret)} characters; at least "
+            f"{MIN_SECRET_CHARS} are needed. Delete the file to have a new one generated "
+            "(tokens signed with the old one stop working), or give one with LIVEROOM_SECRET"
+        )
     return replace(settings, secret=secret)

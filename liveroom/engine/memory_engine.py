@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config import Settings
+from ..files import private_dir
 from . import Engine
 from .memory_broker import MemoryBroker
 from .memory_media import MemoryMedia
@@ -17,6 +18,7 @@ class MemoryEngine(Engine):
     sales: MemorySales
 
     def __init__(self, settings: Settings) -> None:
+        private_dir(settings.data_dir)  # orders and rooms: for this server's user only
         self.broker = MemoryBroker(settings.history_size, settings.instance_id)
         self.presence = MemoryPresence()
         self.store = MemoryStore(self.broker, settings.data_dir, settings.chat_tail)

@@ -79,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     core = settings.core
     logs.configure(core.log_level, core.log_format, core.instance_id)
-    return asyncio.run(serve(settings))
+    try:
+        return asyncio.run(serve(settings))
+    except ConfigError as exc:  # found while starting: the data dir's secret, for one
+        print(f"liveroom: {exc}", file=sys.stderr)
+        return 2
 
 
 def _token(args: argparse.Namespace) -> int:
