@@ -53,6 +53,21 @@ def create_private(path: Path, text: str) -> str:
         tmp.unlink(missing_ok=True)
 
 
+def replace_private(path: Path, text: str) -> None:
+    """Write `text` to `path` (0600 from the first byte, fsynced), replacing what was there."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        _sync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _sync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

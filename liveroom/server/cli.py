@@ -95,7 +95,7 @@ def _token(args: argparse.Namespace) -> int:
 
 async def serve(server_settings: ServerSettings) -> int:
     from .app import create_app
-    from .demo import demo_links
+    from .demo import demo_links, demo_viewer_links, write_demo_links
     from .drain import drain, runner_shutdown_timeout
 
     app = create_app(server_settings)
@@ -123,12 +123,16 @@ async def serve(server_settings: ServerSettings) -> int:
     )
     banner = [f"Liveroom {__version__} ({engine}), instance {settings.instance_id}",
               f"Serving on {settings.base_url}"]
-    if settings.demo:
-        banner.append(demo_links(settings))
     if settings.log_format == "json":  # a log collector gets nothing but JSON lines
+        if settings.demo:  # and never a token: the staff links go to a private file
+            banner += demo_viewer_links(settings)
+            banner.append(f"demo staff links, with their tokens: {write_demo_links(settings)} "
+                          "(readable by this user only)")
         for line in banner:
             log.info(line)
     else:
+        if settings.demo:
+            banner.append(demo_links(settings))
         print("\n".join(banner))
         sys.stdout.flush()
 
