@@ -9,6 +9,7 @@ names the setting, so an operator never has to guess which of twenty variables i
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -82,6 +83,9 @@ class Settings:
     # Currency conversion for display: (ISO 4217 code, CNY per unit as a decimal string) pairs,
     # CNY included. A flash sale copies the rates in force when it is created (sales.py).
     currency_rates: tuple[tuple[str, str], ...] = DEFAULT_CURRENCY_RATES
+    # Networks webhooks may be sent to although they are refused by default (loopback,
+    # link-local, metadata...; see webhooks/targets.py), as CIDRs or single addresses.
+    webhook_allowed_networks: tuple[str, ...] = ()
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
 
     @property
@@ -143,6 +147,7 @@ VARIABLES: Variables = {
     "request_timeout": ("LIVEROOM_REQUEST_TIMEOUT", float),
     "drain_timeout": ("LIVEROOM_DRAIN_TIMEOUT", float),
     "currency_rates": ("LIVEROOM_CURRENCY_RATES", lambda v: parse_currency_rates(v)),
+    "webhook_allowed_networks": ("LIVEROOM_WEBHOOK_ALLOWED_NETWORKS", lambda v: csv(v)),
 }
 
 
@@ -278,6 +283,14 @@ def _validate_operations(settings: Settings) -> None:
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.replace('_', '-')} ({var}) must be 0 (no limit) or more")
     must_be_positive(settings, VARIABLES, "max_body_bytes", "request_timeout", "drain_timeout")
+    for network in settings.webhook_allowed_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"webhook-allowed-networks (LIVEROOM_WEBHOOK_ALLOWED_NETWORKS): {network!r} is "
+                "not an IP network (e.g. 127.0.0.0/8) or address"
+            ) from None
 
 
 def with_secret(settings: Settings) -> Settings:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import aiohttp
 from aiohttp import web
 
 import web as pages
@@ -28,7 +27,7 @@ from ..lifecycle import setup_lifecycle
 from ..metrics import METRICS, setup_metrics
 from ..sale_clock import setup_sale_clock
 from ..tasks import stop_tasks
-from ..webhooks import Dispatcher
+from ..webhooks import Dispatcher, TargetPolicy, client_session
 from . import demo
 from .settings import ServerSettings
 
@@ -48,9 +47,11 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
-    async with aiohttp.ClientSession() as session:
-        dispatcher = Dispatcher(app[ENGINE], session, app[SETTINGS].instance_id,
-                                metrics=app[METRICS])
+    settings = app[SETTINGS]
+    targets = TargetPolicy(settings.webhook_allowed_networks)
+    async with client_session(targets) as session:
+        dispatcher = Dispatcher(app[ENGINE], session, settings.instance_id,
+                                metrics=app[METRICS], targets=targets)
         task = asyncio.create_task(dispatcher.run_forever(), name="webhooks")
         yield
         await stop_tasks(task)
