@@ -42,6 +42,7 @@ STATUS = {
     "idempotency_conflict": 409,
     "publisher_exists": 409,
     "not_live": 409,
+    "not_purgeable": 409,
     "precondition_failed": 412,
     "payload_too_large": 413,
     "unsupported_media_type": 415,

@@ -21,8 +21,14 @@ class MemoryEngine(Engine):
         private_dir(settings.data_dir)  # orders and rooms: for this server's user only
         self.broker = MemoryBroker(settings.history_size, settings.instance_id)
         self.presence = MemoryPresence()
-        self.store = MemoryStore(self.broker, settings.data_dir, settings.chat_tail)
-        self.sales = MemorySales(self.broker, settings.data_dir)
+        self.sales = MemorySales(self.broker, settings.data_dir,
+                                 room_exists=lambda room: self.store.has_room(room))
+        self.store = MemoryStore(self.broker, settings.data_dir, settings.chat_tail, self.sales)
+        # A deletion that reached the journal but not the room's file (a crash in between)
+        # is finished here.
+        for archive in self.sales.archived_rooms():
+            if self.store.has_room(archive):
+                self.store.forget(archive, from_disk=True)
         self.media = MemoryMedia(self.broker, self.store)
 
     async def close(self) -> None:

@@ -4,13 +4,18 @@ Every change is a journal record (journal.py): the live path checks, applies the
 state and publishes without an `await` in between (atomic on the event loop), then waits for the
 records to be on disk before it answers; start-up replays the same records through the same
 `_apply`, so the state after a restart is exactly the acknowledged one.
+
+A deleted room's sales and orders stay here as its archive until they are purged (sales.py); a
+purge takes them out of memory and out of the journal and the delivery log on disk.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import copy
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +23,12 @@ from typing import Any
 from ..domain import events
 from ..domain.errors import LiveroomError
 from ..domain.sales import buy_refusal, now_ms, sale_state, sale_view
+from ..domain.validation import invalid
+from .disk import write_atomically
 from .journal import Journal
 from .memory_broker import MemoryBroker
-from .sales import DELIVERY_LOG_SIZE, BuyResult, OutboxEntry, Sales
+from .memory_orders import OrderIndex
+from .sales import DELIVERY_LOG_SIZE, PAGE_LIMIT, Archive, BuyResult, OutboxEntry, Sales
 
 STOCK_INTERVAL = 0.25
 
@@ -45,6 +53,7 @@ class _Room:
     held: collections.Counter = field(default_factory=collections.Counter)  # (sale, user)
     idempotency: dict[tuple[str, str, str], str] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # in creation order
+    order_index: OrderIndex = field(default_factory=OrderIndex)
     reserved: dict[str, int] = field(default_factory=dict)  # order id -> expires_at (ms)
     outbox: dict[str, dict[str, Any]] = field(default_factory=dict)
     outbox_due: dict[str, int] = field(default_factory=dict)
@@ -52,11 +61,15 @@ class _Room:
     webhook: dict[str, Any] | None = None
     deliveries: collections.deque = field(
         default_factory=lambda: collections.deque(maxlen=DELIVERY_LOG_SIZE))
+    # Set once the room is deleted: {"record", "deleted_at", "exported_at"}.
+    archived: dict[str, Any] | None = None
 
 
 class MemorySales(Sales):
-    def __init__(self, broker: MemoryBroker, data_dir: Path) -> None:
+    def __init__(self, broker: MemoryBroker, data_dir: Path,
+                 room_exists: Callable[[str], bool]) -> None:
         self._broker = broker
+        self._room_exists = room_exists
         self._rooms: collections.defaultdict[str, _Room] = collections.defaultdict(_Room)
         self._journal = Journal(Path(data_dir) / "sales.journal")
         # Delivery attempts are a log for people, not state: appended, not fsynced.
@@ -71,18 +84,26 @@ class MemorySales(Sales):
         for line in self._delivery_path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 entry = json.loads(line)
-                self._rooms[entry["room"]].deliveries.appendleft(entry["record"])
+                if entry["room"] in self._rooms:  # not purged since
+                    self._rooms[entry["room"]].deliveries.appendleft(entry["record"])
+        self._save_deliveries()
+
+    def _save_deliveries(self) -> None:
         kept = [json.dumps({"room": room, "record": record}, ensure_ascii=False)
                 for room, state in self._rooms.items() for record in reversed(state.deliveries)]
-        self._delivery_path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        write_atomically(self._delivery_path,
+                         "".join(line + "\n" for line in kept).encode("utf-8"))
 
     async def close(self) -> None:
         await self._journal.close()
 
     # --- the one place state changes ----------------------------------------------------------
     def _apply(self, record: dict[str, Any]) -> None:
-        room = self._rooms[record["room"]]
         kind = record["t"]
+        if kind == "purge":
+            self._rooms.pop(record["room"], None)
+            return
+        room = self._rooms[record["room"]]
         if kind == "sale":
             sale = record["sale"]
             room.sales[sale["id"]] = _Sale(sale, sale["stock"], record["state"])
@@ -98,6 +119,7 @@ class MemorySales(Sales):
             room.idempotency[order["sale_id"], order["user_id"], order["idempotency_key"]] = \
                 order["id"]
             room.orders[order["id"]] = dict(order)  # a copy: the caller keeps its own
+            room.order_index.add(order)
             room.reserved[order["id"]] = order["expires_at"]
         elif kind == "settle":
             order = room.orders[record["order_id"]]
@@ -119,6 +141,12 @@ class MemorySales(Sales):
             room.outbox_due.pop(record["id"], None)
         elif kind == "webhook":
             room.webhook = record["config"]
+        elif kind == "archive":
+            room.archived = {"record": record["record"], "deleted_at": record["at"],
+                             "exported_at": None}
+        elif kind == "exported":
+            assert room.archived is not None
+            room.archived["exported_at"] = record["at"]
         else:
             raise ValueError(f"unknown journal record {kind!r}")
 
@@ -135,7 +163,12 @@ class MemorySales(Sales):
                 "payload": payload, "created_at": now}
 
     # --- sales -------------------------------------------------------------------------------
+    def _need_room(self, room: str) -> None:
+        if not self._room_exists(room):
+            raise LiveroomError("room_not_found", f"no room {room!r}")
+
     async def create_sale(self, room: str, sale: dict[str, Any]) -> dict[str, Any]:
+        self._need_room(room)
         state = sale_state(sale, sale["stock"], None, now_ms())
         durable = self._commit({"t": "sale", "room": room, "sale": sale, "state": state})
         view = sale_view(sale, sale["stock"], state)
@@ -184,6 +217,13 @@ class MemorySales(Sales):
 
     async def _announce(self, room: str) -> list[_Sale]:
         """Publish each sale's state change once; return the sales still active."""
+        durable, active = self._announce_now(room)
+        if durable is not None:
+            await durable
+        return active
+
+    def _announce_now(self, room: str) -> tuple[asyncio.Future | None, list[_Sale]]:
+        """_announce without waiting for the disk: the future completes once it is there."""
         now = now_ms()
         records, announcements, active = [], [], []
         for sale in self._rooms[room].sales.values():
@@ -201,15 +241,16 @@ class MemorySales(Sales):
                     records.append(self._outbox_record(room, "sale.ended", view, now))
             if state not in ("ended", "cancelled"):
                 active.append(sale)
+        durable = None
         if records:
             durable = self._commit(*records)
             for event in announcements:
                 self._broker.publish_now(room, event)
-            await durable
-        return active
+        return durable, active
 
     # --- buying ------------------------------------------------------------------------------
     async def buy(self, room: str, sale_id: str, order: dict[str, Any]) -> BuyResult:
+        self._need_room(room)
         state = self._rooms[room]
         sale = state.sales.get(sale_id)
         if sale is None:
@@ -246,10 +287,23 @@ class MemorySales(Sales):
         return dict(order) if order else None
 
     async def list_orders(self, room: str, *, sale_id: str | None = None,
-                          user_id: str | None = None) -> list[dict[str, Any]]:
-        return [dict(o) for o in self._rooms[room].orders.values()
-                if (sale_id is None or o["sale_id"] == sale_id)
-                and (user_id is None or o["user_id"] == user_id)]
+                          user_id: str | None = None, after: str | None = None,
+                          limit: int = PAGE_LIMIT) -> list[dict[str, Any]]:
+        if sale_id is not None and user_id is not None:
+            raise ValueError("list_orders takes a sale or a buyer, not both")
+        state = self._rooms.get(room)
+        if state is None:
+            if after is not None:
+                raise _unknown_cursor(after)
+            return []
+        cursor = None
+        if after is not None:
+            if after not in state.orders:
+                raise _unknown_cursor(after)
+            cursor = (state.orders[after]["created_at"], after)
+        ids = state.order_index.page(sale_id=sale_id, user_id=user_id, after=cursor,
+                                     limit=min(limit, PAGE_LIMIT))
+        return [dict(state.orders[order_id]) for order_id in ids]
 
     async def settle(self, room: str, order_id: str, status: str, by: str) -> dict[str, Any]:
         order = self._rooms[room].orders.get(order_id)
@@ -325,9 +379,91 @@ class MemorySales(Sales):
             sale.told not in ("ended", "cancelled") for sale in state.sales.values()))
 
     async def log_delivery(self, room: str, record: dict[str, Any]) -> None:
+        if room not in self._rooms:
+            return  # purged while the attempt was under way
         self._rooms[room].deliveries.appendleft(record)
         with open(self._delivery_path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"room": room, "record": record}, ensure_ascii=False) + "\n")
 
     async def deliveries(self, room: str, limit: int = 100) -> list[dict[str, Any]]:
         return list(self._rooms[room].deliveries)[:limit]
+
+    # --- archives of deleted rooms -------------------------------------------------------------
+    def close_room(self, room: str, record: dict[str, Any]) -> Awaitable[Any]:
+        """The sales' part of deleting a room (MemoryStore.delete_room), done at once: end its
+        running and scheduled sales (announced, and in the outbox) and keep what was sold as
+        its archive; a room that never had a sale leaves nothing. Completes once on disk."""
+        state = self._rooms.get(room)
+        if state is None or not state.sales:
+            return self._commit({"t": "purge", "room": room}) if state else _done()
+        finishes = [{"t": "finish", "room": room, "sale_id": sale_id, "outcome": "ended"}
+                    for sale_id, sale in state.sales.items()
+                    if sale.flag is None and sale.told not in ("ended", "cancelled")]
+        steps = [self._commit(*finishes)] if finishes else []
+        announced, _active = self._announce_now(room)
+        if announced is not None:
+            steps.append(announced)
+        steps.append(self._commit({"t": "archive", "room": room, "record": record,
+                                   "at": now_ms()}))
+        return asyncio.gather(*steps)
+
+    def archived_rooms(self) -> list[str]:
+        return [room for room, state in self._rooms.items() if state.archived is not None]
+
+    def has_archive(self, room: str) -> bool:
+        state = self._rooms.get(room)
+        return state is not None and state.archived is not None
+
+    def _archive(self, room: str) -> Archive | None:
+        state = self._rooms.get(room)
+        if state is None or state.archived is None:
+            return None
+        return Archive(room=state.archived["record"], deleted_at=state.archived["deleted_at"],
+                       orders=len(state.orders), reserved=len(state.reserved),
+                       undelivered=len(state.outbox) if state.webhook else 0,
+                       exported_at=state.archived["exported_at"])
+
+    async def archives(self) -> list[Archive]:
+        found = [a for a in map(self._archive, list(self._rooms)) if a is not None]
+        return sorted(found, key=lambda a: a.deleted_at)
+
+    async def archive(self, room: str) -> Archive | None:
+        return self._archive(room)
+
+    async def mark_exported(self, room: str) -> bool:
+        archive = self._archive(room)
+        if archive is None or archive.reserved:
+            return False
+        await self._commit({"t": "exported", "room": room, "at": now_ms()})
+        return True
+
+    async def purge_archive(self, room: str) -> None:
+        archive = self._archive(room)
+        if archive is None:
+            raise LiveroomError("room_not_found", f"no archive of a deleted room {room!r}")
+        if not archive.purgeable:
+            raise archive.refusal()
+        await self._commit({"t": "purge", "room": room})
+        # Off the disk too: the room's records up to this purge (a new room of that id may
+        # already have written its own after it).
+        purged = False
+
+        def drop(record: dict[str, Any]) -> bool:
+            nonlocal purged
+            if purged or record.get("room") != room:
+                return False
+            purged = record["t"] == "purge"
+            return True
+
+        await self._journal.forget(drop)
+        self._save_deliveries()
+
+
+def _unknown_cursor(after: str) -> LiveroomError:
+    return invalid("after", f"no order {after!r} in this room to continue after")
+
+
+def _done() -> asyncio.Future:
+    future = asyncio.get_running_loop().create_future()
+    future.set_result(None)
+    return future
