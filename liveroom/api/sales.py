@@ -13,7 +13,7 @@ from ..domain.validation import check_slug
 from ..engine import ENGINE
 from ..sale_clock import SALE_CLOCK
 from .access import enter, json_body
-from .orders_csv import orders_csv
+from .order_pages import orders_page
 
 
 async def _sale(request: web.Request, room: str) -> dict:
@@ -61,35 +61,32 @@ async def finish_sale(request: web.Request) -> web.Response:
     return web.json_response(sale)
 
 
-def _orders_response(request: web.Request, orders: list[dict], name: str) -> web.Response:
-    wants_csv = request.query.get("format") == "csv" or (
-        "text/csv" in request.headers.get("Accept", ""))
-    if not wants_csv:
-        return web.json_response({"orders": orders})
-    return web.Response(
-        text=orders_csv(orders), content_type="text/csv", charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
-
-
 async def room_orders(request: web.Request) -> web.Response:
     room = (await enter(request, "orders")).room_id
-    orders = await request.app[ENGINE].sales.list_orders(room)
-    return _orders_response(request, orders, f"{room}-orders")
+    sales = request.app[ENGINE].sales
+    response, _last = await orders_page(
+        request, lambda **page: sales.list_orders(room, **page), f"{room}-orders")
+    return response
 
 
 async def sale_orders(request: web.Request) -> web.Response:
     room = (await enter(request, "orders")).room_id
     sale = await _sale(request, room)
-    orders = await request.app[ENGINE].sales.list_orders(room, sale_id=sale["id"])
-    return _orders_response(request, orders, f"{room}-{sale['id']}-orders")
+    sales = request.app[ENGINE].sales
+    response, _last = await orders_page(
+        request, lambda **page: sales.list_orders(room, sale_id=sale["id"], **page),
+        f"{room}-{sale['id']}-orders")
+    return response
 
 
 async def my_orders(request: web.Request) -> web.Response:
     admission = await enter(request, "buy")
     room, identity = admission.room_id, admission.identity
-    orders = await request.app[ENGINE].sales.list_orders(room, user_id=identity.user_id)
-    return web.json_response({"orders": orders})
+    sales = request.app[ENGINE].sales
+    response, _last = await orders_page(
+        request, lambda **page: sales.list_orders(room, user_id=identity.user_id, **page),
+        f"{room}-my-orders")
+    return response
 
 
 async def get_order(request: web.Request) -> web.Response:

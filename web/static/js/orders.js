@@ -33,8 +33,15 @@ export class MyOrders {
     this.panel.hidden = !this.canHaveOrders();
     if (this.panel.hidden) return;
     try {
-      const ack = await this.channel.command("orders.mine");
-      this.render(ack.orders || []);
+      // A page at a time (1,000 orders at most each), until the last one.
+      const orders = [];
+      let after = null;
+      do {
+        const ack = await this.channel.command("orders.mine", after ? { after, limit: 1000 } : { limit: 1000 });
+        orders.push(...(ack.orders || []));
+        after = ack.next;
+      } while (after);
+      this.render(orders);
     } catch (err) {
       setText(this.status, errorText(err));
     }
