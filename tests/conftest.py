@@ -19,10 +19,10 @@ import pytest
 import redis
 
 from liveroom.config import Settings
-from liveroom.server.settings import ServerSettings
 from liveroom.domain.models import product_from_input, room_from_input
 from liveroom.engine import create_engine
 from liveroom.server.app import create_app
+from liveroom.server.settings import ServerSettings
 
 from .helpers import SECRET, RedisServer, SharedRedis
 
