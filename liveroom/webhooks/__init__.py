@@ -13,8 +13,8 @@ A 2xx answer is success. Anything else, or no answer within the timeout, is retr
 4, ... seconds, at most every 10 minutes, until it succeeds. Redirects are not followed: a 3xx
 is a failed attempt like any other (following one would turn the signed POST into a GET
 without its body, and hand the signature to whatever the receiver points at). Nor is anything
-sent to this machine or to a cloud metadata address (targets.py). The outbox lease makes one instance
-at a time responsible for an entry; an instance that dies mid-delivery loses its lease and
+sent to this machine or to a cloud metadata address (targets.py). The outbox lease makes one
+instance at a time responsible for an entry; an instance that dies mid-delivery loses its lease and
 another one delivers: at least once, so receivers deduplicate on the delivery id.
 
 Every instance polls the outboxes of the rooms with a webhook twice a second; while no room has
