@@ -306,6 +306,8 @@ def start_server(port: int, data_dir: str, transcode: bool, demo: bool = False
            "LIVEROOM_DEMO": "1" if demo else "0",
            "LIVEROOM_DATA_DIR": data_dir, "LIVEROOM_ICE_ADDRESSES": "127.0.0.1",
            "LIVEROOM_LOG_LEVEL": "WARNING", "LIVEROOM_MAX_PEERS": "1000",
+           # Every bench viewer is a guest from 127.0.0.1.
+           "LIVEROOM_GUEST_PEERS_PER_ADDRESS": "0", "LIVEROOM_GUEST_PEERS_PER_ROOM": "0",
            "LIVEROOM_MEDIA_TRANSCODE": "1" if transcode else "0"}
     env.pop("LIVEROOM_REDIS_URL", None)
     proc = subprocess.Popen([sys.executable, "-m", "liveroom.server", "serve"], env=env, cwd=ROOT,

@@ -5,10 +5,14 @@ a host's encoded media to every viewer (aiortc). The only package that imports a
     peers.py              a publisher's or a viewer's peer connection
     relay.py              Sources and ForwardTracks: encoded frames from one to many
     aiortc_forwarding.py  the only code that reaches into aiortc's internals
-    sdp.py                offer checks and the codec choice
+    sdp.py                offer checks and the codec choice (h264.py: any H.264 profile)
     service.py            publish / play / trickle / stop, here or routed (routing.py)
-    http.py               WHIP and WHEP;  commands.py  the room channel commands
+    http.py               WHIP and WHEP (cors.py: for pages of other origins)
+    commands.py           the room channel commands
     ice.py                STUN/TURN servers and TURN credentials
+    trickle.py            how many remote candidates a session takes, and how fast
+    peer_addresses.py     which addresses the server sends ICE checks to
+    capacity.py           who may open one more peer connection (client_address.py: from where)
     demo_host.py          the synthetic host of demo rooms (testcard.py draws its picture)
 
     config.py             its settings (MediaSettings)

@@ -13,6 +13,13 @@ transcoding therefore needs four things aiortc has no public API for:
   matters to an encoder; we take that call so the request can travel to the publisher.
 - `restrict_host_addresses`: aioice gathers host candidates on every interface but loopback;
   a deployment (or a test on loopback) may name the addresses to offer.
+- `answer_as_dtls_server`: aiortc answers an `a=setup:actpass` offer with `active`, making
+  itself the DTLS client, and as a client it offers ECDSA cipher suites only, which a peer
+  with an RSA certificate (GStreamer's webrtcbin) cannot serve; as the server it picks a suite
+  for its own certificate and the peer may hold any.
+- `on_peer_check`, `on_peer_data`: what the remote peer sends (its ICE agent's checks; and
+  any packet: RTCP reports, DTLS), the sign that somebody is still there: a session nobody
+  checks is dropped early, and a player that falls silent soon after.
 
 `check()` verifies each of these against the installed aiortc and raises IncompatibleAiortc
 with what changed; tests/signaling/test_aiortc_forwarding.py runs it and the real paths, so an aiortc
@@ -30,7 +37,13 @@ from collections.abc import Callable, Iterable
 
 import aioice.ice
 import aiortc
-from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc import (
+    RTCDtlsTransport,
+    RTCIceGatherer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+)
 
 SUPPORTED = ((1, 9), (1, 17))  # [low, high): keep in step with pyproject.toml
 
@@ -76,6 +89,19 @@ def check() -> None:
         problems.append("RTCRtpSender no longer packs encoded packets without encoding them")
     if not callable(getattr(aioice.ice, "get_host_addresses", None)):
         problems.append("aioice.ice.get_host_addresses is gone")
+    create_answer = inspect.getsource(RTCPeerConnection.createAnswer)
+    if "media.dtls.role = dtlsTransport._role" not in create_answer:
+        problems.append("RTCPeerConnection.createAnswer() no longer states the DTLS transport's "
+                        "own role")
+    if not callable(getattr(RTCDtlsTransport, "_set_role", None)):
+        problems.append("RTCDtlsTransport._set_role(role) is gone")
+    if "self._connection = Connection(" not in inspect.getsource(RTCIceGatherer.__init__):
+        problems.append("RTCIceGatherer no longer keeps its aioice Connection as _connection")
+    received = inspect.getsource(aioice.ice.StunProtocol.datagram_received)
+    if "self.receiver.request_received(message, addr, self)" not in received:
+        problems.append("aioice no longer hands STUN requests to Connection.request_received")
+    if "self.receiver.data_received(data, self.local_candidate.component)" not in received:
+        problems.append("aioice no longer hands other packets to Connection.data_received")
     if problems:
         raise IncompatibleAiortc("encoded forwarding cannot work with this aiortc: "
                                  + "; ".join(problems))
@@ -141,3 +167,52 @@ def restrict_host_addresses(addresses: Iterable[str]) -> None:
         return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
     aioice.ice.get_host_addresses = host_addresses
+
+
+def answer_as_dtls_server(pc: RTCPeerConnection) -> None:
+    """Make the coming answer say `a=setup:passive`: call it after an actpass offer was
+    applied and before the answer is created."""
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        if dtls is not None and dtls._role == "auto":
+            dtls._set_role("server")
+
+
+def host_addresses() -> list[str]:
+    """The addresses host candidates are gathered on (after restrict_host_addresses)."""
+    return list(aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True))
+
+
+def _agents(pc: RTCPeerConnection) -> list:
+    """The connection's aioice agents (one when bundled). Call it once its transports are
+    final (after the local description is set: bundling replaces transports)."""
+    agents = {id(t.receiver.transport.transport.iceGatherer._connection):
+              t.receiver.transport.transport.iceGatherer._connection
+              for t in pc.getTransceivers() if t.receiver.transport is not None}
+    return list(agents.values())
+
+
+def on_peer_check(pc: RTCPeerConnection, callback: Callable[[], None]) -> None:
+    """Call `callback` whenever a STUN request (a connectivity check, or a consent check)
+    reaches the connection."""
+    for agent in _agents(pc):
+        original = agent.request_received
+
+        def request_received(message, addr, protocol, _original=original) -> None:
+            callback()
+            _original(message, addr, protocol)
+
+        agent.request_received = request_received
+
+
+def on_peer_data(pc: RTCPeerConnection, callback: Callable[[], None]) -> None:
+    """Call `callback` whenever any other packet (DTLS, RTP, RTCP) reaches the connection: for
+    players, which send little, not for publishers (a call per media packet)."""
+    for agent in _agents(pc):
+        original = agent.data_received
+
+        def data_received(data: bytes, component: int, _original=original) -> None:
+            callback()
+            _original(data, component)
+
+        agent.data_received = data_received

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from liveroom.config import ConfigError, Variables, csv, must_be_positive, parse_bool
+
+from .peer_addresses import parse_networks
 
 
 @dataclass(frozen=True)
@@ -20,11 +23,26 @@ class MediaSettings:
     # Addresses the server offers host candidates on; empty: loopback when listening on
     # loopback, else every interface's but loopback (signaling.ice_addresses).
     ice_addresses: tuple[str, ...] = ()
-    # A peer connection that has not connected after ice_timeout is closed; a publisher whose
-    # media stops for media_timeout is offline.
+    # Networks remote candidates may name besides public addresses; empty: the special
+    # ranges the server's own ICE addresses are in (signaling.peer_addresses).
+    ice_peer_networks: tuple[str, ...] = ()
+    # A peer connection whose peer has not sent an ICE check after ice_start_timeout, or that
+    # has not connected after ice_timeout, is closed; a publisher whose media stops for
+    # media_timeout is offline.
+    ice_start_timeout: float = 5.0
     ice_timeout: float = 15.0
     media_timeout: float = 5.0
+    # A connected player that sends nothing (no RTCP report, no ICE check) for player_timeout
+    # is gone: its session ends.
+    player_timeout: float = 10.0
+    # Capacity (signaling.capacity): peer connections in all, the places of them kept for
+    # publishers, and guest players per client address and per room (0: no cap).
     max_peers: int = 500
+    publisher_peers: int = 20
+    guest_peers_per_address: int = 8
+    guest_peers_per_room: int = 300
+    # Origins besides the server's own whose pages may use WHIP/WHEP ("*": any).
+    media_origins: tuple[str, ...] = ()
     # Signaling for a room whose media is on another instance: "route" it there through the
     # engine, or answer WHIP/WHEP with a 307 "redirect" to that instance's public URL.
     media_routing: str = "route"
@@ -41,9 +59,16 @@ VARIABLES: Variables = {
     "turn_secret": ("LIVEROOM_TURN_SECRET", str),
     "turn_ttl": ("LIVEROOM_TURN_TTL", float),
     "ice_addresses": ("LIVEROOM_ICE_ADDRESSES", csv),
+    "ice_peer_networks": ("LIVEROOM_ICE_PEER_NETWORKS", csv),
+    "ice_start_timeout": ("LIVEROOM_ICE_START_TIMEOUT", float),
     "ice_timeout": ("LIVEROOM_ICE_TIMEOUT", float),
     "media_timeout": ("LIVEROOM_MEDIA_TIMEOUT", float),
+    "player_timeout": ("LIVEROOM_PLAYER_TIMEOUT", float),
     "max_peers": ("LIVEROOM_MAX_PEERS", int),
+    "publisher_peers": ("LIVEROOM_PUBLISHER_PEERS", int),
+    "guest_peers_per_address": ("LIVEROOM_GUEST_PEERS_PER_ADDRESS", int),
+    "guest_peers_per_room": ("LIVEROOM_GUEST_PEERS_PER_ROOM", int),
+    "media_origins": ("LIVEROOM_MEDIA_ORIGINS", csv),
     "media_routing": ("LIVEROOM_MEDIA_ROUTING", str),
     "demo_video": ("LIVEROOM_DEMO_VIDEO", lambda v: parse_bool("LIVEROOM_DEMO_VIDEO", v)),
     "media_transcode": (
@@ -72,9 +97,28 @@ def validate(settings: MediaSettings) -> None:
             raise ConfigError(
                 f"ice-addresses (LIVEROOM_ICE_ADDRESSES): {address!r} is not an IP address"
             ) from None
+    try:
+        parse_networks(settings.ice_peer_networks)
+    except ValueError as exc:
+        raise ConfigError(f"ice-peer-networks (LIVEROOM_ICE_PEER_NETWORKS): {exc}") from None
+    if not 0 <= settings.publisher_peers < settings.max_peers:
+        raise ConfigError(
+            f"publisher-peers (LIVEROOM_PUBLISHER_PEERS): {settings.publisher_peers} must be at "
+            f"least 0 and below LIVEROOM_MAX_PEERS ({settings.max_peers})")
+    for name in ("guest_peers_per_address", "guest_peers_per_room"):
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"{name.replace('_', '-')} ({VARIABLES[name][0]}) must be 0 (no "
+                              "cap) or more")
+    for origin in settings.media_origins:
+        parts = urlsplit(origin)
+        if origin != "*" and (parts.scheme not in ("http", "https") or not parts.netloc
+                              or parts.path.strip("/")):
+            raise ConfigError(f"media-origins (LIVEROOM_MEDIA_ORIGINS): {origin!r} is not an "
+                              "origin (scheme://host[:port]) or *")
     if settings.media_routing not in ("route", "redirect"):
         raise ConfigError(
             f"media-routing (LIVEROOM_MEDIA_ROUTING): {settings.media_routing!r} is not one of "
             "route, redirect"
         )
-    must_be_positive(settings, VARIABLES, "turn_ttl", "ice_timeout", "media_timeout", "max_peers")
+    must_be_positive(settings, VARIABLES, "turn_ttl", "ice_start_timeout", "ice_timeout",
+                     "media_timeout", "player_timeout", "max_peers")

@@ -1,7 +1,9 @@
 """The demo host: with --demo, a server-side publisher in each demo room, streaming a test card
 (the country's name and flag colours, a running clock) and a beep each second, through the
 same Sources, ForwardTracks and live state as a real host. A real host who goes live replaces
-it; when the room has been without a publisher for a while it comes back.
+it; when the room has been without a publisher for a while it comes back, in VP8, or in H.264
+constrained baseline when the players still waiting from an H.264 host need it (a WHEP player
+cannot be asked to renegotiate: it keeps its connection and sees the card).
 
 Cost is kept near nothing on a small machine: it encodes only while someone watches (the first
 viewer starts it, and it stops a few seconds after the last one leaves), at 640x360 and 15
@@ -26,6 +28,7 @@ import av
 
 from .peers import Broadcast
 from .relay import Codec, Source
+from .sdp import h264_codec
 from .testcard import TestCard
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,8 @@ KEYFRAME_SECONDS = 2
 IDLE_STOP = 5.0  # stop encoding this long after the last viewer left
 AUDIO_FRAME = 960  # 20 ms at 48 kHz
 VP8 = Codec("video", "video/VP8", 90000)
+H264 = h264_codec("42e01f")  # constrained baseline: every H.264 player decodes it
+DEMO_VIDEO = (VP8, H264)
 OPUS = Codec("audio", "audio/opus", 48000, 2)
 
 
@@ -67,16 +72,35 @@ def beep_packets() -> tuple[bytes, ...]:
     return tuple(packets[50:100])
 
 
+def _encoder(codec: Codec) -> av.VideoCodecContext:
+    h264 = codec.mime.lower() == "video/h264"
+    encoder = av.CodecContext.create("libx264" if h264 else "libvpx", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+    encoder.bit_rate = BITRATE
+    encoder.time_base = fractions.Fraction(1, FPS)
+    encoder.framerate = fractions.Fraction(FPS, 1)
+    encoder.gop_size = FPS * KEYFRAME_SECONDS
+    encoder.thread_count = 1
+    if h264:  # Annex B out, as the relay forwards it
+        encoder.profile = "Baseline"
+        encoder.options = {"preset": "ultrafast", "tune": "zerolatency", "bf": "0"}
+    else:
+        encoder.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
+                           "static-thresh": "100"}
+    return encoder
+
+
 class DemoHost(Broadcast):
     """A publisher without a peer connection: its Sources are fed by a local encoder."""
 
-    def __init__(self, session_id: str, room: dict[str, Any]) -> None:
+    def __init__(self, session_id: str, room: dict[str, Any], video: Codec | None = None
+                 ) -> None:
         super().__init__(session_id, room["id"], "host",
                          {"user_id": f"demo-{room['id']}", "name": room.get("host_name") or "Demo",
                           "role": "host", "guest": False}, "demo")
         self.title = room.get("country") or room.get("title") or room["id"]
         self.country_code = room.get("country_code") or "ZZ"
-        self.codecs = {"video": VP8, "audio": OPUS}
+        self.codecs = {"video": video or VP8, "audio": OPUS}
         self.sources = {kind: Source(codec, request_keyframe=self._want_keyframe)
                         for kind, codec in self.codecs.items()}
         for source in self.sources.values():
@@ -102,15 +126,7 @@ class DemoHost(Broadcast):
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        encoder = av.CodecContext.create("libvpx", "w")
-        encoder.width, encoder.height, encoder.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        encoder.bit_rate = BITRATE
-        encoder.time_base = fractions.Fraction(1, FPS)
-        encoder.framerate = fractions.Fraction(FPS, 1)
-        encoder.gop_size = FPS * KEYFRAME_SECONDS
-        encoder.thread_count = 1
-        encoder.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0",
-                           "static-thresh": "100"}
+        encoder = _encoder(self.codecs["video"])
         frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
         y, u, v = (plane.line_size for plane in frame.planes)
         card = TestCard(WIDTH, HEIGHT, (y, u, v), self.title, self.country_code)

@@ -10,6 +10,8 @@ session, and the STUN/TURN servers as `Link` headers. ICE restarts are refused w
 RFC asks of a server that supports trickle ICE but not restarts. Errors are JSON, like the rest
 of the API. Requests for a room whose media is on another instance are routed there through
 the engine, or, with LIVEROOM_MEDIA_ROUTING=redirect, answered with a 307 to that instance.
+Browser clients on other origins are served as cors.py says; `OPTIONS` on an endpoint answers
+what it accepts and, like the 201, the STUN/TURN servers (some clients read them there).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from liveroom.domain.errors import LiveroomError
 from liveroom.engine import ENGINE
 from liveroom.gate import GATE
 
+from . import client_address, cors, trickle
 from .config import MEDIA_SETTINGS
 from .ice import ice_servers, link_headers
 from .keys import SERVICE
@@ -34,10 +37,10 @@ SDP = "application/sdp"
 SDPFRAG = "application/trickle-ice-sdpfrag"
 
 
-def owner_of(identity: auth.Identity) -> dict[str, Any]:
-    """Who a session belongs to, as it travels between instances."""
+def owner_of(identity: auth.Identity, address: str | None = None) -> dict[str, Any]:
+    """Who a session belongs to, and from where, as it travels between instances."""
     return {"user_id": identity.user_id, "name": identity.name, "role": identity.role,
-            "guest": identity.guest, "room": identity.room}
+            "guest": identity.guest, "room": identity.room, "address": address}
 
 
 async def _enter(request: web.Request, act: str) -> tuple[str, auth.Identity]:
@@ -51,10 +54,15 @@ async def _requester(request: web.Request) -> tuple[str, dict[str, Any] | None]:
     """Who acts on a session, through the room gate: the room, and the owner the session's
     registry compares with (None for a caller without a token: a guest's session URL is its
     credential)."""
-    act = "publish" if request.path.startswith("/whip/") else "watch"
+    act = "publish" if _kind(request) == "whip" else "watch"
     token = auth.bearer(request.headers.get("Authorization"))
     admission = await request.app[GATE].enter(request.match_info["room"], token, act)
     return admission.room_id, owner_of(admission.identity) if token else None
+
+
+def _kind(request: web.Request) -> str:
+    """whip or whep: a session is a resource of the endpoint that made it, and only there."""
+    return "whip" if request.path.startswith("/whip/") else "whep"
 
 
 async def _offer(request: web.Request) -> str:
@@ -91,6 +99,7 @@ def _created(request: web.Request, kind: str, room: str, result: dict[str, Any],
 
 
 async def whip_post(request: web.Request) -> web.Response:
+    cors.check(request)
     room, identity = await _enter(request, "publish")
     offer = await _offer(request)
     redirect = await _redirect(request, room, publishing=True)
@@ -101,6 +110,7 @@ async def whip_post(request: web.Request) -> web.Response:
 
 
 async def whep_post(request: web.Request) -> web.Response:
+    cors.check(request)
     room, identity = await _enter(request, "watch")
     slot = request.query.get("slot", "host")
     if slot not in ("host", "cohost"):
@@ -109,7 +119,8 @@ async def whep_post(request: web.Request) -> web.Response:
     redirect = await _redirect(request, room, publishing=False)
     if redirect is not None:
         return redirect
-    result = await request.app[SERVICE].play(room, slot, owner_of(identity), offer, "whep")
+    result = await request.app[SERVICE].play(
+        room, slot, owner_of(identity, client_address.of_request(request)), offer, "whep")
     return _created(request, "whep", room, result, identity)
 
 
@@ -131,32 +142,46 @@ def parse_sdpfrag(text: str) -> tuple[list[dict[str, Any] | None], str | None]:
 
 
 async def session_patch(request: web.Request) -> web.Response:
+    cors.check(request)
     room, requester = await _requester(request)
     if request.content_type != SDPFRAG:
         raise LiveroomError("unsupported_media_type",
                             f"a PATCH carries Content-Type: {SDPFRAG}")
-    candidates, ufrag = parse_sdpfrag(await request.text())
+    fragment = await request.text()
+    trickle.check_request(trickle.count_in_sdp(fragment))  # before any work on the lines
+    candidates, ufrag = parse_sdpfrag(fragment)
     await request.app[SERVICE].trickle(
         request.match_info["session"], requester, candidates,
-        if_match=request.headers.get("If-Match"), ufrag=ufrag, room=room)
+        if_match=request.headers.get("If-Match"), ufrag=ufrag, room=room,
+        transport=_kind(request))
     return web.Response(status=204)
 
 
 async def session_delete(request: web.Request) -> web.Response:
+    cors.check(request)
     room, requester = await _requester(request)
-    await request.app[SERVICE].stop(request.match_info["session"], requester, room=room)
+    await request.app[SERVICE].stop(request.match_info["session"], requester, room=room,
+                                    transport=_kind(request))
     return web.Response(status=200)
 
 
 async def options(request: web.Request) -> web.Response:
+    cors.check(request)
     post = "/sessions/" not in request.path
-    return web.Response(status=204, headers={
+    headers = CIMultiDict({
         "Allow": "POST, OPTIONS" if post else "PATCH, DELETE, OPTIONS",
         **({"Accept-Post": SDP} if post else {"Accept-Patch": SDPFRAG}),
     })
+    if post:
+        identity = request.app[GATE].identify(auth.bearer(request.headers.get("Authorization")))
+        user = identity.user_id if identity is not None else "guest"
+        for link in link_headers(ice_servers(request.app[MEDIA_SETTINGS], user)):
+            headers.add("Link", link)
+    return web.Response(status=204, headers=headers)
 
 
 def setup_routes(app: web.Application) -> None:
+    app.on_response_prepare.append(cors.add_headers)
     r = app.router
     r.add_post("/whip/rooms/{room}", whip_post)
     r.add_post("/whep/rooms/{room}", whep_post)

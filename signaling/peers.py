@@ -19,8 +19,10 @@ from aiortc.sdp import candidate_from_sdp
 from liveroom.domain.errors import LiveroomError
 
 from . import aiortc_forwarding as forwarding
+from . import h264
 from .relay import Codec, ForwardTrack, Source
-from .sdp import Offer, preferences
+from .sdp import Negotiation, Offer, plays, preferences
+from .trickle import TrickleBudget
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ class Session:
         self.transport = transport  # channel | whip | whep | demo
         self.pc: RTCPeerConnection | None = None
         self.created = time.monotonic()
+        self.checked_at: float | None = None  # the peer's first ICE check reached us
+        self.heard_at: float | None = None  # the last thing it sent that we noticed
         self.connected_at: float | None = None
         self.closed = False
         self.close_reason: str | None = None
@@ -55,6 +59,7 @@ class Session:
         self.local_ufrag = ""
         self.remote_ufrag = ""
         self.remote_pwd = ""
+        self.budget = TrickleBudget()
 
     @property
     def etag(self) -> str:
@@ -73,26 +78,44 @@ class Session:
     def on_connected(self) -> None:
         """The peer connection is up (ICE and DTLS)."""
 
-    async def _answer(self, pc: RTCPeerConnection, offer: Offer) -> str:
+    def _heard(self) -> None:
+        self.heard_at = time.monotonic()
+        if self.checked_at is None:
+            self.checked_at = self.heard_at
+
+    async def _answer(self, pc: RTCPeerConnection, offer: Offer,
+                      h264_choice: h264.Choice | None) -> str:
+        """Apply the offer and answer it; H.264 goes through its carrier (h264.py)."""
         self.pc = pc
         self.remote_ufrag, self.remote_pwd = offer.ufrag, offer.pwd
+        self.budget = TrickleBudget(offer.candidates)
         self._watch(pc)
         try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.text, type="offer"))
+            text = offer.text if h264_choice is None else h264.carrier_offer(offer.text,
+                                                                             h264_choice)
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=text, type="offer"))
+            if offer.dtls_role == "auto":  # actpass: be the DTLS server, whatever the peer's key
+                forwarding.answer_as_dtls_server(pc)
             await pc.setLocalDescription(await pc.createAnswer())
         except LiveroomError:
             raise
         except Exception as exc:  # aiortc's OperationError, ValueError, InvalidStateError
             raise LiveroomError("invalid_sdp", f"the offer was refused: {exc}") from None
+        forwarding.on_peer_check(pc, self._heard)
         answer = pc.localDescription.sdp
+        if h264_choice is not None:
+            answer = h264.real_answer(answer, h264_choice)
         for line in answer.splitlines():
             if line.startswith("a=ice-ufrag:"):
                 self.local_ufrag = line.split(":", 1)[1].strip()
                 break
         return answer
 
-    async def add_candidates(self, candidates: list[dict[str, Any] | None]) -> None:
-        """Trickled remote candidates: {candidate, sdpMid, sdpMLineIndex}; None ends them."""
+    async def add_candidates(self, candidates: list[dict[str, Any] | None],
+                             allows: Callable[[str], bool]) -> None:
+        """Trickled remote candidates: {candidate, sdpMid, sdpMLineIndex}; None ends them.
+        Those whose address `allows` refuses are dropped (peer_addresses.py); the caller has
+        spent the session's budget for them (trickle.py)."""
         if self.pc is None:
             return
         for item in candidates:
@@ -110,8 +133,8 @@ class Session:
             except Exception:
                 raise LiveroomError("invalid_field", "candidate: not an ICE candidate",
                                     field="candidate") from None
-            if candidate.ip.endswith(".local"):
-                continue  # mDNS names are not resolved (see sdp.py)
+            if not allows(candidate.ip):
+                continue  # an address the server does not check, or an mDNS name (sdp.py)
             candidate.sdpMid = item.get("sdpMid")
             candidate.sdpMLineIndex = item.get("sdpMLineIndex")
             if candidate.sdpMid is None and candidate.sdpMLineIndex is None:
@@ -174,7 +197,8 @@ class Publisher(Broadcast):
         times = [s.last_frame_at for s in self.sources.values() if s.last_frame_at is not None]
         return max(times) if times else None
 
-    async def answer(self, offer: Offer, configuration) -> str:
+    async def answer(self, offer: Offer, configuration,
+                     h264_choice: h264.Choice | None = None) -> str:
         pc = RTCPeerConnection(configuration)
         for kind, codec in self.codecs.items():
             transceiver = pc.addTransceiver(kind, direction="recvonly")
@@ -189,7 +213,7 @@ class Publisher(Broadcast):
         if self.transcode:
             self.relay = MediaRelay()
             pc.on("track", self._on_decoded_track)
-        return await self._answer(pc, offer)
+        return await self._answer(pc, offer, h264_choice)
 
     def _on_frame(self, mime: str, data: bytes, timestamp: int) -> None:
         source = self.sources.get(mime.split("/")[0])
@@ -230,12 +254,12 @@ class Viewer(Session):
         super().__init__(*args, **kwargs)
         self.tracks: dict[str, ForwardTrack] = {}
         self.on_ready: Callable[[Viewer], None] | None = None  # connected: attach to sources
+        self.counted = False  # in the room's presence (the viewer count)
 
-    async def answer(self, offer: Offer, codecs: dict[str, Codec], kinds: list[str],
-                     configuration, publisher: Publisher | None = None) -> str:
+    async def answer(self, offer: Offer, negotiation: Negotiation, configuration,
+                     publisher: Publisher | None = None) -> str:
         pc = RTCPeerConnection(configuration)
-        for kind in kinds:
-            codec = codecs[kind]
+        for kind, codec in negotiation.codecs.items():
             if publisher is not None and publisher.relay is not None:  # transcoding
                 track = publisher.relay.subscribe(publisher.decoded[kind], buffered=False)
                 transceiver = pc.addTransceiver(track, direction="sendonly")
@@ -245,7 +269,9 @@ class Viewer(Session):
                 transceiver = pc.addTransceiver(track, direction="sendonly")
                 forwarding.on_keyframe_request(transceiver.sender, self._keyframe_request(track))
             transceiver.setCodecPreferences(preferences(kind, codec, receiving=False))
-        return await self._answer(pc, offer)
+        answer = await self._answer(pc, offer, negotiation.h264)
+        forwarding.on_peer_data(pc, self._heard)  # its RTCP reports: still watching
+        return answer
 
     @staticmethod
     def _keyframe_request(track: ForwardTrack) -> Callable[[], None]:
@@ -259,10 +285,10 @@ class Viewer(Session):
             self.on_ready(self)
 
     def attach(self, sources: dict[str, Source]) -> bool:
-        """Read from these sources (a publisher's); False when a codec differs."""
+        """Read from these sources (a publisher's); False when this player cannot take one."""
         for kind, track in self.tracks.items():
             source = sources.get(kind)
-            if source is not None and not source.codec.same_as(track.codec):
+            if source is not None and not plays(track.codec, source.codec):
                 return False
         for kind, track in self.tracks.items():
             source = sources.get(kind)

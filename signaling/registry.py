@@ -2,8 +2,9 @@
 background work that keeps them honest. It is created and closed by the app's cleanup context,
 so no peer connection outlives the app, and none outlives its room.
 
-Every half second it closes sessions whose ICE never completed (`ice_timeout`) and publishers
-whose media stopped arriving (`media_timeout`: a publisher that vanished without a word). Every
+Every half second it closes sessions whose peer never started ICE (`ice_start_timeout`: an
+offer nobody follows up) or never completed it (`ice_timeout`), and publishers whose media
+stopped arriving (`media_timeout`: a publisher that vanished without a word). Every
 heartbeat it refreshes this instance's publisher claims in the engine (a claim that lapsed or
 was taken over closes its publisher), sweeps lapsed claims of crashed instances, closes the
 sessions of deleted rooms, lets go of viewers whose room's media moved to another instance, and
@@ -23,15 +24,22 @@ from liveroom.domain.errors import EngineUnavailable, LiveroomError
 from liveroom.engine import Engine
 from liveroom.tasks import stop_tasks
 
+from . import capacity, trickle
 from .config import MediaSettings
-from .demo_host import DemoHost
+from .demo_host import DEMO_VIDEO, DemoHost
 from .ice import server_configuration
+from .peer_addresses import PeerAddresses
 from .peers import Broadcast, Publisher, Session, Viewer, new_session_id
-from .sdp import check_playable, ingest_codecs, parse_offer
+from .relay import Codec
+from .sdp import Offer, check_playable, ingest_codecs, parse_offer, plays
 
 log = logging.getLogger(__name__)
 
 TICK = 0.5
+# A tick this much later than due means the event loop itself was held up (CPU starvation, a
+# long garbage collection): what arrived meanwhile has not been read yet, so silence is not
+# held against anyone until the timeouts have passed once more after it.
+STALL = 1.0
 MAX_VIEWS_PER_USER = 4  # a user's playback sessions per room: a fifth closes the oldest
 DEMO_RETURN = 10.0  # seconds a demo room stays without a publisher before the demo host returns
 
@@ -45,10 +53,12 @@ class Elsewhere(Exception):
 
 
 class Registry:
-    def __init__(self, engine: Engine, settings: Settings, media: MediaSettings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, media: MediaSettings,
+                 peer_addresses: PeerAddresses) -> None:
         self.engine = engine
         self.settings = settings
         self.media = media
+        self.peer_addresses = peer_addresses
         self.instance = settings.instance_id
         self.configuration = server_configuration(media)
         self.sessions: dict[str, Session] = {}
@@ -59,6 +69,7 @@ class Registry:
         self._tasks: set[asyncio.Task] = set()
         self._loop: asyncio.Task | None = None
         self._last_beat = 0.0
+        self._grace_until = 0.0  # after a stall of the loop: no timeouts before this
         self.closing = False
 
     @property
@@ -87,12 +98,16 @@ class Registry:
 
     def _admit(self, session: Session) -> None:
         if self.closing:
-            raise LiveroomError("media_busy", "the server is shutting down")
-        if len(self.sessions) >= self.media.max_peers:
-            raise LiveroomError("media_busy", "this server has as many peer connections as it "
-                                "takes; try again later")
+            raise LiveroomError("media_busy", "the server is shutting down", scope="instance")
+        capacity.admit(self.media, session, self.sessions.values())
         self.sessions[session.id] = session
         session.on_state = self._state_changed
+
+    def _parse(self, offer_text: Any) -> Offer:
+        """The checked offer, its candidates cut to those the server may check."""
+        offer = parse_offer(offer_text, self.peer_addresses.allows)
+        trickle.check_request(offer.candidates)
+        return offer
 
     # --- publishing ---------------------------------------------------------------------------
     def claim_record(self, session: Broadcast) -> dict[str, Any]:
@@ -109,8 +124,9 @@ class Registry:
 
     async def publish(self, room: str, owner: dict[str, Any], offer_text: Any,
                       transport: str) -> tuple[Publisher, str]:
-        offer = parse_offer(offer_text)
-        codecs = ingest_codecs(offer)
+        offer = self._parse(offer_text)
+        negotiation = ingest_codecs(offer)
+        codecs = negotiation.codecs
         slot = "cohost" if owner.get("role") == "cohost" else "host"
         session = Publisher(new_session_id(self.instance), room, slot, owner, transport,
                             codecs=codecs, transcode=self.media.media_transcode)
@@ -123,7 +139,7 @@ class Registry:
             raise Elsewhere(in_the_way)
         try:
             self._admit(session)
-            answer = await session.answer(offer, self.configuration)
+            answer = await session.answer(offer, self.configuration, negotiation.h264)
         except BaseException:
             await self._close(session, "failed")
             raise
@@ -159,12 +175,12 @@ class Registry:
     # --- playing ------------------------------------------------------------------------------
     async def play(self, room: str, slot: str, owner: dict[str, Any], offer_text: Any,
                    transport: str) -> tuple[Viewer, str]:
-        offer = parse_offer(offer_text)
+        offer = self._parse(offer_text)
         publisher = self.publishers.get((room, slot))
         if publisher is None or publisher.closed:
             raise LiveroomError("not_live", f"nobody is live in this room's {slot} slot",
                                 slot=slot)
-        kinds = check_playable(offer, publisher.codecs)
+        negotiation = check_playable(offer, publisher.codecs)
         mine = sorted((v for key, vs in self.viewers.items() if key[0] == room for v in vs
                        if v.owner["user_id"] == owner["user_id"]), key=lambda v: v.created)
         for stale in mine[:max(0, len(mine) - MAX_VIEWS_PER_USER + 1)]:
@@ -173,9 +189,9 @@ class Registry:
         self._admit(viewer)
         viewer.on_ready = self._viewer_ready
         try:
-            answer = await viewer.answer(offer, publisher.codecs, kinds, self.configuration,
-                                         publisher if isinstance(publisher, Publisher) and publisher.transcode
-                                         else None)
+            transcoded = publisher if isinstance(publisher, Publisher) and (
+                publisher.transcode) else None
+            answer = await viewer.answer(offer, negotiation, self.configuration, transcoded)
         except BaseException:
             await self._close(viewer, "failed")
             raise
@@ -186,12 +202,37 @@ class Registry:
         publisher = self.publishers.get((viewer.room, viewer.slot))
         if publisher is not None and not viewer.attach(publisher.sources):
             self._spawn(self._close(viewer, "codec_changed"))
+            return
+        self._spawn(self._count_in(viewer))
+
+    async def _count_in(self, viewer: Viewer) -> None:
+        """A connected player is in the room's audience (presence counts a user once, so one
+        who also has the room page open counts once)."""
+        owner = viewer.owner
+        member = {"user_id": owner["user_id"], "name": owner.get("name"),
+                  "role": owner.get("role")}
+        try:
+            await self.engine.presence.join(viewer.room, viewer.id, member)
+            viewer.counted = True
+            if viewer.closed:  # it ended while joining
+                await self._count_out(viewer)
+        except (EngineUnavailable, LiveroomError) as exc:
+            log.warning("room %s: player not counted: %s", viewer.room, exc)
+
+    async def _count_out(self, viewer: Viewer) -> None:
+        if viewer.counted:
+            viewer.counted = False
+            with contextlib.suppress(EngineUnavailable, LiveroomError):
+                await self.engine.presence.leave(viewer.room, viewer.id)
 
     # --- what clients do with their sessions ---------------------------------------------------
     def session(self, session_id: str, requester: dict[str, Any] | None,
-                room: str | None = None) -> Session:
+                room: str | None = None, transport: str | None = None) -> Session:
+        """A session its requester may act on; `transport` ("whip", "whep") when asked at
+        such a resource: a session is found only at the kind of URL that made it."""
         session = self.sessions.get(session_id)
-        if session is None or (room is not None and session.room != room):
+        if session is None or (room is not None and session.room != room) or (
+                transport is not None and session.transport != transport):
             raise LiveroomError("session_not_found", f"no session {session_id!r}")
         if session.owner.get("guest"):
             return session  # a guest's session: its unguessable URL is the credential
@@ -205,19 +246,21 @@ class Registry:
 
     async def trickle(self, session_id: str, requester: dict[str, Any] | None,
                       candidates: list[dict[str, Any] | None], *, if_match: str | None = None,
-                      ufrag: str | None = None, room: str | None = None) -> None:
-        session = self.session(session_id, requester, room)
+                      ufrag: str | None = None, room: str | None = None,
+                      transport: str | None = None) -> None:
+        session = self.session(session_id, requester, room, transport)
         if if_match is not None and if_match != "*" and if_match != session.etag:
             raise LiveroomError("precondition_failed", "If-Match does not name this session's "
                                 "current ICE session (ETag)", etag=session.etag)
         if ufrag is not None and ufrag != session.remote_ufrag:
             raise LiveroomError("ice_restart_unsupported", "ICE restarts are not supported: "
                                 "start a new session (DELETE, then POST)")
-        await session.add_candidates(candidates)
+        session.budget.spend(sum(c is not None for c in candidates))
+        await session.add_candidates(candidates, self.peer_addresses.allows)
 
     async def stop(self, session_id: str, requester: dict[str, Any] | None,
-                   room: str | None = None) -> None:
-        await self._close(self.session(session_id, requester, room), "stopped")
+                   room: str | None = None, transport: str | None = None) -> None:
+        await self._close(self.session(session_id, requester, room, transport), "stopped")
 
     # --- closing ------------------------------------------------------------------------------
     def _state_changed(self, session: Session) -> None:
@@ -239,9 +282,12 @@ class Registry:
                     del self.viewers[key]
         was_closed = session.closed
         await session.close(reason)
+        if isinstance(session, Viewer):
+            await self._count_out(session)
         if session.role == "publish" and not was_closed:
-            if session.transport == "demo" and reason != "replaced":
-                self._vacant_since[session.room] = time.monotonic()
+            if session.room in self.demo_rooms and session.slot == "host" and (
+                    reason != "replaced"):
+                self._vacant_since[session.room] = time.monotonic()  # the demo host's wait
             with contextlib.suppress(EngineUnavailable, LiveroomError):
                 await self.engine.media.release(session.room, session.slot, session.id,
                                                 _offline_reason(reason))
@@ -254,8 +300,16 @@ class Registry:
 
     # --- the background loop ------------------------------------------------------------------
     async def _run(self) -> None:
+        due = time.monotonic() + TICK
         while True:
-            await asyncio.sleep(TICK)
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            now = time.monotonic()
+            if now - due > STALL:
+                log.warning("media: the event loop was held up %.1f s; timeouts wait",
+                            now - due)
+                self._grace_until = now + max(self.media.media_timeout,
+                                              self.media.ice_start_timeout)
+            due = now + TICK
             try:
                 await self._check_timeouts()
                 if time.monotonic() - self._last_beat >= self.settings.heartbeat_interval:
@@ -268,14 +322,22 @@ class Registry:
 
     async def _check_timeouts(self) -> None:
         now = time.monotonic()
+        if now < self._grace_until:
+            return
         for session in list(self.sessions.values()):
             if session.connected_at is None:
-                if now - session.created > self.media.ice_timeout:
+                waited = now - session.created
+                if waited > self.media.ice_timeout or (
+                        session.checked_at is None and waited > self.media.ice_start_timeout):
                     await self._close(session, "ice_timeout")
             elif isinstance(session, Publisher):
                 last = session.last_frame_at() or session.connected_at
                 if now - last > self.media.media_timeout:
                     await self._close(session, "media_timeout")
+            elif isinstance(session, Viewer):
+                last = max(session.heard_at or 0.0, session.connected_at)
+                if now - last > self.media.player_timeout:
+                    await self._close(session, "gone")  # closed its side without a DELETE
 
     async def _beat(self) -> None:
         held = [(s.room, s.slot, s.id) for s in self.publishers.values()]
@@ -301,15 +363,14 @@ class Registry:
     async def _demo_hosts(self) -> None:
         now = time.monotonic()
         for room, record in self.demo_rooms.items():
-            if (room, "host") in self.publishers:
-                continue
-            if await self.engine.media.claims(room):
-                self._vacant_since.pop(room, None)
+            if (room, "host") in self.publishers or await self.engine.media.claims(room):
+                self._vacant_since.pop(room, None)  # the wait starts when they leave
                 continue
             vacant = self._vacant_since.setdefault(room, now)
             if now - vacant < DEMO_RETURN:
                 continue
-            demo = DemoHost(new_session_id(self.instance), record)
+            demo = DemoHost(new_session_id(self.instance), record,
+                            self._waiting_video(room))
             try:
                 if await self.engine.media.claim(room, self.claim_record(demo), self.ttl):
                     continue  # someone else got there first
@@ -320,6 +381,15 @@ class Registry:
             self._vacant_since.pop(room, None)
             await self._go_live(demo)
             self._rebind(room, "host")
+
+    def _waiting_video(self, room: str) -> Codec | None:
+        """The video codec most of the room's waiting players can take (they stay connected
+        through a change of host), or None when nobody waits."""
+        waiting = [v.tracks["video"].codec for v in self.viewers.get((room, "host"), ())
+                   if "video" in v.tracks]
+        if not waiting:
+            return None
+        return max(DEMO_VIDEO, key=lambda codec: sum(plays(w, codec) for w in waiting))
 
     def enable_demo(self, rooms: dict[str, dict[str, Any]]) -> None:
         """Give these rooms a demo host at the next heartbeat (and whenever they are vacant)."""

@@ -58,15 +58,17 @@ class MediaService:
 
     async def trickle(self, session_id: str, requester: dict[str, Any] | None,
                       candidates: list[Any], *, if_match: str | None = None,
-                      ufrag: str | None = None, room: str | None = None) -> dict[str, Any]:
+                      ufrag: str | None = None, room: str | None = None,
+                      transport: str | None = None) -> dict[str, Any]:
         return await self._to_session(session_id, "trickle", {
             "session": session_id, "requester": requester, "candidates": candidates,
-            "if_match": if_match, "ufrag": ufrag, "room": room})
+            "if_match": if_match, "ufrag": ufrag, "room": room, "transport": transport})
 
     async def stop(self, session_id: str, requester: dict[str, Any] | None, *,
-                   room: str | None = None) -> dict[str, Any]:
+                   room: str | None = None, transport: str | None = None) -> dict[str, Any]:
         return await self._to_session(session_id, "stop", {
-            "session": session_id, "requester": requester, "room": room})
+            "session": session_id, "requester": requester, "room": room,
+            "transport": transport})
 
     async def _to_session(self, session_id: str, op: str, args: dict[str, Any]
                           ) -> dict[str, Any]:
@@ -95,10 +97,11 @@ class MediaService:
         if op == "trickle":
             await registry.trickle(args["session"], args["requester"], args["candidates"],
                                    if_match=args.get("if_match"), ufrag=args.get("ufrag"),
-                                   room=args.get("room"))
+                                   room=args.get("room"), transport=args.get("transport"))
             return {}
         if op == "stop":
-            await registry.stop(args["session"], args["requester"], room=args.get("room"))
+            await registry.stop(args["session"], args["requester"], room=args.get("room"),
+                                transport=args.get("transport"))
             return {}
         raise LiveroomError("bad_request", f"unknown media operation {op!r}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -16,28 +17,40 @@ from . import aiortc_forwarding
 from .commands import MEDIA_COMMANDS
 from .config import MEDIA_SETTINGS, MediaSettings
 from .http import setup_routes
-from .keys import REGISTRY, SERVICE
+from .keys import ICE_HOSTS, REGISTRY, SERVICE
+from .peer_addresses import PeerAddresses
 from .registry import Registry
 from .service import MediaService
 
+log = logging.getLogger(__name__)
+
 
 def ice_addresses(settings: Settings, media: MediaSettings) -> tuple[str, ...]:
-    """LIVEROOM_ICE_ADDRESSES; without it, a server listening on loopback only (the quickstart)
-    offers loopback, and any other one every interface's addresses but loopback."""
+    """LIVEROOM_ICE_ADDRESSES; without it, every interface's addresses but loopback (aioice's
+    own choice, an empty answer here), and loopback first when the server listens on loopback
+    only (the quickstart): a browser on the same machine reaches that, and clients that never
+    use loopback (libnice: GStreamer) reach the others."""
     if media.ice_addresses:
         return media.ice_addresses
     try:
         loopback = ipaddress.ip_address(settings.host).is_loopback
     except ValueError:
         loopback = settings.host == "localhost"
-    return ("127.0.0.1",) if loopback else ()
+    if not loopback:
+        return ()
+    aiortc_forwarding.restrict_host_addresses(())
+    return ("127.0.0.1", *aiortc_forwarding.host_addresses())
 
 
 async def _media_ctx(app: web.Application, demo_rooms: dict[str, dict]) -> AsyncIterator[None]:
     settings, media, engine = app[SETTINGS], app[MEDIA_SETTINGS], app[ENGINE]
     aiortc_forwarding.check()
     aiortc_forwarding.restrict_host_addresses(ice_addresses(settings, media))
-    registry = app[REGISTRY] = Registry(engine, settings, media)
+    own = app[ICE_HOSTS] = tuple(aiortc_forwarding.host_addresses())
+    peer_addresses = PeerAddresses.for_server(media.ice_peer_networks, own)
+    log.info("media: ICE host candidates on %s; checks go to %s", ", ".join(own) or "none",
+             peer_addresses.describe())
+    registry = app[REGISTRY] = Registry(engine, settings, media, peer_addresses)
     service = app[SERVICE] = MediaService(registry, engine)
     if demo_rooms:
         registry.enable_demo(demo_rooms)
@@ -59,3 +72,11 @@ def setup_signaling(app: web.Application, media: MediaSettings, *,
     app[COMMANDS].include(MEDIA_COMMANDS)
     app.cleanup_ctx.append(functools.partial(_media_ctx, demo_rooms=demo_rooms or {}))
     setup_routes(app)
+
+
+def describe(app: web.Application) -> str:
+    """For the start-up banner: where clients' media reaches this instance."""
+    own: tuple[str, ...] = app[ICE_HOSTS]
+    hosts = ", ".join(own) or "no address"
+    return (f"Live video (ICE) on {hosts}; set LIVEROOM_ICE_ADDRESSES to the address clients "
+            "reach this server at")

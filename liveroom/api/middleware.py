@@ -31,7 +31,18 @@ _HTTP_CODES = {
 
 
 def error_response(error: LiveroomError) -> web.Response:
-    return web.json_response({"error": error.as_dict()}, status=error.status)
+    response = web.json_response({"error": error.as_dict()}, status=error.status)
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = bearer_challenge(error.code)
+    return response
+
+
+def bearer_challenge(code: str) -> str:
+    """The challenge a 401 carries (RFC 6750): a token is wanted, and, if one was sent, it
+    was refused."""
+    if code in ("invalid_token", "token_expired"):
+        return 'Bearer realm="liveroom", error="invalid_token"'
+    return 'Bearer realm="liveroom"'
 
 
 @web.middleware
@@ -50,6 +61,8 @@ async def json_errors(request: web.Request, handler):
         )
         if exc.status == 405 and "Allow" in exc.headers:
             response.headers["Allow"] = exc.headers["Allow"]
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = bearer_challenge(code)
         return response
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)

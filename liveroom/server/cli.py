@@ -94,6 +94,8 @@ def _token(args: argparse.Namespace) -> int:
 
 
 async def serve(server_settings: ServerSettings) -> int:
+    from signaling import setup as media
+
     from .app import create_app
     from .demo import demo_links, demo_viewer_links, write_demo_links
     from .drain import drain, runner_shutdown_timeout
@@ -122,7 +124,7 @@ async def serve(server_settings: ServerSettings) -> int:
         f"embedded engine, data in {settings.data_dir}/"
     )
     banner = [f"Liveroom {__version__} ({engine}), instance {settings.instance_id}",
-              f"Serving on {settings.base_url}"]
+              f"Serving on {settings.base_url}", media.describe(app)]
     if settings.log_format == "json":  # a log collector gets nothing but JSON lines
         if settings.demo:  # and never a token: the staff links go to a private file
             banner += demo_viewer_links(settings)

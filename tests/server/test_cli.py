@@ -56,6 +56,7 @@ async def test_serve_demo_prints_its_address_and_working_links(tmp_path):
     try:
         output = server.log.read_text()
         assert f"Serving on http://127.0.0.1:{server.port}" in output
+        assert "Live video (ICE) on 127.0.0.1, " in output  # and this machine's addresses
         host_link = next(line.split()[-1] for line in output.splitlines()
                          if line.strip().startswith("host") and "/studio/thailand" in line)
         token = host_link.split("token=")[1]

@@ -11,8 +11,8 @@ from liveroom.config import (
     Settings,
     validate,
 )
-from liveroom.server.settings import settings_from
 from liveroom.domain.sales import sale_from_input
+from liveroom.server.settings import settings_from
 
 PRODUCT = {"id": "durian", "name": "Monthong durian", "price": "890.00", "currency": "THB",
            "image": "", "origin": "Thailand"}

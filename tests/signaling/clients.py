@@ -16,13 +16,20 @@ from functools import lru_cache
 
 import aiohttp
 import av
-from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import (
+    RTCCertificate,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import (
     AudioStreamTrack,
     MediaStreamError,
     MediaStreamTrack,
     VideoStreamTrack,
 )
+from aiortc.rtcdtlstransport import generate_certificate
+from cryptography.hazmat.primitives.asymmetric import rsa as rsa_keys
 
 from signaling.demo_host import beep_packets
 
@@ -155,11 +162,21 @@ async def local_offer(pc: RTCPeerConnection) -> str:
     return pc.localDescription.sdp
 
 
-def publisher_pc(*, video: str | None = "VP8", audio: bool = True, obs: bool = False
-                 ) -> RTCPeerConnection:
+def rsa_signed(pc: RTCPeerConnection) -> RTCPeerConnection:
+    """Make the peer's DTLS certificate an RSA one, as GStreamer's webrtcbin has (aiortc makes
+    ECDSA ones). Call it before adding transceivers: their transports take the certificate."""
+    key = rsa_keys.generate_private_key(public_exponent=65537, key_size=2048)
+    pc._RTCPeerConnection__certificates = [  # type: ignore[attr-defined]
+        RTCCertificate(key=key, cert=generate_certificate(key))]  # type: ignore[arg-type]
+    return pc
+
+
+def publisher_pc(*, video: str | None = "VP8", audio: bool = True, obs: bool = False,
+                 rsa: bool = False) -> RTCPeerConnection:
     """A publishing peer connection: pattern video (VP8, or H.264 baseline), silent audio; or,
-    with obs, pre-encoded H.264 Main and Opus the way OBS Studio's WHIP output sends them."""
-    pc = RTCPeerConnection()
+    with obs, pre-encoded H.264 Main and Opus the way OBS Studio's WHIP output sends them; with
+    rsa, a DTLS certificate with an RSA key."""
+    pc = rsa_signed(RTCPeerConnection()) if rsa else RTCPeerConnection()
     if video:
         track = obs_video() if obs else PatternTrack()
         transceiver = pc.addTransceiver(track, direction="sendonly")
@@ -174,8 +191,9 @@ def publisher_pc(*, video: str | None = "VP8", audio: bool = True, obs: bool = F
     return pc
 
 
-def viewer_pc(*, video: bool = True, audio: bool = True) -> RTCPeerConnection:
-    pc = RTCPeerConnection()
+def viewer_pc(*, video: bool = True, audio: bool = True, rsa: bool = False
+              ) -> RTCPeerConnection:
+    pc = rsa_signed(RTCPeerConnection()) if rsa else RTCPeerConnection()
     if video:
         pc.addTransceiver("video", direction="recvonly")
     if audio:
@@ -220,8 +238,8 @@ class Watcher:
 
 
 async def post_sdp(http: aiohttp.ClientSession, url: str, sdp: str, token: str | None = None,
-                   **kwargs) -> aiohttp.ClientResponse:
-    headers = {"Content-Type": "application/sdp"}
+                   headers: dict[str, str] | None = None, **kwargs) -> aiohttp.ClientResponse:
+    headers = {"Content-Type": "application/sdp", **(headers or {})}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return await http.post(url, data=sdp, headers=headers, **kwargs)
@@ -240,3 +258,43 @@ async def connected(pc: RTCPeerConnection, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline or pc.connectionState in ("failed", "closed"):
             raise AssertionError(f"peer connection is {pc.connectionState}")
         await asyncio.sleep(0.05)
+
+
+def declare_h264(sdp: str, profile_level_id: str) -> str:
+    """The offer with one video format: aiortc's H.264 constrained baseline one (and its
+    retransmissions), declared as `profile_level_id`: how a camera or a player of another
+    profile offers, for a peer whose encoder and decoder do not mind (aiortc's)."""
+    lines = sdp.splitlines()
+    pt = next(line.split(":")[1].split(" ")[0] for line in lines
+              if line.startswith("a=fmtp:") and "profile-level-id=42e01f" in line)
+    keep = {pt} | {line.split(":")[1].split(" ")[0] for line in lines
+                   if line.startswith("a=fmtp:") and f"apt={pt}" in line}
+    out, kind = [], None
+    for line in lines:
+        if line.startswith("m="):
+            kind = line[2:].split(" ")[0]
+            if kind == "video":
+                fields = line.split(" ")
+                line = " ".join(fields[:3] + [f for f in fields[3:] if f in keep])
+        elif kind == "video" and line.startswith(("a=rtpmap:", "a=fmtp:", "a=rtcp-fb:")):
+            if line.split(":")[1].split(" ")[0] not in keep:
+                continue
+            line = line.replace("profile-level-id=42e01f", f"profile-level-id={profile_level_id}")
+        out.append(line)
+    return "\r\n".join(out) + "\r\n"
+
+
+def h264_profiles(sdp: str) -> list[str]:
+    """The profile-level-ids an SDP's H.264 formats state."""
+    return [line.split("profile-level-id=")[1].split(";")[0] for line in sdp.splitlines()
+            if line.startswith("a=fmtp:") and "profile-level-id=" in line]
+
+
+async def answer_as_baseline(pc: RTCPeerConnection, response: aiohttp.ClientResponse) -> None:
+    """Apply an answer whatever H.264 profile it states: aiortc negotiates constrained baseline
+    only, and its encoder and decoder do not mind."""
+    assert response.status == 201, await response.text()
+    sdp = await response.text()
+    for profile in h264_profiles(sdp):
+        sdp = sdp.replace(f"profile-level-id={profile}", "profile-level-id=42e01f")
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))

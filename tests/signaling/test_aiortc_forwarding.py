@@ -90,12 +90,14 @@ def test_host_candidates_can_be_restricted_and_restored():
     assert "127.0.0.1" not in aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=False)
 
 
-def test_a_server_on_loopback_offers_loopback_candidates_by_default():
+def test_a_server_on_loopback_offers_loopback_and_the_machines_addresses_by_default():
     from liveroom.config import Settings
+    from signaling.aiortc_forwarding import host_addresses, restrict_host_addresses
     from signaling.config import MediaSettings
     from signaling.setup import ice_addresses
 
-    assert ice_addresses(Settings(), MediaSettings()) == ("127.0.0.1",)
+    restrict_host_addresses(())
+    assert ice_addresses(Settings(), MediaSettings()) == ("127.0.0.1", *host_addresses())
     assert ice_addresses(Settings(host="0.0.0.0"), MediaSettings()) == ()
     assert ice_addresses(Settings(host="0.0.0.0"),
                          MediaSettings(ice_addresses=("203.0.113.7",))) == ("203.0.113.7",)

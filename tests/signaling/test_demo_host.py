@@ -3,6 +3,8 @@ while someone watches, through the same relay as a real host, and a real host re
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from liveroom.client import RoomClient
@@ -10,6 +12,7 @@ from liveroom.engine import ENGINE
 from liveroom.server.app import create_app
 from liveroom.server.demo import DEMO_ROOMS
 from signaling import demo_host
+from signaling import registry as registry_module
 from signaling.keys import REGISTRY
 
 from ..helpers import eventually, token
@@ -87,3 +90,49 @@ async def test_the_demo_host_stops_encoding_when_nobody_watches(demo_server, htt
     await pc.close()
     await eventually(lambda: not demo.encoding, timeout=10, what="the encoder to stop")
     assert not demo.closed  # still live, just idle
+
+
+async def test_the_demo_host_waits_its_time_and_comes_back_in_the_codec_players_wait_with(
+        demo_server, http, peers, monkeypatch):
+    """An H.264 host who reconnects once and later stops: the demo host returns only after
+    DEMO_RETURN, and a WHEP player that was watching the host keeps playing, the test card in
+    H.264 now (it cannot be asked to renegotiate)."""
+    monkeypatch.setattr(registry_module, "DEMO_RETURN", 2.0)
+    srv = demo_server
+    registry = srv.app[REGISTRY]
+    await eventually(lambda: ("thailand", "host") in registry.publishers, timeout=5, what="demo")
+
+    async def go_live():
+        host = peers(publisher_pc(video="H264"))
+        await answer(host, await post_sdp(http, f"{srv.base_url}/whip/rooms/thailand",
+                                          await local_offer(host), token("thailand", "host")))
+        await eventually(lambda: registry.publishers[("thailand", "host")].transport == "whip",
+                         what="the host to replace the demo host")
+        return host
+
+    host = await go_live()
+    pc = peers(viewer_pc())  # offers VP8 and H.264: answered in the host's H.264
+    await answer(pc, await post_sdp(http, f"{srv.base_url}/whep/rooms/thailand",
+                                    await local_offer(pc)))
+    watcher = Watcher(pc)
+    await eventually(lambda: watcher.counts_up(10), timeout=15, what="the host's frames")
+    await host.close()  # a dropped connection ...
+    await eventually(lambda: ("thailand", "host") not in registry.publishers, what="host gone")
+    beat = registry._last_beat  # the room was seen vacant by a heartbeat
+    await eventually(lambda: registry._last_beat > beat, what="a heartbeat")
+    host = await go_live()  # ... and the host is back soon, for longer than DEMO_RETURN
+    seen = len(watcher.valid())
+    await eventually(lambda: len(watcher.valid()) > seen + 90, timeout=20, what="3 s of video")
+    await host.close()
+    stopped = time.monotonic()
+    await eventually(lambda: registry.publishers.get(("thailand", "host")) is not None
+                     and registry.publishers[("thailand", "host")].transport == "demo",
+                     timeout=10, what="the demo host back")
+    assert time.monotonic() - stopped >= 2.0
+    demo = registry.publishers[("thailand", "host")]
+    assert demo.codecs["video"].mime == "video/H264"
+    frames = len(watcher.numbers)
+    await eventually(lambda: len(watcher.numbers) > frames + 15, timeout=10,
+                     what="the test card on the same player")
+    assert not pc.connectionState == "closed" and len(registry.viewers[("thailand", "host")]) == 1
+    watcher.stop()

@@ -16,7 +16,15 @@ import pytest
 from liveroom.client import RoomClient
 
 from ..helpers import eventually, token
-from .clients import answer, local_offer, post_sdp, publisher_pc, viewer_pc
+from .clients import (
+    Watcher,
+    answer,
+    connected,
+    local_offer,
+    post_sdp,
+    publisher_pc,
+    viewer_pc,
+)
 
 ROOM = "thailand"
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,3 +226,48 @@ async def test_a_publisher_that_vanishes_goes_offline_within_ten_seconds(media_s
         proc.kill()
         proc.wait()
     assert srv.registry.sessions == {}
+
+
+async def test_a_publisher_is_not_dropped_because_the_servers_loop_was_late(media_server, http,
+                                                                            peers):
+    """Under CPU starvation the server reads nothing for a while; the publisher's media was
+    there all along, unread. Its silence must not count until the server has caught up."""
+    srv = await media_server(media_timeout=2)
+    host = peers(publisher_pc())
+    await answer(host, await post_sdp(http, whip(srv), await local_offer(host),
+                                      token(ROOM, "host")))
+    viewer = peers(viewer_pc())
+    await answer(viewer, await post_sdp(http, whep(srv), await local_offer(viewer)))
+    watcher = Watcher(viewer)
+    await eventually(lambda: watcher.counts_up(10), timeout=15, what="frames")
+    publisher = next(iter(srv.registry.publishers.values()))
+
+    # The whole process (the server's loop) is held up longer than the media timeout.
+    await asyncio.get_running_loop().run_in_executor(None, lambda: None)  # a loop turn
+    time.sleep(3)  # a fault injected on purpose: the loop is starved, not waiting for anything
+    seen = len(watcher.valid())
+    await eventually(lambda: len(watcher.valid()) > seen + 30, timeout=15,
+                     what="frames again after the stall")
+    assert srv.registry.publishers.get((ROOM, "host")) is publisher and not publisher.closed
+    watcher.stop()
+
+
+async def test_a_publisher_the_server_drops_is_told_and_its_resource_is_gone(media_server, http,
+                                                                            peers):
+    srv = await media_server(media_timeout=1.5)
+    host = peers(publisher_pc(audio=False))
+    response = await post_sdp(http, whip(srv), await local_offer(host), token(ROOM, "host"))
+    await answer(host, response)
+    await connected(host)
+    await eventually(lambda: _live(srv), what="the room to go live")
+    host.getSenders()[0].replaceTrack(None)  # its camera stops: no media any more
+    # The server ends the session and tells the client (DTLS close), which can publish anew.
+    await eventually(lambda: host.connectionState == "closed", timeout=15,
+                     what="the publisher to learn its session ended")
+    url = srv.base_url + response.headers["Location"]
+    auth = {"Authorization": f"Bearer {token(ROOM, 'host')}"}
+    async with http.patch(url, data="a=end-of-candidates\r\n", headers={
+            **auth, "Content-Type": "application/trickle-ice-sdpfrag"}) as r:
+        assert await _error(r) == (404, "session_not_found")
+    async with http.delete(url, headers=auth) as r:
+        assert await _error(r) == (404, "session_not_found")
