@@ -9,7 +9,7 @@ names the setting, so an operator never has to guess which of twenty variables i
 
 from __future__ import annotations
 
-import os
+import ipaddress
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from .domain import checkout
+from .files import create_private, private_dir
 
 MIN_SECRET_CHARS = 32
 # Prices are shown in the product's currency and in the viewer's, yuan by default: each rate says
@@ -97,6 +98,9 @@ class Settings:
     checkout_url: str | None = None
     checkout_secret: str | None = None
     signin_url: str | None = None
+    # Networks webhooks may be sent to although they are refused by default (loopback,
+    # link-local, metadata...; see webhooks/targets.py), as CIDRs or single addresses.
+    webhook_allowed_networks: tuple[str, ...] = ()
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
 
     @property
@@ -169,6 +173,7 @@ VARIABLES: Variables = {
     "checkout_url": ("LIVEROOM_CHECKOUT_URL", str),
     "checkout_secret": ("LIVEROOM_CHECKOUT_SECRET", str),
     "signin_url": ("LIVEROOM_SIGNIN_URL", str),
+    "webhook_allowed_networks": ("LIVEROOM_WEBHOOK_ALLOWED_NETWORKS", lambda v: csv(v)),
 }
 
 
@@ -321,6 +326,14 @@ def _validate_operations(settings: Settings) -> None:
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.replace('_', '-')} ({var}) must be 0 (no limit) or more")
     must_be_positive(settings, VARIABLES, "max_body_bytes", "request_timeout", "drain_timeout")
+    for network in settings.webhook_allowed_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"webhook-allowed-networks (LIVEROOM_WEBHOOK_ALLOWED_NETWORKS): {network!r} is "
+                "not an IP network (e.g. 127.0.0.0/8) or address"
+            ) from None
 
 
 def _validate_shopping(settings: Settings) -> None:
@@ -353,17 +366,18 @@ def with_secret(settings: Settings) -> Settings:
     """Fill in the secret for the embedded engine: generated once, kept in data_dir.
 
     With Redis the operator must give one (validate() says so); on a laptop a generated secret
-    that survives restarts means tokens printed yesterday still work today.
+    that survives restarts means tokens printed yesterday still work today. The data dir is
+    made private (files.py); a secret file shorter than the minimum is refused, never used.
     """
     if settings.secret:
         return settings
-    path = settings.data_dir / "secret"
-    if path.exists():
-        return replace(settings, secret=path.read_text().strip())
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(32)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(secret)
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    path = private_dir(settings.data_dir) / "secret"
+    secret = (path.read_text(encoding="utf-8") if path.exists()
+              else create_private(path, secrets.token_urlsafe(32))).strip()
+    if len(secret) < MIN_SECRET_CHARS:
+        raise ConfigError(
+            f"the token signing secret in {path} has {len(secret)} characters; at least "
+            f"{MIN_SECRET_CHARS} are needed. Delete the file to have a new one generated "
+            "(tokens signed with the old one stop working), or give one with LIVEROOM_SECRET"
+        )
     return replace(settings, secret=secret)

@@ -27,6 +27,7 @@ from liveroom.server.settings import ServerSettings
 from .helpers import SECRET, RedisServer, SharedRedis
 
 ENGINES = ["memory", "redis"]
+pytest_plugins = ["tests.never_skip"]
 
 
 @pytest.fixture(scope="session")

@@ -143,7 +143,7 @@ async def test_a_failing_webhook_receiver_shows_in_metrics_and_in_the_delivery_l
     receiver = web.Application()
     receiver.router.add_post("/hooks", broken)
     hooks = await aiohttp_server(receiver)
-    srv = await server()
+    srv = await server(webhook_allowed_networks=("127.0.0.1",))
     admin = {"Authorization": f"Bearer {admin_token()}"}
     async with aiohttp.ClientSession() as http:
         response = await http.put(f"{srv.base_url}/api/rooms/{ROOM}/webhook", headers=admin,

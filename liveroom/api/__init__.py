@@ -1,11 +1,11 @@
-"""The REST API (JSON): rooms, products, sales, orders, webhooks, health, the instance's log
-level. Errors follow middleware.py."""
+"""The REST API (JSON): rooms, products, sales, orders, webhooks, deleted rooms' archives,
+health, the instance's log level. Errors follow middleware.py."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from . import admin, health, products, rooms, sales, webhooks
+from . import admin, archives, health, products, rooms, sales, webhooks
 
 
 def setup_api(app: web.Application) -> None:
@@ -38,3 +38,11 @@ def setup_api(app: web.Application) -> None:
     r.add_delete("/api/rooms/{room}/webhook", webhooks.delete_webhook)
     r.add_get("/api/rooms/{room}/webhook/deliveries", webhooks.deliveries)
     r.add_post("/api/rooms/{room}/webhook/deliveries/{delivery}/replay", webhooks.replay)
+    r.add_get("/api/archives", archives.list_archives)
+    r.add_get("/api/archives/{room}", archives.get_archive)
+    r.add_delete("/api/archives/{room}", archives.purge_archive)
+    r.add_get("/api/archives/{room}/orders", archives.archive_orders)
+    r.add_post("/api/archives/{room}/orders/{order}/{action:pay|cancel}",
+               archives.settle_archived_order)
+    r.add_get("/api/archives/{room}/webhook/deliveries", archives.archive_deliveries)
+    r.add_delete("/api/archives/{room}/webhook", archives.delete_archive_webhook)

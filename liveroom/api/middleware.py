@@ -9,7 +9,7 @@ import re
 import secrets
 import time
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from .. import logs
 from ..config import SETTINGS
@@ -114,6 +114,19 @@ async def request_context(request: web.Request, handler):
             method = request.method if request.method in METHODS else "other"
             metrics.http_requests.labels(method, route, str(status)).inc()
             metrics.http_duration.labels(method, route).observe(elapsed)
+
+
+SERVER_NAME = "liveroom"
+
+
+def hide_server_version() -> None:
+    """Every HTTP response names the server as plain "liveroom": no version of ours, of aiohttp
+    or of Python for a scanner to match against known flaws.
+
+    aiohttp writes its default `Server` into every response it prepares, including the 400s it
+    answers malformed requests with before any application hook runs, so the default is where
+    this must change (once per process; it touches nothing else)."""
+    setattr(web_response, "SERVER_SOFTWARE", SERVER_NAME)
 
 
 async def add_request_id(request: web.Request, response: web.StreamResponse) -> None:

@@ -4,9 +4,7 @@ them; hosts, moderators and operators read orders (JSON or CSV); the host or the
 
 from __future__ import annotations
 
-import csv
-import datetime
-import io
+from typing import Any
 
 from aiohttp import web
 
@@ -18,10 +16,7 @@ from ..domain.validation import check_slug
 from ..engine import ENGINE
 from ..sale_clock import SALE_CLOCK
 from .access import enter, json_body
-
-ORDER_COLUMNS = ("id", "sale_id", "product_id", "product_name", "user_id", "user_name",
-                 "quantity", "unit_price", "currency", "total", "status", "created_at",
-                 "expires_at", "settled_at", "settled_by", "idempotency_key")
+from .order_pages import orders_page
 
 
 async def _sale(request: web.Request, room: str) -> dict:
@@ -69,53 +64,35 @@ async def finish_sale(request: web.Request) -> web.Response:
     return web.json_response(sale)
 
 
-TIME_COLUMNS = ("created_at", "expires_at", "settled_at")
-
-
-def _cell(column: str, value: object) -> object:
-    """A CSV cell as a spreadsheet reads it: times in ISO 8601 (UTC), not Unix ms."""
-    if column in TIME_COLUMNS and isinstance(value, int):
-        when = datetime.datetime.fromtimestamp(value / 1000, datetime.UTC)
-        return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return value
-
-
-def _orders_response(request: web.Request, orders: list[dict], name: str) -> web.Response:
-    wants_csv = request.query.get("format") == "csv" or (
-        "text/csv" in request.headers.get("Accept", ""))
-    if not wants_csv:
-        return web.json_response({"orders": orders})
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=ORDER_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for order in orders:
-        writer.writerow({column: _cell(column, order.get(column, "")) for column in ORDER_COLUMNS})
-    return web.Response(
-        text=out.getvalue(), content_type="text/csv", charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
-
-
 async def room_orders(request: web.Request) -> web.Response:
     room = (await enter(request, "orders")).room_id
-    orders = await request.app[ENGINE].sales.list_orders(room)
-    return _orders_response(request, orders, f"{room}-orders")
+    sales = request.app[ENGINE].sales
+    response, _last = await orders_page(
+        request, lambda **page: sales.list_orders(room, **page), f"{room}-orders")
+    return response
 
 
 async def sale_orders(request: web.Request) -> web.Response:
     room = (await enter(request, "orders")).room_id
     sale = await _sale(request, room)
-    orders = await request.app[ENGINE].sales.list_orders(room, sale_id=sale["id"])
-    return _orders_response(request, orders, f"{room}-{sale['id']}-orders")
+    sales = request.app[ENGINE].sales
+    response, _last = await orders_page(
+        request, lambda **page: sales.list_orders(room, sale_id=sale["id"], **page),
+        f"{room}-{sale['id']}-orders")
+    return response
 
 
 async def my_orders(request: web.Request) -> web.Response:
     admission = await enter(request, "buy")
     room, identity = admission.room_id, admission.identity
-    orders = await request.app[ENGINE].sales.list_orders(room, user_id=identity.user_id)
-    settings = request.app[SETTINGS]
-    return web.json_response({"orders": [
-        with_pay_url(o, settings.checkout_url, settings.checkout_secret) for o in orders]})
+    sales, settings = request.app[ENGINE].sales, request.app[SETTINGS]
+
+    async def mine(**page: Any) -> list[dict]:
+        orders = await sales.list_orders(room, user_id=identity.user_id, **page)
+        return [with_pay_url(o, settings.checkout_url, settings.checkout_secret) for o in orders]
+
+    response, _last = await orders_page(request, mine, f"{room}-my-orders")
+    return response
 
 
 async def get_order(request: web.Request) -> web.Response:

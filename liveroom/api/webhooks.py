@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..config import SETTINGS
 from ..domain.errors import LiveroomError
 from ..domain.validation import check_text, invalid, only_fields
 from ..engine import ENGINE
+from ..webhooks import RefusedTarget, TargetPolicy
 from .access import json_body, operator_room
 
 MIN_SECRET = 16
@@ -21,6 +23,10 @@ async def put_webhook(request: web.Request) -> web.Response:
     secret = body.get("secret")
     if not isinstance(secret, str) or len(secret) < MIN_SECRET:
         raise invalid("secret", f"must be a string of at least {MIN_SECRET} characters")
+    try:  # the dispatcher checks again on every delivery: DNS can change
+        await TargetPolicy(request.app[SETTINGS].webhook_allowed_networks).check_url(url)
+    except (RefusedTarget, ValueError) as refused:
+        raise invalid("url", str(refused)) from None
     await request.app[ENGINE].sales.set_webhook(room, {"url": url, "secret": secret})
     return web.json_response({"url": url})
 

@@ -15,12 +15,14 @@ from ..domain.sales import (
     new_product_order,
     sale_from_input,
 )
-from ..domain.validation import check_slug
+from ..domain.validation import check_int, check_slug
+from ..engine.sales import PAGE_LIMIT
 from ..sale_clock import SALE_CLOCK
 from .commands import CommandTable, Context, required
 from .connection import Connection
 
 SALE_COMMANDS = CommandTable()
+MY_ORDERS_PAGE = 100
 
 
 def _sale_id(message: dict[str, Any]) -> str:
@@ -131,7 +133,15 @@ async def product_buy(ctx: Context, conn: Connection, message: dict) -> dict:
     return {"order": _for_buyer(ctx, result.order), "created": result.created}
 
 
-@SALE_COMMANDS.command("orders.mine", capability="buy")
+@SALE_COMMANDS.command("orders.mine", capability="buy", fields=("after", "limit"))
 async def orders_mine(ctx: Context, conn: Connection, message: dict) -> dict:
-    orders = await ctx.engine.sales.list_orders(conn.room, user_id=conn.identity.user_id)
-    return {"orders": [_for_buyer(ctx, order) for order in orders]}
+    """The buyer's orders in this room, a page at a time, as over REST (api/order_pages.py)."""
+    limit = check_int(message.get("limit", MY_ORDERS_PAGE), "limit", low=1, high=PAGE_LIMIT)
+    after = message.get("after")
+    if after is not None and (not isinstance(after, str) or not 0 < len(after) <= 64):
+        raise LiveroomError("invalid_field", "after: must be the id of the last order of the "
+                            "page before", field="after")
+    orders = await ctx.engine.sales.list_orders(conn.room, user_id=conn.identity.user_id,
+                                                after=after, limit=limit)
+    return {"orders": [_for_buyer(ctx, order) for order in orders],
+            "next": orders[-1]["id"] if len(orders) == limit else None}

@@ -2,12 +2,14 @@
 
     liveroom rooms list|show|create|update|delete
     liveroom products list|create|update|delete
-    liveroom orders export --room R [--sale S] [--format csv|json] [--output FILE]
+    liveroom orders export --room R [--sale S | --archived] [--format csv|json] [--output FILE]
+    liveroom archives list|show|purge
     liveroom log-level [LEVEL]
 
 Each talks to `--url` (LIVEROOM_URL, http://127.0.0.1:8080) with `--token` (LIVEROOM_TOKEN: an
 operator token, or a host's for its own room's products and orders). Results go to stdout (JSON,
-or a table for lists); a refusal prints the server's error code and message to stderr.
+or a table for lists); a refusal prints the server's error code and message to stderr. An
+export reads every page of the listing and writes them as one file (one CSV header row).
 
 Exit status: 0 done; 1 the server refused (its error code is printed); 2 bad usage;
 3 the server could not be reached.
@@ -20,16 +22,19 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 TIMEOUT = 30.0
 EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
+PAGE = 1000  # orders per page read by an export
 
 ROOM_FIELDS = ("title", "country", "country_code", "host_name", "description")
 PRODUCT_FIELDS = ("name", "description", "price", "currency", "stock", "origin", "image")
@@ -83,9 +88,24 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     verbs = orders.add_subparsers(dest="verb", required=True)
     p = verbs.add_parser("export", parents=[common], help="orders as CSV or JSON")
     p.add_argument("--room", required=True)
-    p.add_argument("--sale", help="only this flash sale's orders")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--sale", help="only this flash sale's orders")
+    which.add_argument("--archived", action="store_true",
+                       help="the orders of a deleted room, kept in its archive (operator); "
+                       "reading them all marks the archive exported once none is reserved")
     p.add_argument("--format", choices=("csv", "json"), default="csv")
     p.add_argument("--output", type=Path, help="write to this file instead of stdout")
+
+    archives = commands.add_parser(
+        "archives", help="deleted rooms whose orders are kept until settled, exported, purged")
+    verbs = archives.add_subparsers(dest="verb", required=True)
+    p = verbs.add_parser("list", parents=[common], help="every archive, with what keeps it")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p = verbs.add_parser("show", parents=[common], help="one archive, as JSON")
+    p.add_argument("room")
+    p = verbs.add_parser("purge", parents=[common],
+                         help="remove a settled, exported archive for good (operator)")
+    p.add_argument("room")
 
     level = commands.add_parser("log-level", parents=[common],
                                 help="show or change the log level of the instance at --url")
@@ -125,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
             return _products(args)
         if args.command == "orders":
             return _export(args)
+        if args.command == "archives":
+            return _archives(args)
         return _log_level(args)
     except AdminError as exc:
         print(f"liveroom: {exc}", file=sys.stderr)
@@ -170,13 +192,23 @@ def _products(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     room = quote(args.room, safe="")
-    path = (f"/api/rooms/{room}/sales/{quote(args.sale, safe='')}/orders" if args.sale
+    path = (f"/api/archives/{room}/orders" if args.archived
+            else f"/api/rooms/{room}/sales/{quote(args.sale, safe='')}/orders" if args.sale
             else f"/api/rooms/{room}/orders")
     if args.format == "csv":
-        data = _fetch(args, "GET", path + "?format=csv", accept="text/csv")
-        count = max(0, len(list(csv.reader(io.StringIO(data.decode("utf-8"))))) - 1)
+        text = _all_csv_pages(args, f"{path}?format=csv&limit={PAGE}")
+        data = text.encode("utf-8")
+        count = max(0, len(list(csv.reader(io.StringIO(text)))) - 1)
     else:
-        orders = _call(args, "GET", path)["orders"]
+        orders: list[dict[str, Any]] = []
+        after = None
+        while True:
+            query = f"?limit={PAGE}" + (f"&after={quote(after, safe='')}" if after else "")
+            page = _call(args, "GET", path + query)
+            orders += page["orders"]
+            after = page.get("next")
+            if not after:
+                break
         data = (json.dumps(orders, ensure_ascii=False, indent=2) + "\n").encode()
         count = len(orders)
     if args.output is None:
@@ -185,6 +217,42 @@ def _export(args: argparse.Namespace) -> int:
     else:
         args.output.write_bytes(data)
         print(f"wrote {count} order(s) to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _all_csv_pages(args: argparse.Namespace, path: str) -> str:
+    """Every page of a CSV listing, following its Link headers; the header row once."""
+    parts: list[str] = []
+    next_path: str | None = path
+    while next_path is not None:
+        data, headers = _exchange(args, "GET", next_path, accept="text/csv")
+        text = data.decode("utf-8")
+        parts.append(text if not parts else text.split("\n", 1)[1] if "\n" in text else "")
+        next_path = _next_link(headers.get("Link"))
+    return "".join(parts)
+
+
+def _next_link(header: str | None) -> str | None:
+    match = re.search(r'<([^>]+)>\s*;\s*rel="next"', header or "")
+    if match is None:
+        return None
+    target = urlsplit(match.group(1))  # the server's path, asked of the same --url
+    return target.path + (f"?{target.query}" if target.query else "")
+
+
+def _archives(args: argparse.Namespace) -> int:
+    if args.verb == "list":
+        archives = _call(args, "GET", "/api/archives")["archives"]
+        if args.json:
+            return _print_json(archives)
+        rows = [{**a, "room": a["room"]["id"]} for a in archives]
+        return _table(rows, ("room", "orders", "reserved", "undelivered", "exported_at",
+                             "purgeable"))
+    room = quote(args.room, safe="")
+    if args.verb == "show":
+        return _print_json(_call(args, "GET", f"/api/archives/{room}"))
+    _call(args, "DELETE", f"/api/archives/{room}")
+    print(f"purged the archive of room {args.room}")
     return 0
 
 
@@ -209,6 +277,11 @@ def _call(args: argparse.Namespace, method: str, path: str, body: Any = None) ->
 
 def _fetch(args: argparse.Namespace, method: str, path: str, body: Any = None,
            accept: str = "application/json") -> bytes:
+    return _exchange(args, method, path, body, accept)[0]
+
+
+def _exchange(args: argparse.Namespace, method: str, path: str, body: Any = None,
+              accept: str = "application/json") -> tuple[bytes, Message]:
     url = args.url.rstrip("/") + path
     headers = {"Accept": accept}
     if args.token:
@@ -220,7 +293,7 @@ def _fetch(args: argparse.Namespace, method: str, path: str, body: Any = None,
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-            return response.read()
+            return response.read(), response.headers
     except urllib.error.HTTPError as exc:
         raise AdminError(EXIT_REFUSED, _refusal(exc, bool(args.token))) from None
     except (urllib.error.URLError, OSError) as exc:

@@ -350,7 +350,16 @@ class RoomClient:
         raise AssertionError("unreachable")
 
     async def my_orders(self) -> list[dict[str, Any]]:
-        return (await self.command("orders.mine"))["orders"]
+        """All of this buyer's orders in the room, oldest first (read a page at a time)."""
+        orders: list[dict[str, Any]] = []
+        after = None
+        while True:
+            page = await self.command("orders.mine", limit=1000,
+                                      **({"after": after} if after else {}))
+            orders += page["orders"]
+            after = page.get("next")
+            if not after:
+                return orders
 
     # --- events ------------------------------------------------------------------------------
     async def next_event(self, *types: str, timeout: float | None = 10.0) -> dict[str, Any]:

@@ -44,6 +44,7 @@ STATUS = {
     "price_changed": 409,
     "publisher_exists": 409,
     "not_live": 409,
+    "not_purgeable": 409,
     "precondition_failed": 412,
     "payload_too_large": 413,
     "unsupported_media_type": 415,

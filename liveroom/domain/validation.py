@@ -103,12 +103,18 @@ def check_price(value: Any, currency: str, field: str = "price") -> str:
 
 
 def check_image(value: Any, field: str = "image") -> str:
+    """An https:// URL, or a path on this server. Browsers read `//host/...` as another site
+    (protocol-relative), `/\\host/...` too (a backslash counts as a slash), and drop tabs and
+    newlines inside a URL before reading it: none of these may pass for a path here."""
     if not isinstance(value, str) or len(value) > 500:
         raise invalid(field, "must be a URL of at most 500 characters")
-    if not (value.startswith("https://") or value.startswith("/")):
-        raise invalid(field, "must be an https:// URL or a path on this server")
-    if any(ch in value for ch in "\"'<> \n"):
-        raise invalid(field, "must not contain quotes, angle brackets or spaces")
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") or ch in "\"'<>\\"
+           for ch in value):
+        raise invalid(field, "must not contain spaces, control characters, quotes, angle "
+                             "brackets or backslashes")
+    if not (value.startswith("https://") or (value.startswith("/")
+                                               and not value.startswith("//"))):
+        raise invalid(field, "must be an https:// URL or a path on this server (one leading /)")
     return value
 
 

@@ -13,11 +13,11 @@ from ..config import Settings
 from .broker import Broker, EventHandler, Position
 from .media import Media
 from .presence import Presence
-from .sales import BuyResult, OutboxEntry, Sales
+from .sales import Archive, BuyResult, OutboxEntry, Sales
 from .store import Snapshot, Store
 
 __all__ = [
-    "Broker", "BuyResult", "Engine", "EventHandler", "Media", "OutboxEntry", "Position",
+    "Archive", "Broker", "BuyResult", "Engine", "EventHandler", "Media", "OutboxEntry", "Position",
     "Presence", "Sales", "Snapshot", "Store", "create_engine", "ENGINE",
 ]
 

@@ -3,6 +3,9 @@
 Appends made while a write is under way wait for the next one, so a burst of buys shares one
 fsync (group commit) instead of queueing for one each. The file is replayed on start-up to
 rebuild state; a torn last line (the process died mid-write, before acknowledging it) is ignored.
+
+`forget` rewrites the file without what a purge removed for good (a deleted room's orders, once
+exported): purged data does not linger on disk.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -30,6 +33,7 @@ class Journal:
         self._waiters: list[asyncio.Future] = []
         self._writer: asyncio.Task | None = None
         self._file: BinaryIO | None = None
+        self._lock = asyncio.Lock()  # one write or rewrite of the file at a time
 
     def replay(self) -> Iterator[dict[str, Any]]:
         """Every record written so far, oldest first."""
@@ -73,7 +77,8 @@ class Journal:
                 data, self._pending = b"".join(self._pending), []
                 waiters, self._waiters = self._waiters, []
                 try:
-                    await asyncio.to_thread(self._write, data)
+                    async with self._lock:
+                        await asyncio.to_thread(self._write, data)
                 except Exception as exc:
                     log.critical("%s: write failed: %s", self.path, exc)
                     for waiter in waiters:
@@ -92,6 +97,33 @@ class Journal:
         self._file.write(data)
         self._file.flush()
         os.fsync(self._file.fileno())
+
+    async def forget(self, drop: Callable[[dict[str, Any]], bool]) -> None:
+        """Rewrite the file without the records `drop` picks (it sees them oldest first, and
+        may keep state: e.g. drop a room's records up to the one that purged it). Appends
+        made meanwhile wait, and land after the rewritten records."""
+        async with self._lock:
+            await asyncio.to_thread(self._rewrite, drop)
+
+    def _rewrite(self, drop: Callable[[dict[str, Any]], bool]) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if not self.path.exists():
+            return
+        kept = [line for line in self.path.read_bytes().split(b"\n")
+                if line and not drop(json.loads(line))]
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "wb") as f:
+            f.write(b"".join(line + b"\n" for line in kept))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
     async def close(self) -> None:
         if self._writer is not None:

@@ -9,24 +9,31 @@ A product bought outside a sale takes its units from the product's stock, which 
 keeps in the room's document: the purchase writes that document (stock taken) before its
 order is journaled, and a cancelled or expired order is journaled before its units go back.
 A crash between the two writes can leave units unsold; it can never sell them twice.
+
+A deleted room's sales and orders stay here as its archive until they are purged (sales.py); a
+purge takes them out of memory and out of the journal and the delivery log on disk.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import copy
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..domain import events
 from ..domain.errors import LiveroomError
 from ..domain.sales import buy_refusal, now_ms, sale_state, sale_view
+from ..domain.validation import invalid
+from .disk import write_atomically
 from .journal import Journal
 from .memory_broker import MemoryBroker
-from .memory_store import MemoryStore
-from .sales import DELIVERY_LOG_SIZE, BuyResult, OutboxEntry, Sales
+from .memory_orders import OrderIndex
+from .sales import DELIVERY_LOG_SIZE, PAGE_LIMIT, Archive, BuyResult, OutboxEntry, Sales
 
 STOCK_INTERVAL = 0.25
 PRODUCT_KEYS = "product:"  # idempotency keys of purchases outside a sale: (PRODUCT_KEYS + id, ...)
@@ -52,6 +59,7 @@ class _Room:
     held: collections.Counter = field(default_factory=collections.Counter)  # (sale, user)
     idempotency: dict[tuple[str, str, str], str] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # in creation order
+    order_index: OrderIndex = field(default_factory=OrderIndex)
     reserved: dict[str, int] = field(default_factory=dict)  # order id -> expires_at (ms)
     outbox: dict[str, dict[str, Any]] = field(default_factory=dict)
     outbox_due: dict[str, int] = field(default_factory=dict)
@@ -59,12 +67,27 @@ class _Room:
     webhook: dict[str, Any] | None = None
     deliveries: collections.deque = field(
         default_factory=lambda: collections.deque(maxlen=DELIVERY_LOG_SIZE))
+    # Set once the room is deleted: {"record", "deleted_at", "exported_at"}.
+    archived: dict[str, Any] | None = None
+
+
+class RoomStock(Protocol):
+    """What the sales need of the store: whether a room exists, and its products' stock."""
+
+    def has_room(self, room: str) -> bool: ...
+
+    def product_now(self, room: str, product_id: str) -> dict[str, Any] | None: ...
+
+    def take_stock(self, room: str, product_id: str, change: int) -> dict[str, Any] | None: ...
 
 
 class MemorySales(Sales):
-    def __init__(self, broker: MemoryBroker, data_dir: Path, store: MemoryStore) -> None:
+    # The rooms and their products' stock (the store). The store is made with these sales (a
+    # deleted room's orders stay here), so the engine hands it over once both exist.
+    rooms: RoomStock
+
+    def __init__(self, broker: MemoryBroker, data_dir: Path) -> None:
         self._broker = broker
-        self._store = store
         self._rooms: collections.defaultdict[str, _Room] = collections.defaultdict(_Room)
         self._journal = Journal(Path(data_dir) / "sales.journal")
         # Delivery attempts are a log for people, not state: appended, not fsynced.
@@ -79,18 +102,26 @@ class MemorySales(Sales):
         for line in self._delivery_path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 entry = json.loads(line)
-                self._rooms[entry["room"]].deliveries.appendleft(entry["record"])
+                if entry["room"] in self._rooms:  # not purged since
+                    self._rooms[entry["room"]].deliveries.appendleft(entry["record"])
+        self._save_deliveries()
+
+    def _save_deliveries(self) -> None:
         kept = [json.dumps({"room": room, "record": record}, ensure_ascii=False)
                 for room, state in self._rooms.items() for record in reversed(state.deliveries)]
-        self._delivery_path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        write_atomically(self._delivery_path,
+                         "".join(line + "\n" for line in kept).encode("utf-8"))
 
     async def close(self) -> None:
         await self._journal.close()
 
     # --- the one place state changes ----------------------------------------------------------
     def _apply(self, record: dict[str, Any]) -> None:
-        room = self._rooms[record["room"]]
         kind = record["t"]
+        if kind == "purge":
+            self._rooms.pop(record["room"], None)
+            return
+        room = self._rooms[record["room"]]
         if kind == "sale":
             sale = record["sale"]
             room.sales[sale["id"]] = _Sale(sale, sale["stock"], record["state"])
@@ -106,6 +137,7 @@ class MemorySales(Sales):
                 room.held[order["sale_id"], order["user_id"]] += order["quantity"]
             room.idempotency[_key_of(order)] = order["id"]
             room.orders[order["id"]] = dict(order)  # a copy: the caller keeps its own
+            room.order_index.add(order)
             room.reserved[order["id"]] = order["expires_at"]
         elif kind == "settle":
             order = room.orders[record["order_id"]]
@@ -127,6 +159,12 @@ class MemorySales(Sales):
             room.outbox_due.pop(record["id"], None)
         elif kind == "webhook":
             room.webhook = record["config"]
+        elif kind == "archive":
+            room.archived = {"record": record["record"], "deleted_at": record["at"],
+                             "exported_at": None}
+        elif kind == "exported":
+            assert room.archived is not None
+            room.archived["exported_at"] = record["at"]
         else:
             raise ValueError(f"unknown journal record {kind!r}")
 
@@ -143,7 +181,12 @@ class MemorySales(Sales):
                 "payload": payload, "created_at": now}
 
     # --- sales -------------------------------------------------------------------------------
+    def _need_room(self, room: str) -> None:
+        if not self.rooms.has_room(room):
+            raise LiveroomError("room_not_found", f"no room {room!r}")
+
     async def create_sale(self, room: str, sale: dict[str, Any]) -> dict[str, Any]:
+        self._need_room(room)
         state = sale_state(sale, sale["stock"], None, now_ms())
         durable = self._commit({"t": "sale", "room": room, "sale": sale, "state": state})
         view = sale_view(sale, sale["stock"], state)
@@ -192,6 +235,13 @@ class MemorySales(Sales):
 
     async def _announce(self, room: str) -> list[_Sale]:
         """Publish each sale's state change once; return the sales still active."""
+        durable, active = self._announce_now(room)
+        if durable is not None:
+            await durable
+        return active
+
+    def _announce_now(self, room: str) -> tuple[asyncio.Future | None, list[_Sale]]:
+        """_announce without waiting for the disk: the future completes once it is there."""
         now = now_ms()
         records, announcements, active = [], [], []
         for sale in self._rooms[room].sales.values():
@@ -209,15 +259,16 @@ class MemorySales(Sales):
                     records.append(self._outbox_record(room, "sale.ended", view, now))
             if state not in ("ended", "cancelled"):
                 active.append(sale)
+        durable = None
         if records:
             durable = self._commit(*records)
             for event in announcements:
                 self._broker.publish_now(room, event)
-            await durable
-        return active
+        return durable, active
 
     # --- buying ------------------------------------------------------------------------------
     async def buy(self, room: str, sale_id: str, order: dict[str, Any]) -> BuyResult:
+        self._need_room(room)
         state = self._rooms[room]
         sale = state.sales.get(sale_id)
         if sale is None:
@@ -256,7 +307,7 @@ class MemorySales(Sales):
             if existing["quantity"] != order["quantity"]:
                 raise buy_refusal("idempotency_conflict", None)
             return BuyResult(dict(existing), False)
-        product = self._store.product_now(room, order["product_id"])
+        product = self.rooms.product_now(room, order["product_id"])
         if product is None:
             raise buy_refusal("product_not_found", None)
         if (product["price"], product["currency"]) != (order["unit_price"], order["currency"]):
@@ -267,7 +318,7 @@ class MemorySales(Sales):
         if product["stock"] < order["quantity"]:
             raise buy_refusal("not_enough_stock", None, remaining=product["stock"])
         # Stock first (written and announced), then the order: see the module's docstring.
-        self._store.take_stock(room, order["product_id"], -order["quantity"])
+        self.rooms.take_stock(room, order["product_id"], -order["quantity"])
         await self._commit(
             {"t": "order", "room": room, "order": order},
             self._outbox_record(room, "order.created", order, order["created_at"]),
@@ -280,10 +331,23 @@ class MemorySales(Sales):
         return dict(order) if order else None
 
     async def list_orders(self, room: str, *, sale_id: str | None = None,
-                          user_id: str | None = None) -> list[dict[str, Any]]:
-        return [dict(o) for o in self._rooms[room].orders.values()
-                if (sale_id is None or o["sale_id"] == sale_id)
-                and (user_id is None or o["user_id"] == user_id)]
+                          user_id: str | None = None, after: str | None = None,
+                          limit: int = PAGE_LIMIT) -> list[dict[str, Any]]:
+        if sale_id is not None and user_id is not None:
+            raise ValueError("list_orders takes a sale or a buyer, not both")
+        state = self._rooms.get(room)
+        if state is None:
+            if after is not None:
+                raise _unknown_cursor(after)
+            return []
+        cursor = None
+        if after is not None:
+            if after not in state.orders:
+                raise _unknown_cursor(after)
+            cursor = (state.orders[after]["created_at"], after)
+        ids = state.order_index.page(sale_id=sale_id, user_id=user_id, after=cursor,
+                                     limit=min(limit, PAGE_LIMIT))
+        return [dict(state.orders[order_id]) for order_id in ids]
 
     async def settle(self, room: str, order_id: str, status: str, by: str) -> dict[str, Any]:
         order = self._rooms[room].orders.get(order_id)
@@ -306,7 +370,7 @@ class MemorySales(Sales):
         await self._journal.append(settle, outbox)
         if status != "paid" and not order.get("sale_id"):
             # Journaled first: a crash now leaves the units unsold, never sold twice.
-            self._store.take_stock(room, order["product_id"], order["quantity"])
+            self.rooms.take_stock(room, order["product_id"], order["quantity"])
         return dict(order)
 
     # --- outbox ------------------------------------------------------------------------------
@@ -363,6 +427,8 @@ class MemorySales(Sales):
             sale.told not in ("ended", "cancelled") for sale in state.sales.values()))
 
     async def log_delivery(self, room: str, record: dict[str, Any]) -> None:
+        if room not in self._rooms:
+            return  # purged while the attempt was under way
         self._rooms[room].deliveries.appendleft(record)
         with open(self._delivery_path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"room": room, "record": record}, ensure_ascii=False) + "\n")
@@ -375,3 +441,84 @@ def _key_of(order: dict[str, Any]) -> tuple[str, str, str]:
     """Where an order's idempotency key is kept: per sale, or per product outside a sale."""
     scope = order.get("sale_id") or PRODUCT_KEYS + order["product_id"]
     return scope, order["user_id"], order["idempotency_key"]
+
+    # --- archives of deleted rooms -------------------------------------------------------------
+    def close_room(self, room: str, record: dict[str, Any]) -> Awaitable[Any]:
+        """The sales' part of deleting a room (MemoryStore.delete_room), done at once: end its
+        running and scheduled sales (announced, and in the outbox) and keep what was sold as
+        its archive; a room that never had a sale nor an order leaves nothing. Completes once
+        on disk."""
+        state = self._rooms.get(room)
+        if state is None or not (state.sales or state.orders):
+            return self._commit({"t": "purge", "room": room}) if state else _done()
+        finishes = [{"t": "finish", "room": room, "sale_id": sale_id, "outcome": "ended"}
+                    for sale_id, sale in state.sales.items()
+                    if sale.flag is None and sale.told not in ("ended", "cancelled")]
+        steps = [self._commit(*finishes)] if finishes else []
+        announced, _active = self._announce_now(room)
+        if announced is not None:
+            steps.append(announced)
+        steps.append(self._commit({"t": "archive", "room": room, "record": record,
+                                   "at": now_ms()}))
+        return asyncio.gather(*steps)
+
+    def archived_rooms(self) -> list[str]:
+        return [room for room, state in self._rooms.items() if state.archived is not None]
+
+    def has_archive(self, room: str) -> bool:
+        state = self._rooms.get(room)
+        return state is not None and state.archived is not None
+
+    def _archive(self, room: str) -> Archive | None:
+        state = self._rooms.get(room)
+        if state is None or state.archived is None:
+            return None
+        return Archive(room=state.archived["record"], deleted_at=state.archived["deleted_at"],
+                       orders=len(state.orders), reserved=len(state.reserved),
+                       undelivered=len(state.outbox) if state.webhook else 0,
+                       exported_at=state.archived["exported_at"])
+
+    async def archives(self) -> list[Archive]:
+        found = [a for a in map(self._archive, list(self._rooms)) if a is not None]
+        return sorted(found, key=lambda a: a.deleted_at)
+
+    async def archive(self, room: str) -> Archive | None:
+        return self._archive(room)
+
+    async def mark_exported(self, room: str) -> bool:
+        archive = self._archive(room)
+        if archive is None or archive.reserved:
+            return False
+        await self._commit({"t": "exported", "room": room, "at": now_ms()})
+        return True
+
+    async def purge_archive(self, room: str) -> None:
+        archive = self._archive(room)
+        if archive is None:
+            raise LiveroomError("room_not_found", f"no archive of a deleted room {room!r}")
+        if not archive.purgeable:
+            raise archive.refusal()
+        await self._commit({"t": "purge", "room": room})
+        # Off the disk too: the room's records up to this purge (a new room of that id may
+        # already have written its own after it).
+        purged = False
+
+        def drop(record: dict[str, Any]) -> bool:
+            nonlocal purged
+            if purged or record.get("room") != room:
+                return False
+            purged = record["t"] == "purge"
+            return True
+
+        await self._journal.forget(drop)
+        self._save_deliveries()
+
+
+def _unknown_cursor(after: str) -> LiveroomError:
+    return invalid("after", f"no order {after!r} in this room to continue after")
+
+
+def _done() -> asyncio.Future:
+    future = asyncio.get_running_loop().create_future()
+    future.set_result(None)
+    return future

@@ -19,6 +19,8 @@ from ..domain import events
 from ..domain.errors import LiveroomError
 from .disk import RoomFiles
 from .memory_broker import MemoryBroker
+from .memory_sales import MemorySales
+from .sales import archived_conflict
 from .store import Snapshot, Store
 
 LIKES_SAVE_DELAY = 1.0
@@ -52,8 +54,10 @@ def _now_ms() -> int:
 
 
 class MemoryStore(Store):
-    def __init__(self, broker: MemoryBroker, data_dir: Path, chat_tail: int) -> None:
+    def __init__(self, broker: MemoryBroker, data_dir: Path, chat_tail: int,
+                 sales: MemorySales) -> None:
         self._broker = broker
+        self._sales = sales  # deleting a room ends its sales and keeps their orders
         self._chat_tail = chat_tail
         self._files = RoomFiles(data_dir)
         self._rooms: dict[str, _Room] = {}
@@ -102,9 +106,14 @@ class MemoryStore(Store):
         state = self._rooms.get(room)
         return dict(state.record) if state else None
 
+    def has_room(self, room: str) -> bool:
+        return room in self._rooms
+
     async def create_room(self, record: dict[str, Any]) -> None:
         if record["id"] in self._rooms:
             raise LiveroomError("conflict", f"room {record['id']!r} already exists")
+        if self._sales.has_archive(record["id"]):
+            raise archived_conflict(record["id"])
         self._rooms[record["id"]] = _Room(record=dict(record), chat=deque(maxlen=self._chat_tail))
         self._save(record["id"])
 
@@ -115,16 +124,27 @@ class MemoryStore(Store):
         return self._broker.publish_now(record["id"], events.room_updated(record))
 
     async def delete_room(self, room: str) -> bool:
-        if room not in self._rooms:
+        state = self._rooms.get(room)
+        if state is None:
             return False
+        # One step on the loop: the sales end (announced), the room goes; then the disk.
+        archived = self._sales.close_room(room, state.record)
         self._broker.publish_now(room, events.room_deleted(room))
-        del self._rooms[room]
+        self.forget(room)
+        await archived
+        if room not in self._rooms:  # not created again meanwhile (a room without sales)
+            self._files.remove(room)
+        return True
+
+    def forget(self, room: str, *, from_disk: bool = False) -> None:
+        """Drop a room from memory (and, if asked, its file), without announcing anything."""
+        self._rooms.pop(room, None)
         handle = self._likes_save.pop(room, None)
         if handle:
             handle.cancel()
-        self._files.remove(room)
         self._broker.drop(room)
-        return True
+        if from_disk:
+            self._files.remove(room)
 
     # --- products ----------------------------------------------------------------------------
     async def list_products(self, room: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ class Keyspace:
         self.sale_rooms = f"{ns}:sales:rooms"  # rooms with sale work: the sale clocks visit them
         self.webhook_rooms = f"{ns}:webhook:rooms"  # rooms with a webhook: dispatchers visit them
         self.media_rooms = f"{ns}:media:rooms"  # rooms with a publisher's claim: swept
+        self.archives = f"{ns}:archives"  # deleted rooms whose orders are kept until purged
         self._rooms: dict[str, RoomKeys] = {}
 
     def room(self, room: str) -> RoomKeys:
@@ -37,7 +38,7 @@ class RoomKeys:
         "state", "chat", "mutes", "bans", "presence", "staff", "presence_instances",
         "sales", "sale_stock", "sale_flags", "sale_told", "sales_active", "sale_buyers",
         "sale_idem", "product_idem", "orders", "order_index", "order_expiry", "outbox", "outbox_due",
-        "outbox_seq", "webhook", "deliveries", "media", "media_deadlines", "thumbnail",
+        "outbox_seq", "webhook", "deliveries", "media", "media_deadlines", "thumbnail", "archived",
     )
 
     def __init__(self, room: str, namespace: str = "lr") -> None:
@@ -78,6 +79,8 @@ class RoomKeys:
         self.media = p + "media"  # hash: slot -> publisher's claim
         self.media_deadlines = p + "media:ttl"  # zset: slot -> claim deadline (ms, Redis clock)
         self.thumbnail = p + "thumbnail"  # the live video's latest still (JPEG), with a TTL
+        # A deleted room's archive: hash {record, deleted_at, exported_at} (redis_archives.py).
+        self.archived = p + "archived"
 
     def slow(self, user_id: str) -> str:
         return f"{self.prefix}slow:{user_id}"
@@ -87,6 +90,24 @@ class RoomKeys:
 
     def sale_orders(self, sale_id: str) -> str:
         return f"{self.prefix}orders:sale:{sale_id}"
+
+    @property
+    def live_keys(self) -> list[str]:
+        """What a room's deletion removes besides its record, stream and sales (lua/
+        room_delete.lua): every fixed name but those. Per-user slow-mode keys expire alone."""
+        return [self.products, self.state, self.chat, self.mutes, self.bans, self.presence,
+                self.staff, self.presence_instances, self.latest, self.media,
+                self.media_deadlines, self.thumbnail]
+
+    @property
+    def archive_keys(self) -> list[str]:
+        """The fixed names of what a deleted room keeps until its archive is purged; with
+        each sale's and each buyer's order index (sale_orders, user_orders) and `archived`.
+        The stream's keys too: settling an archived order tells its buyer (order.updated)."""
+        return [self.sales, self.sale_stock, self.sale_flags, self.sale_told, self.sales_active,
+                self.sale_buyers, self.sale_idem, self.product_idem, self.orders,
+                self.order_index, self.order_expiry, self.outbox, self.outbox_due,
+                self.outbox_seq, self.webhook, self.deliveries, *self.stream]
 
     @property
     def outbox_keys(self) -> list[str]:

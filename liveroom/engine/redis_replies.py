@@ -14,7 +14,9 @@ from typing import Any
 
 from ..domain.errors import LiveroomError
 from ..domain.sales import buy_refusal
+from ..domain.validation import invalid
 from .redis_types import as_text
+from .sales import archived_conflict
 
 About = Mapping[str, str]
 
@@ -32,6 +34,13 @@ def refusal(code: str, details: list[Any], about: About) -> LiveroomError:
     match code:
         case "room_not_found":
             return LiveroomError("room_not_found", f"no room {about['room']!r}")
+        case "room_exists":
+            return LiveroomError("conflict", f"room {about['room']!r} already exists")
+        case "room_archived":
+            return archived_conflict(about["room"])
+        case "unknown_cursor":
+            return invalid("after", f"no order {about['after']!r} in this room to continue "
+                           "after")
         case "product_not_found":
             return LiveroomError("product_not_found",
                                  f"no product {about['product']!r} in {about['room']!r}")

@@ -10,13 +10,14 @@ from redis.asyncio import Redis
 from ..domain import events
 from ..domain.codec import pack, unpack
 from ..domain.sales import now_ms, sale_state, sale_view
+from .redis_archives import purge, read_archive
 from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
 from .redis_index import retire_if_idle
 from .redis_keys import RoomKeys
 from .redis_scripts import Scripts
 from .redis_types import as_bytes, as_text
-from .sales import DELIVERY_LOG_SIZE, BuyResult, OutboxEntry, Sales
+from .sales import DELIVERY_LOG_SIZE, PAGE_LIMIT, Archive, BuyResult, OutboxEntry, Sales
 
 STOCK_INTERVAL = 0.25  # coalesced sale.stock events: at most four a second per sale
 
@@ -135,10 +136,11 @@ class RedisSales(Sales):
         outcome, blob = await self._scripts.sale_buy(
             keys=[*k.stream, k.sales, k.sale_stock, k.sale_flags, k.sale_buyers, k.sale_idem,
                   k.orders, k.order_index, k.user_orders(user), k.sale_orders(sale_id),
-                  k.order_expiry, *k.outbox_keys],
+                  k.order_expiry, *k.outbox_keys, k.record],
             args=[*self._broker.stream_args(k), sale_id, user, order["idempotency_key"],
                   order["quantity"], order["id"], pack(order), order["created_at"],
                   order["expires_at"]],
+            about={"room": room},
         )
         return BuyResult(unpack(blob), outcome == b"created")
 
@@ -167,18 +169,17 @@ class RedisSales(Sales):
 
     @unavailable_on_failure
     async def list_orders(self, room: str, *, sale_id: str | None = None,
-                          user_id: str | None = None) -> list[dict[str, Any]]:
+                          user_id: str | None = None, after: str | None = None,
+                          limit: int = PAGE_LIMIT) -> list[dict[str, Any]]:
+        if sale_id is not None and user_id is not None:
+            raise ValueError("list_orders takes a sale or a buyer, not both")
         k = self._k(room)
-        index = k.user_orders(user_id) if user_id else (
-            k.sale_orders(sale_id) if sale_id else k.order_index)
-        ids = [as_bytes(i) for i in await self._redis.zrange(index, 0, -1)]
-        if not ids:
-            return []
-        orders = [unpack(as_bytes(b)) for b in await self._redis.hmget(k.orders, ids)
-                  if b is not None]
-        if sale_id and user_id:
-            orders = [o for o in orders if o.get("sale_id") == sale_id]
-        return orders
+        index = (k.user_orders(user_id) if user_id is not None else
+                 k.sale_orders(sale_id) if sale_id is not None else k.order_index)
+        blobs = await self._scripts.orders_page(
+            keys=[k.orders, index], args=[after or "", min(limit, PAGE_LIMIT)],
+            about={"room": room, "after": after or ""})
+        return [unpack(blob) for blob in blobs if blob is not None]
 
     @unavailable_on_failure
     async def settle(self, room: str, order_id: str, status: str, by: str) -> dict[str, Any]:
@@ -283,6 +284,30 @@ class RedisSales(Sales):
     async def deliveries(self, room: str, limit: int = 100) -> list[dict[str, Any]]:
         return [unpack(as_bytes(b)) for b in await self._redis.lrange(self._k(room).deliveries,
                                                                          0, limit - 1)]
+
+    # --- archives of deleted rooms (redis_archives.py) ---------------------------------------
+    @unavailable_on_failure
+    async def archives(self) -> list[Archive]:
+        rooms = sorted(as_text(m) for m in await self._redis.smembers(
+            self._broker.keyspace.archives))
+        found = [await read_archive(self._redis, self._k(room)) for room in rooms]
+        return sorted((a for a in found if a is not None), key=lambda a: a.deleted_at)
+
+    @unavailable_on_failure
+    async def archive(self, room: str) -> Archive | None:
+        return await read_archive(self._redis, self._k(room))
+
+    @unavailable_on_failure
+    async def mark_exported(self, room: str) -> bool:
+        k = self._k(room)
+        return bool(await self._scripts.archive_exported(keys=[k.archived, k.order_expiry],
+                                                         args=[]))
+
+    @unavailable_on_failure
+    async def purge_archive(self, room: str) -> None:
+        keyspace = self._broker.keyspace
+        await purge(self._redis, self._k(room),
+                    [keyspace.archives, keyspace.webhook_rooms, keyspace.sale_rooms])
 
 
 def _view(sale: dict[str, Any], remaining: int, flag: bytes | None) -> dict[str, Any]:

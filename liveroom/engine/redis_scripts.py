@@ -19,6 +19,7 @@ NAMES = (
     "presence_join", "presence_heartbeat", "presence_count",
     "sale_create", "sale_buy", "product_buy", "sale_tick", "sale_finish", "order_settle", "outbox_claim",
     "media_claim", "media_live", "media_release", "media_refresh", "media_sweep", "media_claims",
+    "room_create", "room_delete", "orders_page", "archive_exported",
 )
 
 
@@ -65,3 +66,7 @@ class Scripts:
     media_refresh: BatchedScript
     media_sweep: BatchedScript
     media_claims: BatchedScript
+    room_create: BatchedScript
+    room_delete: BatchedScript
+    orders_page: BatchedScript
+    archive_exported: BatchedScript

@@ -62,8 +62,8 @@ class RedisStore(Store):
     @unavailable_on_failure
     async def create_room(self, record: dict[str, Any]) -> None:
         k = self._k(record["id"])
-        if not await self._redis.set(k.record, pack(record), nx=True):
-            raise LiveroomError("conflict", f"room {record['id']!r} already exists")
+        await self._scripts.room_create(keys=[k.record, k.archived], args=[pack(record)],
+                                        about={"room": record["id"]})
         # The index lives outside the room's hash slot, so it cannot join the script; it is
         # only an index: a record without it is re-added here, one without a record skipped.
         await self._redis.sadd(self._broker.keyspace.rooms, record["id"])
@@ -80,13 +80,22 @@ class RedisStore(Store):
     @unavailable_on_failure
     async def delete_room(self, room: str) -> bool:
         k = self._k(room)
-        if not await self._redis.exists(k.record):
+        outcome = await self._scripts.room_delete(
+            keys=[*k.stream, k.record, k.sales, k.sale_stock, k.sale_flags, k.sale_told,
+                  k.sales_active, *k.outbox_keys, k.archived, k.webhook, k.deliveries, k.orders,
+                  *k.live_keys],
+            args=[*self._broker.stream_args(k), pack(events.room_deleted(room))],
+            about={"room": room},
+        )
+        if outcome is None:
             return False
-        await self._broker.publish(room, events.room_deleted(room))
-        doomed = [key async for key in self._redis.scan_iter(match=_glob_escape(k.prefix) + "*")]
-        if doomed:
-            await self._redis.unlink(*doomed)
-        await self._redis.srem(self._broker.keyspace.rooms, room)
+        # The indexes live outside the room's hash slot: after the step, like create_room.
+        keyspace = self._broker.keyspace
+        if outcome == b"archived":
+            await self._redis.sadd(keyspace.archives, room)  # before it leaves the rooms
+        else:
+            await self._redis.srem(keyspace.webhook_rooms, room)
+        await self._redis.srem(keyspace.rooms, room)
         return True
 
     # --- products ----------------------------------------------------------------------------
@@ -244,6 +253,3 @@ class RedisStore(Store):
             slow_mode=int(slow),
         )
 
-
-def _glob_escape(text: str) -> str:
-    return "".join("\\" + ch if ch in "*?[]\\" else ch for ch in text)

@@ -23,6 +23,14 @@ Guarantees every implementation keeps (tests/engine/test_sales_contract.py check
   (publish_latest), and the last value is always announced.
 - Every order.created, order.paid, order.cancelled and sale.ended goes into the outbox in the same
   step as the change it reports; an entry is leased to one instance at a time until acknowledged.
+- Sales, buys and orders need their room: create_sale and buy refuse room_not_found for a room
+  that does not exist, or no longer does.
+- A deleted room's orders are never lost with it (Store.delete_room): its sales, orders, outbox,
+  webhook and delivery log stay as the room's *archive*. Reservations in it still expire, the
+  shop system may still settle its orders, and its webhook is still delivered. The archive is
+  *settled* once no order is reserved and (if it has a webhook) no delivery is pending, and
+  *exported* once every order was read to the last page while it was settled (mark_exported).
+  Only then may purge_archive remove it; until then the room's id cannot be used again.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
+
+from ..domain.errors import LiveroomError
 
 
 @dataclass
@@ -46,6 +56,55 @@ class OutboxEntry:
     payload: dict[str, Any]
     attempts: int
     created_at: int  # Unix ms: when the change it reports happened
+
+
+@dataclass
+class Archive:
+    """What is left of a deleted room until it is purged."""
+
+    room: dict[str, Any]  # the room's record when it was deleted
+    deleted_at: int  # Unix ms
+    orders: int
+    reserved: int  # orders neither paid, cancelled nor expired yet
+    undelivered: int  # webhook deliveries not yet acknowledged (0 without a webhook)
+    exported_at: int | None  # Unix ms: when its orders were last read to the end, settled
+
+    @property
+    def settled(self) -> bool:
+        return self.reserved == 0 and self.undelivered == 0
+
+    @property
+    def purgeable(self) -> bool:
+        return self.settled and self.exported_at is not None
+
+    def view(self) -> dict[str, Any]:
+        return {"room": self.room, "deleted_at": self.deleted_at, "orders": self.orders,
+                "reserved": self.reserved, "undelivered": self.undelivered,
+                "exported_at": self.exported_at, "settled": self.settled,
+                "purgeable": self.purgeable}
+
+    def refusal(self) -> LiveroomError:
+        """Why it cannot be purged yet."""
+        missing = []
+        if self.reserved:
+            missing.append(f"{self.reserved} order(s) still reserved: pay or cancel them, or "
+                           "let them expire")
+        if self.undelivered:
+            missing.append(f"{self.undelivered} webhook delivery(ies) still pending")
+        if self.exported_at is None:
+            missing.append("its orders were not exported since they were settled: read them "
+                           "to the last page")
+        return LiveroomError("not_purgeable", f"the archive of {self.room['id']!r} is kept: "
+                             + "; ".join(missing), reserved=self.reserved,
+                             undelivered=self.undelivered, exported=self.exported_at is not None)
+
+
+def archived_conflict(room: str) -> LiveroomError:
+    return LiveroomError("conflict", f"room {room!r} was deleted and its orders are kept until "
+                         f"they are settled, exported and purged (/api/archives/{room})")
+
+
+PAGE_LIMIT = 1000  # the most orders one list_orders call returns
 
 
 class Sales(ABC):
@@ -96,8 +155,12 @@ class Sales(ABC):
 
     @abstractmethod
     async def list_orders(self, room: str, *, sale_id: str | None = None,
-                          user_id: str | None = None) -> list[dict[str, Any]]:
-        """Orders of the room, of one sale, or of one buyer, oldest first."""
+                          user_id: str | None = None, after: str | None = None,
+                          limit: int = PAGE_LIMIT) -> list[dict[str, Any]]:
+        """Orders of the room, of one sale, or of one buyer (at most one of the two), oldest
+        first (by created_at, then id), at most `limit` of them: those after the order `after`
+        (a page's last order: the cursor of the next page). An `after` that names no order
+        of the room is refused with invalid_field."""
 
     @abstractmethod
     async def settle(self, room: str, order_id: str, status: str, by: str) -> dict[str, Any]:
@@ -145,6 +208,24 @@ class Sales(ABC):
     @abstractmethod
     async def deliveries(self, room: str, limit: int = 100) -> list[dict[str, Any]]:
         """Delivery attempts, newest first."""
+
+    # --- archives of deleted rooms -------------------------------------------------------------
+    @abstractmethod
+    async def archives(self) -> list[Archive]:
+        """Every deleted room's archive not yet purged, oldest deletion first."""
+
+    @abstractmethod
+    async def archive(self, room: str) -> Archive | None: ...
+
+    @abstractmethod
+    async def mark_exported(self, room: str) -> bool:
+        """Record that the archive's orders were all read, if it has no reserved order left
+        (then none can change any more); False otherwise, or without an archive."""
+
+    @abstractmethod
+    async def purge_archive(self, room: str) -> None:
+        """Remove a settled, exported archive for good, and free the room's id. room_not_found
+        without one; not_purgeable (reserved, undelivered, exported) before it may go."""
 
 
 DELIVERY_LOG_SIZE = 1000

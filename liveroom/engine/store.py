@@ -46,7 +46,8 @@ class Store(ABC):
 
     @abstractmethod
     async def create_room(self, record: dict[str, Any]) -> None:
-        """Add a room; LiveroomError("conflict") if its id is taken."""
+        """Add a room; LiveroomError("conflict") if its id is taken, by a room or by the
+        archive of a deleted one that is not purged yet."""
 
     @abstractmethod
     async def update_room(self, record: dict[str, Any]) -> int:
@@ -54,7 +55,11 @@ class Store(ABC):
 
     @abstractmethod
     async def delete_room(self, room: str) -> bool:
-        """Announce room.deleted, then remove the room and everything in it."""
+        """End the room's running and scheduled sales (sale.ended, and its webhook), announce
+        room.deleted and remove the room: its record, products and live state. What was sold
+        in it stays as its archive (sales.py) until purged: orders are never deleted with
+        their room. A room that never had a sale leaves nothing behind. One step on Redis, by
+        the keys' names (never a scan), all in the room's hash slot. False for no room."""
 
     # --- products ----------------------------------------------------------------------------
     @abstractmethod

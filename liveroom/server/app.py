@@ -6,14 +6,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import aiohttp
 from aiohttp import web
 
 import web as pages
 from signaling.setup import setup_signaling
 
 from ..api import setup_api
-from ..api.middleware import add_request_id, deadline, json_errors, request_context
+from ..api.middleware import (
+    add_request_id,
+    deadline,
+    hide_server_version,
+    json_errors,
+    request_context,
+)
 from ..channel import setup_channel
 from ..config import SETTINGS, with_secret
 from ..engine import ENGINE, create_engine
@@ -23,7 +28,7 @@ from ..metrics import METRICS, setup_metrics
 from ..room_views import ROOM_VIEWS, RoomViews
 from ..sale_clock import setup_sale_clock
 from ..tasks import stop_tasks
-from ..webhooks import Dispatcher
+from ..webhooks import Dispatcher, TargetPolicy, client_session
 from . import demo
 from .settings import ServerSettings
 
@@ -44,9 +49,11 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
-    async with aiohttp.ClientSession() as session:
-        dispatcher = Dispatcher(app[ENGINE], session, app[SETTINGS].instance_id,
-                                metrics=app[METRICS])
+    settings = app[SETTINGS]
+    targets = TargetPolicy(settings.webhook_allowed_networks)
+    async with client_session(targets) as session:
+        dispatcher = Dispatcher(app[ENGINE], session, settings.instance_id,
+                                metrics=app[METRICS], targets=targets)
         task = asyncio.create_task(dispatcher.run_forever(), name="webhooks")
         yield
         await stop_tasks(task)
@@ -54,6 +61,7 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(server_settings: ServerSettings) -> web.Application:
     settings = with_secret(server_settings.core)
+    hide_server_version()
     app = web.Application(middlewares=[request_context, json_errors, deadline],
                           client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings

@@ -79,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     core = settings.core
     logs.configure(core.log_level, core.log_format, core.instance_id)
-    return asyncio.run(serve(settings))
+    try:
+        return asyncio.run(serve(settings))
+    except ConfigError as exc:  # found while starting: the data dir's secret, for one
+        print(f"liveroom: {exc}", file=sys.stderr)
+        return 2
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -93,7 +97,7 @@ async def serve(server_settings: ServerSettings) -> int:
     from signaling import setup as media
 
     from .app import create_app
-    from .demo import demo_links
+    from .demo import demo_links, demo_viewer_links, write_demo_links
     from .drain import drain, runner_shutdown_timeout
 
     app = create_app(server_settings)
@@ -121,12 +125,16 @@ async def serve(server_settings: ServerSettings) -> int:
     )
     banner = [f"Liveroom {__version__} ({engine}), instance {settings.instance_id}",
               f"Serving on {settings.base_url}", media.describe(app)]
-    if settings.demo:
-        banner.append(demo_links(settings))
     if settings.log_format == "json":  # a log collector gets nothing but JSON lines
+        if settings.demo:  # and never a token: the staff links go to a private file
+            banner += demo_viewer_links(settings)
+            banner.append(f"demo staff links, with their tokens: {write_demo_links(settings)} "
+                          "(readable by this user only)")
         for line in banner:
             log.info(line)
     else:
+        if settings.demo:
+            banner.append(demo_links(settings))
         print("\n".join(banner))
         sys.stdout.flush()
 

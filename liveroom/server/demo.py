@@ -7,12 +7,14 @@ or starting several instances with it, never duplicates or overwrites anything.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from ..config import Settings
 from ..domain import auth
 from ..domain.errors import LiveroomError
 from ..domain.models import product_from_input, room_from_input
 from ..engine import Store
+from ..files import private_dir, replace_private
 
 log = logging.getLogger(__name__)
 
@@ -292,3 +294,18 @@ def demo_links(settings: Settings) -> str:
             f"    moderator  {base}/console/{room}?token={moderator}",
         ]
     return "\n".join(lines)
+
+
+def demo_viewer_links(settings: Settings) -> list[str]:
+    """The demo rooms' public links: nothing in them grants anything."""
+    return [f"demo room {room['country']}: {settings.base_url}/rooms/{room['id']}"
+            for room, _products in DEMO_ROOMS]
+
+
+def write_demo_links(settings: Settings) -> Path:
+    """Put the links with staff tokens in a file only this user reads, for a server whose output
+    goes to a log collector: tokens in logs are read by everyone who reads the logs, and kept
+    as long as they are."""
+    path = private_dir(settings.data_dir) / "demo-links.txt"
+    replace_private(path, demo_links(settings) + "\n")
+    return path

@@ -20,6 +20,7 @@ from ..helpers import admin_token, bearer, eventually, token
 
 ROOM = "thailand"
 HOOK_SECRET = "hook-secret-0123456789"
+LOOPBACK = ("127.0.0.0/8",)  # where the receivers listen: allowed in these tests
 
 
 class Receiver:
@@ -173,7 +174,7 @@ async def test_webhooks_deliver_every_order_event_signed_and_retry_failures(api,
 
 
 async def test_a_reservation_left_unpaid_expires_and_says_so(server, receiver):
-    srv = await server(reservation_ttl=0.5)
+    srv = await server(reservation_ttl=0.5, webhook_allowed_networks=LOOPBACK)
     async with aiohttp.ClientSession(base_url=srv.base_url) as api:
         api.srv = srv
         await api.put(f"/api/rooms/{ROOM}/webhook", headers=bearer(admin_token()),
@@ -216,7 +217,7 @@ async def test_sales_over_rest_refuse_bad_input(api):
 
 async def test_two_instances_never_deliver_the_same_entry_at_once(server, receiver):
     """Both dispatchers poll the same outbox; leases give each entry to one of them."""
-    from liveroom.webhooks import Dispatcher
+    from liveroom.webhooks import Dispatcher, TargetPolicy, client_session
 
     srv = await server()
     engine = srv.app_engine
@@ -226,8 +227,10 @@ async def test_two_instances_never_deliver_the_same_entry_at_once(server, receiv
         sale = await _sale(api, stock=50, limit=1)
         for i in range(20):
             await _buy(api, sale, f"u{i}")
-    async with aiohttp.ClientSession() as session:
-        first, second = Dispatcher(engine, session, "a"), Dispatcher(engine, session, "b")
+    targets = TargetPolicy(LOOPBACK)
+    async with client_session(targets) as session:
+        first, second = (Dispatcher(engine, session, name, targets=targets)
+                         for name in ("a", "b"))
         await asyncio.gather(first.deliver_due(), second.deliver_due(), first.deliver_due())
     await eventually(lambda: len(receiver.of_type("order.created")) >= 20, timeout=10,
                      what="20 deliveries")

@@ -77,7 +77,8 @@ async def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"the browser tests need Chromium at {CHROMIUM}: apt-get install -y chromium "
-            "(or point LIVEROOM_TEST_CHROMIUM at one)", pytrace=False,
+            "(.ci/install-test-deps installs it; or point LIVEROOM_TEST_CHROMIUM at one)",
+            pytrace=False,
         )
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(

@@ -132,3 +132,43 @@ async def _sell(base: str, room: str, product: str, buyers: int) -> str:
         async with RoomClient(base, room, token=token(room, user=f"b{i}")) as buyer:
             await buyer.buy(sale["id"], 1)
     return sale["id"]
+
+
+def test_an_export_follows_every_page_and_a_deleted_rooms_archive_is_exported_then_purged(
+        run, server, monkeypatch):
+    from liveroom.client import admin
+
+    monkeypatch.setattr(admin, "PAGE", 2)  # five orders: three pages
+    assert run("rooms", "create", "russia", "--title", "Russia live", "--country", "Russia",
+               "--country-code", "RU")[0] == 0
+    assert run("products", "create", "russia", "honey", "--name", "Honey", "--price",
+               "1190.00", "--currency", "RUB", "--stock", "50")[0] == 0
+    asyncio.run(_sell(server.url, "russia", "honey", buyers=5))
+    status, out, _ = run("orders", "export", "--room", "russia")
+    assert status == 0 and out.count("idempotency_key") == 1  # one header row
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 5 and len({r["id"] for r in rows}) == 5
+
+    assert run("rooms", "delete", "russia")[0] == 0
+    status, out, _ = run("archives", "list")
+    assert status == 0 and any(line.split()[:3] == ["russia", "5", "5"]
+                               for line in out.splitlines())
+    status, _, err = run("archives", "purge", "russia")
+    assert status == 1 and "not_purgeable" in err and "5 order(s) still reserved" in err
+    for row in rows:
+        _post(server.url, f"/api/archives/russia/orders/{row['id']}/pay")
+    status, out, _ = run("orders", "export", "--room", "russia", "--archived", "--format",
+                         "json")
+    assert status == 0 and [o["status"] for o in json.loads(out)] == ["paid"] * 5
+    assert json.loads(run("archives", "show", "russia")[1])["purgeable"] is True
+    assert run("archives", "purge", "russia")[:2] == (0, "purged the archive of room russia\n")
+    assert "russia" not in run("archives", "list")[1]
+
+
+def _post(base: str, path: str) -> None:
+    import urllib.request
+
+    request = urllib.request.Request(base + path, method="POST", headers={
+        "Authorization": f"Bearer {admin_token()}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200

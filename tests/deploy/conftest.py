@@ -25,8 +25,8 @@ def nginx_binary() -> str:
     found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx")
                                       else None)
     if found is None:
-        pytest.fail("the deploy tests need nginx: apt-get install -y nginx (.ci/run installs "
-                    "it)", pytrace=False)
+        pytest.fail("the deploy tests need nginx: apt-get install -y nginx "
+                    "(.ci/install-test-deps installs it)", pytrace=False)
     return found
 
 

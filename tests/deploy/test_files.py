@@ -239,7 +239,7 @@ def test_the_systemd_unit_drains_on_stop_and_runs_unprivileged():
 
 
 def test_systemd_analyze_verifies_the_unit(tmp_path):
-    analyze = _tool("systemd-analyze", "apt-get install -y systemd (.ci/run installs it)")
+    analyze = _tool("systemd-analyze", "apt-get install -y systemd (.ci/install-test-deps installs it)")
     liveroom = _tool("liveroom", "pip install -e .")
     text = (DEPLOY / "liveroom@.service").read_text()
     text = re.sub(r"^ExecStart=\S+", f"ExecStart={liveroom}", text, flags=re.M)

@@ -55,8 +55,15 @@ async def test_a_killed_instance_mid_sale_loses_no_acknowledged_order(private_re
     acknowledged = {b.answers[0]["order"]["id"] for b in crowd if b.answers[0]["type"] == "ack"}
     async with aiohttp.ClientSession() as http:
         headers = {"Authorization": f"Bearer {admin_token()}"}
-        response = await http.get(f"{one.url}/api/rooms/{ROOM}/orders", headers=headers)
-        orders = (await response.json())["orders"]
+        orders, after = [], ""
+        while True:  # every page of the listing
+            response = await http.get(f"{one.url}/api/rooms/{ROOM}/orders?limit=1000{after}",
+                                      headers=headers)
+            page = await response.json()
+            orders += page["orders"]
+            if not page["next"]:
+                break
+            after = f"&after={page['next']}"
         view = await (await http.get(f"{one.url}/api/rooms/{ROOM}/sales/{sale['id']}")).json()
     stored = {o["id"] for o in orders}
     assert acknowledged <= stored  # no order a buyer saw acknowledged is missing

@@ -74,3 +74,39 @@ local function sale_state(sale, remaining, flag, now)
   if remaining <= 0 then return 'sold_out' end
   return 'live'
 end
+
+-- Announce what the clock and the stock changed for each active sale of a room, once (the
+-- sale tick, and the sales a deleted room ends). Takes the room's sales, stock, flags, told
+-- (state last announced), active set and outbox keys. Events: {type='sale.started' |
+-- 'sale.sold_out' | 'sale.ended' | 'sale.cancelled', sale=<view>}; a sale that ends also goes
+-- to the outbox as sale.ended. Returns {sale id, remaining, stock, ...} of those still active.
+local function tick_sales(sales, stock, flags, told, active, outbox, due, seq)
+  local now = now_ms()
+  local events = {live = 'sale.started', sold_out = 'sale.sold_out', ended = 'sale.ended',
+                  cancelled = 'sale.cancelled'}
+  local out = {}
+  for _, id in ipairs(redis.call('SMEMBERS', active)) do
+    local blob = redis.call('HGET', sales, id)
+    local remaining = tonumber(redis.call('HGET', stock, id) or '0')
+    local sale = cmsgpack.unpack(blob)
+    local state = sale_state(sale, remaining, redis.call('HGET', flags, id), now)
+    if state ~= redis.call('HGET', told, id) then
+      redis.call('HSET', told, id, state)
+      sale.remaining, sale.sold, sale.state = remaining, sale.stock - remaining, state
+      local view = cmsgpack.pack(sale)
+      if events[state] then
+        publish(packed_map('type', cmsgpack.pack(events[state]), 'sale', view))
+      end
+      if state == 'ended' or state == 'cancelled' then
+        redis.call('SREM', active, id)
+        outbox_add(outbox, due, seq, 'sale.ended', view, now)
+      end
+    end
+    if state ~= 'ended' and state ~= 'cancelled' then
+      table.insert(out, id)
+      table.insert(out, remaining)
+      table.insert(out, sale.stock)
+    end
+  end
+  return out
+end

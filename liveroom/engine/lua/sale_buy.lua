@@ -1,13 +1,15 @@
 -- The flash-sale buy, one atomic step. KEYS[4] sales, KEYS[5] stock, KEYS[6] flags,
 -- KEYS[7] buyers ("sale|user" -> units held), KEYS[8] idempotency ("sale|user|key" -> order),
 -- KEYS[9] orders, KEYS[10] order index, KEYS[11] the buyer's orders, KEYS[12] the sale's orders,
--- KEYS[13] reservation expiry, KEYS[14] outbox, KEYS[15] outbox due, KEYS[16] outbox seq.
+-- KEYS[13] reservation expiry, KEYS[14] outbox, KEYS[15] outbox due, KEYS[16] outbox seq,
+-- KEYS[17] the room's record (a deleted room sells nothing).
 -- ARGV[4] sale id, ARGV[5] user id, ARGV[6] idempotency key, ARGV[7] quantity,
 -- ARGV[8] order id, ARGV[9] order record, ARGV[10] created_at, ARGV[11] expires_at.
 -- Returns ok({'created', order}) or ok({'existing', order}) (the same idempotency key again), or
--- a refusal: err('sale_not_found'), err('idempotency_conflict'), err('sale_not_started',
+-- a refusal: err('room_not_found'), err('sale_not_found'), err('idempotency_conflict'), err('sale_not_started',
 -- starts_at), err('sale_ended'), err('sale_cancelled'), err('sold_out'),
 -- err('not_enough_stock', remaining), err('over_limit', held, limit).
+if redis.call('EXISTS', KEYS[17]) == 0 then return err('room_not_found') end
 local sale_id, user, qty = ARGV[4], ARGV[5], tonumber(ARGV[7])
 local blob = redis.call('HGET', KEYS[4], sale_id)
 if not blob then return err('sale_not_found') end

@@ -58,8 +58,15 @@ export class MyOrders {
     this.panel.hidden = !this.canHaveOrders();
     if (this.panel.hidden) return;
     try {
-      const ack = await this.channel.command("orders.mine");
-      this.orders = new Map((ack.orders || []).map((o) => [o.id, o]));
+      // A page at a time (1,000 orders at most each), until the last one.
+      const orders = [];
+      let after = null;
+      do {
+        const ack = await this.channel.command("orders.mine", after ? { after, limit: 1000 } : { limit: 1000 });
+        orders.push(...(ack.orders || []));
+        after = ack.next;
+      } while (after);
+      this.orders = new Map(orders.map((o) => [o.id, o]));
       this.render();
     } catch (err) {
       setText(this.status, errorText(err));

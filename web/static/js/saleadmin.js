@@ -204,9 +204,37 @@ class SaleOrders {
     $("[data-orders-csv]", root).addEventListener("click", () => this.download());
   }
 
-  url(saleId, csv = false) {
+  url(saleId, csv = false, after = null) {
     const base = `/api/rooms/${encodeURIComponent(this.room)}/sales/${encodeURIComponent(saleId)}/orders`;
-    return csv ? `${base}?format=csv` : base;
+    const query = new URLSearchParams({ limit: "1000" });
+    if (csv) query.set("format", "csv");
+    if (after) query.set("after", after);
+    return `${base}?${query}`;
+  }
+
+  /** Every order of a sale, reading the REST API's pages (the JSON form names the next one). */
+  async all(saleId) {
+    const orders = [];
+    let after = null;
+    do {
+      const page = await (await this.request(this.url(saleId, false, after))).json();
+      orders.push(...page.orders);
+      after = page.next;
+    } while (after);
+    return orders;
+  }
+
+  /** The CSV of every page, joined: the header row once. */
+  async allCsv(saleId) {
+    const parts = [];
+    let url = this.url(saleId, true);
+    while (url) {
+      const response = await this.request(url);
+      const text = await response.text();
+      parts.push(parts.length ? text.slice(text.indexOf("\n") + 1) : text);
+      url = nextLink(response.headers.get("Link"));
+    }
+    return parts.join("");
   }
 
   async request(url) {
@@ -244,7 +272,7 @@ class SaleOrders {
   async load() {
     const saleId = this.saleId;
     try {
-      const { orders } = await (await this.request(this.url(saleId))).json();
+      const orders = await this.all(saleId);
       if (saleId !== this.saleId) return;
       this.render(orders);
     } catch (err) {
@@ -276,7 +304,7 @@ class SaleOrders {
   async download() {
     if (!this.saleId) return;
     try {
-      const blob = await (await this.request(this.url(this.saleId, true))).blob();
+      const blob = new Blob([await this.allCsv(this.saleId)], { type: "text/csv;charset=utf-8" });
       const link = el("a", { href: URL.createObjectURL(blob), download: `${this.room}-${this.saleId}-orders.csv` });
       document.body.append(link);
       link.click();
@@ -286,4 +314,10 @@ class SaleOrders {
       setText(this.status, t("Could not load the orders: {reason}", { reason: errorText(err) }));
     }
   }
+}
+
+/** The target of a `Link: <...>; rel="next"` header, or null. */
+function nextLink(header) {
+  const match = /<([^>]+)>\s*;\s*rel="next"/.exec(header || "");
+  return match ? match[1] : null;
 }

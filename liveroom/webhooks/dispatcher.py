@@ -1,28 +1,9 @@
-"""Webhooks: every instance delivers what the outbox leases it, signed, retried with backoff.
-
-A delivery is an HTTP POST of JSON to the room's configured URL:
-
-    Liveroom-Delivery:  <delivery id>   the same on every retry: receivers deduplicate on it
-    Liveroom-Event:     order.created | order.paid | order.cancelled | sale.ended
-    Liveroom-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>
-
-    {"id": "<delivery id>", "type": "order.created", "room": "thailand",
-     "created_at": <unix ms>, "data": {...the order, or the sale...}}
-
-A 2xx answer is success. Anything else, or no answer within the timeout, is retried after 1, 2,
-4, ... seconds, at most every 10 minutes, until it succeeds. The outbox lease makes one instance
-at a time responsible for an entry; an instance that dies mid-delivery loses its lease and
-another one delivers: at least once, so receivers deduplicate on the delivery id.
-
-Every instance polls the outboxes of the rooms with a webhook twice a second; while no room has
-a webhook, it only looks for one every 2 s (those polls were most of an idle server's work).
-"""
+"""Webhook delivery: every instance delivers what the outbox leases it (see the package's
+docstring for the contract)."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 import time
@@ -30,9 +11,11 @@ from typing import Any
 
 import aiohttp
 
-from .domain.errors import LiveroomError
-from .engine import Engine, OutboxEntry
-from .metrics import Metrics
+from ..domain.errors import LiveroomError
+from ..engine import Engine, OutboxEntry
+from ..metrics import Metrics
+from .signing import sign
+from .targets import RefusedTarget, TargetPolicy
 
 log = logging.getLogger(__name__)
 
@@ -44,34 +27,21 @@ BATCH = 50
 MAX_BACKOFF = 600.0
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
-
-
-def verify(secret: str, header: str, body: bytes, tolerance: float = 300) -> bool:
-    """What a receiver does: check the signature and that it is recent (replays)."""
-    try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
-    except (ValueError, KeyError):
-        return False
-    if abs(time.time() - timestamp) > tolerance:
-        return False
-    return hmac.compare_digest(sign(secret, timestamp, body), header)
-
-
 def backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, 2.0 ** attempts)
 
 
 class Dispatcher:
+    """Delivers outbox entries. `session` must come from targets.client_session(targets), so
+    that every host name it connects to is checked as the URL's IP literals are here."""
+
     def __init__(self, engine: Engine, session: aiohttp.ClientSession, instance: str,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, targets: TargetPolicy | None = None) -> None:
         self._engine = engine
         self._attempts = (metrics or Metrics()).webhooks
         self._session = session
         self._instance = instance
+        self._targets = targets or TargetPolicy()
 
     async def run_forever(self) -> None:
         while True:
@@ -105,29 +75,14 @@ class Dispatcher:
             "id": entry.id, "type": entry.type, "room": entry.room,
             "created_at": entry.created_at, "data": entry.payload,
         }, ensure_ascii=False, separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "Liveroom-Delivery": entry.id,
-            "Liveroom-Event": entry.type,
-            "Liveroom-Signature": sign(config["secret"], int(time.time()), body),
-        }
         started = time.monotonic()
-        status, error = None, None
-        try:
-            async with self._session.post(config["url"], data=body, headers=headers,
-                                          timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as r:
-                status = r.status
-                await r.read()
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            error = str(exc) or type(exc).__name__
+        status, error = await self._post(config, entry, body)
         delivered = status is not None and 200 <= status < 300
-        if not delivered and error is None:
-            error = f"HTTP {status}"
         retry_in = 0.0 if delivered else backoff(entry.attempts)
         self._attempts.labels(event=entry.type,
                               result="delivered" if delivered else "failed").inc()
-        await self._engine.sales.finish_outbox(entry.room, entry.id, delivered=delivered,
-                                               retry_in=retry_in)
+        # Logged before the entry is done with: a room's outbox is empty only once every
+        # attempt is in the log (a deleted room's archive is purged on that).
         await self._engine.sales.log_delivery(entry.room, {
             "delivery_id": entry.id, "type": entry.type, "attempt": entry.attempts + 1,
             "url": config["url"], "status": status, "error": error, "delivered": delivered,
@@ -135,6 +90,32 @@ class Dispatcher:
             "instance": self._instance, "next_attempt_in": None if delivered else retry_in,
             "payload": entry.payload, "created_at": entry.created_at,
         })
+        await self._engine.sales.finish_outbox(entry.room, entry.id, delivered=delivered,
+                                               retry_in=retry_in)
         if not delivered:
             log.info("webhook %s to %s failed (%s); retrying in %.0fs", entry.id,
                      config["url"], error, retry_in)
+
+    async def _post(self, config: dict[str, Any], entry: OutboxEntry, body: bytes
+                    ) -> tuple[int | None, str | None]:
+        """Send one attempt; return the status (None without an answer) and what went wrong."""
+        headers = {
+            "Content-Type": "application/json",
+            "Liveroom-Delivery": entry.id,
+            "Liveroom-Event": entry.type,
+            "Liveroom-Signature": sign(config["secret"], int(time.time()), body),
+        }
+        try:
+            self._targets.check_literal(config["url"])
+            async with self._session.post(config["url"], data=body, headers=headers,
+                                          allow_redirects=False,
+                                          timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as r:
+                await r.content.read(64 * 1024)  # what it says is not needed; keep it small
+                if 300 <= r.status < 400:
+                    return r.status, (f"HTTP {r.status}: redirects are not followed "
+                                      f"(Location: {r.headers.get('Location', 'none')})")
+                return r.status, None if 200 <= r.status < 300 else f"HTTP {r.status}"
+        except RefusedTarget as refused:
+            return None, f"refused: {refused}"
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            return None, str(exc) or type(exc).__name__
