@@ -18,7 +18,10 @@ class OrderIndex:
 
     def add(self, order: dict[str, Any]) -> None:
         key = (order["created_at"], order["id"])
-        for keys in (self._all, self._by_sale[order["sale_id"]], self._by_user[order["user_id"]]):
+        lists = [self._all, self._by_user[order["user_id"]]]
+        if order.get("sale_id"):  # a product bought outside a sale has none
+            lists.append(self._by_sale[order["sale_id"]])
+        for keys in lists:
             bisect.insort(keys, key)
 
     def page(self, *, sale_id: str | None, user_id: str | None, after: Key | None,

@@ -20,7 +20,7 @@ import asyncio
 import collections
 import copy
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -436,12 +436,6 @@ class MemorySales(Sales):
     async def deliveries(self, room: str, limit: int = 100) -> list[dict[str, Any]]:
         return list(self._rooms[room].deliveries)[:limit]
 
-
-def _key_of(order: dict[str, Any]) -> tuple[str, str, str]:
-    """Where an order's idempotency key is kept: per sale, or per product outside a sale."""
-    scope = order.get("sale_id") or PRODUCT_KEYS + order["product_id"]
-    return scope, order["user_id"], order["idempotency_key"]
-
     # --- archives of deleted rooms -------------------------------------------------------------
     def close_room(self, room: str, record: dict[str, Any]) -> Awaitable[Any]:
         """The sales' part of deleting a room (MemoryStore.delete_room), done at once: end its
@@ -512,6 +506,12 @@ def _key_of(order: dict[str, Any]) -> tuple[str, str, str]:
 
         await self._journal.forget(drop)
         self._save_deliveries()
+
+
+def _key_of(order: dict[str, Any]) -> tuple[str, str, str]:
+    """Where an order's idempotency key is kept: per sale, or per product outside a sale."""
+    scope = order.get("sale_id") or PRODUCT_KEYS + order["product_id"]
+    return scope, order["user_id"], order["idempotency_key"]
 
 
 def _unknown_cursor(after: str) -> LiveroomError:

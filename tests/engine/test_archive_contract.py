@@ -10,6 +10,7 @@ from liveroom.domain.errors import LiveroomError
 from liveroom.engine import create_engine
 
 from ..conftest import Recorder, demo_product, demo_room
+from .test_product_sales_contract import _order as _product_order
 from .test_sales_contract import _order, _sale
 
 ROOM = "thailand"
@@ -119,6 +120,24 @@ async def test_a_room_that_never_sold_anything_leaves_nothing_behind(engine, roo
     assert await engine.sales.get_webhook(room) is None
     assert room not in await engine.sales.webhook_rooms()
     await engine.store.create_room(demo_room())  # free at once
+
+
+async def test_a_room_whose_only_sales_were_products_keeps_those_orders(engine, room):
+    """Products bought at their own price, outside any flash sale, are orders like the others:
+    deleting their room keeps them as its archive, and a settlement still reaches them."""
+    product = await engine.store.get_product(room, "durian")
+    paid = (await engine.sales.buy_product(room, _product_order(product, "ann"))).order
+    reserved = (await engine.sales.buy_product(room, _product_order(product, "bo", 2))).order
+    await engine.sales.settle(room, paid["id"], "paid", "shop")
+
+    await engine.store.delete_room(room)
+    orders = await engine.sales.list_orders(room)
+    assert {o["id"]: o["status"] for o in orders} == {paid["id"]: "paid",
+                                                      reserved["id"]: "reserved"}
+    assert (await engine.sales.archive(room)).reserved == 1
+    settled = await engine.sales.settle(room, reserved["id"], "cancelled", "shop")
+    assert settled["status"] == "cancelled"  # its product is gone: nothing to give back to
+    assert (await engine.sales.archive(room)).reserved == 0
 
 
 async def test_reservations_in_a_deleted_room_still_expire(engine, room):
