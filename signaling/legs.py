@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import logging
 import time
@@ -72,7 +73,9 @@ class Leg:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._keyframes: set[int] = set()
         self._wake = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name=f"leg-{room}")
+        # Its own context: the leg outlives the request that opened it (and its log fields).
+        self._task = asyncio.create_task(self._run(), name=f"leg-{room}",
+                                         context=contextvars.Context())
 
     @property
     def connected(self) -> bool:

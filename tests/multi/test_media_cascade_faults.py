@@ -1,0 +1,177 @@
+"""Relay legs under faults: a crashed instance with viewers, a crashed origin and its publisher
+coming back through another instance, and a leg that stops reading. Real `liveroom serve`
+processes on a real Redis, real aiortc peers that decode the pattern."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+import aiohttp
+import pytest
+
+from liveroom.client import RoomClient
+from signaling import leg_auth
+from signaling.aiortc_forwarding import restrict_host_addresses
+
+from ..helpers import SECRET, create_room, eventually
+from .cascade import LOOPBACK, ROOM, live, metrics, play, publish, sample
+
+pytestmark = pytest.mark.multi
+
+TTL = 3.0  # LIVEROOM_PRESENCE_TTL of the test servers (tests/helpers.py)
+HEARTBEAT = 1.0
+
+
+@pytest.fixture(autouse=True)
+def loopback_peers():
+    restrict_host_addresses(["127.0.0.1"])  # this process's own peers
+    yield
+    restrict_host_addresses([])
+
+
+@pytest.fixture
+async def peers():
+    opened = []
+    yield opened.append
+    for pc in opened:
+        await pc.close()
+
+
+def new_frames(watcher, since: int, count: int = 10) -> bool:
+    """`count` decoded pattern frames, counting up, arrived after the first `since`."""
+    numbers = [n for n in watcher.numbers[since:] if n is not None][-count:]
+    return len(numbers) == count and all(0 < (b - a) % 256 <= 8
+                                         for a, b in zip(numbers, numbers[1:]))
+
+
+async def legs_out(url: str) -> float:
+    return sample(await metrics(url), "liveroom_media_legs", room=ROOM, direction="out")
+
+
+async def test_viewers_of_a_killed_instance_play_again_on_another_within_3_s(
+        shared_redis, start_servers, peers):
+    a, b, c = start_servers(shared_redis, n=3, extra_env=LOOPBACK)
+    await create_room(a.url)
+    await publish(a.url, peers)
+    await eventually(lambda: live(c.url), timeout=10, what="live on C")
+    on_b, _ = await play(b.url, peers)
+    on_c, _ = await play(c.url, peers)
+    await eventually(lambda: on_b.counts_up(10), timeout=15, what="frames on B")
+    await eventually(lambda: on_c.counts_up(10), timeout=15, what="frames on C")
+    assert await legs_out(a.url) == 2
+
+    b.kill()
+    # The player of B comes back through C (its page's load balancer sends it there).
+    started = time.monotonic()
+    again, _ = await play(c.url, peers)
+    await eventually(lambda: again.counts_up(10), timeout=10, what="frames after moving")
+    assert again.first_frame_after is not None and again.first_frame_after < 3.0
+    assert time.monotonic() - started < 5.0
+    # C's own player never noticed; the origin let go of B's leg.
+    seen = len(on_c.numbers)
+    await eventually(lambda: new_frames(on_c, seen), timeout=5, what="C's player going on")
+    await eventually(lambda: _is(legs_out(a.url), 1), timeout=15, what="B's leg gone at A")
+    for watcher in (on_b, on_c, again):
+        watcher.stop()
+
+
+async def _is(value, expected) -> bool:
+    return await value == expected
+
+
+async def test_a_killed_origin_goes_offline_and_viewers_resume_through_the_new_one(
+        shared_redis, start_servers, peers):
+    a, b, c = start_servers(shared_redis, n=3, extra_env=LOOPBACK)
+    await create_room(a.url)
+    await publish(a.url, peers)
+    await eventually(lambda: live(c.url), timeout=10, what="live on C")
+    on_b, _ = await play(b.url, peers)
+    on_c, _ = await play(c.url, peers)
+    await eventually(lambda: on_b.counts_up(10), timeout=15, what="frames on B")
+    await eventually(lambda: on_c.counts_up(10), timeout=15, what="frames on C")
+
+    async with RoomClient(b.url, ROOM) as room_b, RoomClient(c.url, ROOM) as room_c:
+        killed = time.monotonic()
+        a.kill()
+        # The room goes offline everywhere within the presence TTL (and a sweep).
+        for room in (room_b, room_c):
+            offline = await room.next_event("media.offline", timeout=15)
+            assert offline["reason"] == "expired"
+        assert time.monotonic() - killed < TTL + 2 * HEARTBEAT
+        assert not await live(b.url) and not await live(c.url)
+
+        # The host comes back through B: B is the origin now, and the players of B and C,
+        # connected all along, play again within 3 s of its first frame (media.live is
+        # announced when it arrives), without a new offer.
+        await publish(b.url, peers)
+        await room_c.next_event("media.live", timeout=15)
+        first_frame = time.monotonic()
+        seen_b, seen_c = len(on_b.numbers), len(on_c.numbers)
+        await eventually(lambda: new_frames(on_c, seen_c), timeout=10, what="C resuming")
+        await eventually(lambda: new_frames(on_b, seen_b), timeout=10, what="B resuming")
+        # Ten frames at 30 fps take a third of a second of the three.
+        assert time.monotonic() - first_frame < 3.0
+    assert await legs_out(b.url) == 1  # C's leg, now from B
+    for watcher in (on_b, on_c):
+        watcher.stop()
+
+
+async def test_a_leg_that_stops_reading_is_cut_and_its_instance_recovers(
+        shared_redis, start_servers, peers):
+    a, b = start_servers(shared_redis, n=2,
+                         extra_env={**LOOPBACK, "LIVEROOM_LEG_STALL_TIMEOUT": "2"})
+    await create_room(a.url)
+    await publish(a.url, peers)
+    await eventually(lambda: live(b.url), timeout=10, what="live on B")
+    on_a, _ = await play(a.url, peers)
+    on_b, _ = await play(b.url, peers)
+    await eventually(lambda: on_b.counts_up(10), timeout=15, what="frames on B")
+
+    # B stops (as a stuck process would): it reads nothing and acknowledges nothing.
+    b.proc.send_signal(signal.SIGSTOP)
+    try:
+        async def cut() -> bool:
+            return sample(await metrics(a.url), "liveroom_media_legs_cut_total") >= 1
+        await eventually(cut, timeout=10, what="A to cut B's leg")
+        # Nobody else waited for it.
+        seen = len(on_a.numbers)
+        await eventually(lambda: new_frames(on_a, seen), timeout=5, what="A's player going on")
+    finally:
+        b.proc.send_signal(signal.SIGCONT)
+    # B opens a new leg by itself and its player, connected all along, plays again.
+    await eventually(lambda: _is(legs_out(a.url), 1), timeout=15, what="B's new leg")
+    seen = len(on_b.numbers)
+    await eventually(lambda: new_frames(on_b, seen), timeout=15, what="B's player resuming")
+    for watcher in (on_a, on_b):
+        watcher.stop()
+
+
+async def test_a_leg_client_that_never_reads_is_cut_without_holding_memory(
+        shared_redis, start_servers, peers):
+    (a,) = start_servers(shared_redis, n=1,
+                         extra_env={**LOOPBACK, "LIVEROOM_LEG_STALL_TIMEOUT": "2"})
+    await create_room(a.url)
+    await publish(a.url, peers, obs=True)  # ~500 kbit/s of H.264, like OBS
+    await eventually(lambda: live(a.url), timeout=10, what="live")
+    url = f"{a.url}/internal/media/legs/{ROOM}"
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(url, headers={
+            "Authorization": leg_auth.header(SECRET, ROOM, "b0b0")})
+        await asyncio.sleep(0)  # sends no acknowledgement, ever
+        opened = time.monotonic()
+
+        async def cut() -> bool:
+            return sample(await metrics(a.url), "liveroom_media_legs_cut_total") >= 1
+        await eventually(cut, timeout=10, what="the silent leg to be cut")
+        assert time.monotonic() - opened < 2 + 3
+        # What it was sent is what the origin read from its bounded queues: the socket was
+        # closed, not left to fill.
+        while True:
+            message = await ws.receive(timeout=5)
+            if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                                aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.ERROR):
+                break
+        await ws.close()
+    assert await legs_out(a.url) == 0
