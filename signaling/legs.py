@@ -31,6 +31,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from liveroom.domain.errors import LiveroomError
+
 from . import leg_auth, leg_wire
 from .relay import Codec, Source
 
@@ -83,7 +85,12 @@ class Leg:
 
     async def _run(self) -> None:
         while True:
-            owner = await self._legs.locate(self.room)
+            try:
+                owner = await self._legs.locate(self.room)
+            except LiveroomError as exc:  # EngineUnavailable among them
+                log.warning("room %s: leg cannot look up the room's origin: %s", self.room, exc)
+                await asyncio.sleep(RETRY)
+                continue
             url = owner.get("leg_url") if owner is not None else None
             if owner is None or owner["instance"] == self._legs.instance or not url:
                 self.ready.set()  # nobody to connect to: a viewer needs not wait for it
@@ -98,6 +105,10 @@ class Leg:
             except leg_wire.BadMessage as exc:
                 log.warning("room %s: leg from %s sent a bad message: %s", self.room,
                             owner["instance"], exc)
+            except Exception:
+                # Whatever it was, the players here are better served by a fresh connection
+                # than by a leg that stopped.
+                log.exception("room %s: leg from %s failed", self.room, owner["instance"])
             finally:
                 self.origin = None
                 self._end_tracks()

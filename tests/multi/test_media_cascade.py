@@ -13,7 +13,7 @@ from signaling import leg_auth
 from signaling.aiortc_forwarding import restrict_host_addresses
 
 from ..helpers import SECRET, create_room, eventually, token
-from ..signaling.clients import Watcher, local_offer, viewer_pc
+from ..signaling.clients import Watcher, answer, local_offer, post_sdp, viewer_pc
 from .cascade import (
     LOOPBACK,
     ROOM,
@@ -140,3 +140,46 @@ async def test_a_leg_is_refused_to_anyone_without_the_instances_secret(shared_re
                 ("host", "audio"), ("host", "video")]
             frame = await ws.receive_bytes(timeout=5)
             assert len(frame) > 20
+            # Something it does not understand closes it with 4400, and the origin goes on.
+            await ws.send_str('{"type": "subscribe"}')
+            while (message := await ws.receive(timeout=5)).type == aiohttp.WSMsgType.BINARY:
+                pass
+            assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4400
+            assert "unknown message type" in message.extra
+        viewer, _ = await play(a.url, peers)
+        await eventually(lambda: viewer.counts_up(10), timeout=15, what="frames after it")
+        viewer.stop()
+
+
+async def test_a_codec_switch_closes_only_the_players_elsewhere_who_cannot_decode_it(
+        shared_redis, start_servers, peers):
+    a, b = start_servers(shared_redis, n=2, extra_env=LOOPBACK)
+    await create_room(a.url)
+    await publish(a.url, peers)  # VP8 and Opus
+    await eventually(lambda: live(b.url), timeout=10, what="live on B")
+    video_player, video_session = await play(b.url, peers)
+    await eventually(lambda: video_player.counts_up(10), timeout=15, what="VP8 frames on B")
+    listener = viewer_pc(video=False)  # audio only: Opus still decodes after the switch
+    peers(listener)
+    async with aiohttp.ClientSession() as http:
+        response = await post_sdp(http, f"{b.url}/whep/rooms/{ROOM}",
+                                  await local_offer(listener))
+        await answer(listener, response)
+        listener_session = b.url + response.headers["Location"]
+
+    async def viewers_on_b() -> float:
+        return sample(await metrics(b.url), "liveroom_peer_connections", kind="viewer")
+
+    await eventually(lambda: _equals(viewers_on_b, 2), timeout=10, what="both players on B")
+    # The host comes back with H.264 (same user: the new session replaces the old one).
+    await publish(a.url, peers, video="H264")
+    await eventually(lambda: _equals(viewers_on_b, 1), timeout=15, what="the VP8 player closed")
+    async with aiohttp.ClientSession() as http:
+        async with http.delete(video_session) as gone:
+            assert gone.status == 404  # closed by the server (codec_changed)
+    # The new codec reaches B over the leg: a new player there decodes H.264 pictures.
+    h264_player, _ = await play(b.url, peers)
+    await eventually(lambda: h264_player.counts_up(10), timeout=15, what="H.264 frames on B")
+    h264_player.stop()
+    video_player.stop()
+    await stop(listener_session)  # the audio player was never closed
