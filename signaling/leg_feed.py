@@ -16,9 +16,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 from aiortc.mediastreams import MediaStreamError
 
 from liveroom.config import SETTINGS
@@ -223,6 +222,13 @@ async def leg_endpoint(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-def describe(feed: Feed) -> dict[str, Any]:
-    return {"room": feed.room, "to": feed.downstream, "sent": feed.sent, "acked": feed.acked,
-            "skipped": feed.skipped, "tracks": len(feed.tracks)}
+async def close_feeds(app: web.Application) -> None:
+    """On shutdown (a drain), before the requests in flight are waited for: legs are open for
+    as long as their instance has viewers, so close them now (1012, as the room channel does);
+    their instances look for the room's origin again."""
+    if REGISTRY not in app:
+        return
+    feeds = list(app[REGISTRY].feeds)
+    await asyncio.gather(*(feed.ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"draining")
+                           for feed in feeds), return_exceptions=True)
+

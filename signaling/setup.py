@@ -21,7 +21,7 @@ from .commands import MEDIA_COMMANDS
 from .config import MEDIA_SETTINGS, MediaSettings
 from .http import setup_routes
 from .keys import ICE_HOSTS, REGISTRY, SERVICE
-from .leg_feed import leg_endpoint
+from .leg_feed import close_feeds, leg_endpoint
 from .media_metrics import MediaCollector
 from .peer_addresses import PeerAddresses
 from .registry import Registry
@@ -104,6 +104,7 @@ def setup_signaling(app: web.Application, media: MediaSettings, *,
     setup_routes(app)
     app.router.add_get("/rooms/{room}/thumbnail.jpg", serve, name="room_thumbnail")
     app.router.add_get("/internal/media/legs/{room}", leg_endpoint)
+    app.on_shutdown.append(close_feeds)
 
 
 def describe(app: web.Application) -> str:

@@ -175,3 +175,21 @@ async def test_a_leg_client_that_never_reads_is_cut_without_holding_memory(
                 break
         await ws.close()
     assert await legs_out(a.url) == 0
+
+
+async def test_an_origin_that_drains_lets_go_of_its_legs_at_once(shared_redis, start_servers,
+                                                                 peers):
+    a, b = start_servers(shared_redis, n=2, extra_env=LOOPBACK)
+    await create_room(a.url)
+    await publish(a.url, peers)
+    await eventually(lambda: live(b.url), timeout=10, what="live on B")
+    on_b, _ = await play(b.url, peers)
+    await eventually(lambda: on_b.counts_up(10), timeout=15, what="frames on B")
+    assert await legs_out(a.url) == 1
+    async with RoomClient(b.url, ROOM) as room:
+        started = time.monotonic()
+        a.stop()  # SIGTERM: a drain, which open legs must not hold up
+        assert time.monotonic() - started < 3.0
+        offline = await room.next_event("media.offline", timeout=10)
+        assert offline["reason"] == "shutdown"
+    on_b.stop()
