@@ -9,7 +9,7 @@ import pytest
 from aiortc import RTCSessionDescription
 
 from liveroom.client import RoomClient
-from signaling import leg_auth
+from signaling import leg_auth, leg_wire
 from signaling.aiortc_forwarding import restrict_host_addresses
 
 from ..helpers import SECRET, create_room, eventually, token
@@ -183,3 +183,35 @@ async def test_a_codec_switch_closes_only_the_players_elsewhere_who_cannot_decod
     h264_player.stop()
     video_player.stop()
     await stop(listener_session)  # the audio player was never closed
+
+
+async def test_a_keyframe_request_travels_up_a_leg_to_the_publisher(shared_redis,
+                                                                   start_servers, peers):
+    """The publisher (aiortc's VP8 encoder) sends keyframes only when asked, or when the
+    origin's keyframe cache passes 150 frames: a request sent over the leg while the cache is
+    young is answered with a keyframe well before that."""
+    (a,) = start_servers(shared_redis, n=1, extra_env=LOOPBACK)
+    await create_room(a.url)
+    await publish(a.url, peers)
+    await eventually(lambda: live(a.url), timeout=10, what="live")
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(f"{a.url}/internal/media/legs/{ROOM}", headers={
+                "Authorization": leg_auth.header(SECRET, ROOM, "b0b0")}) as ws:
+            tracks = (await ws.receive_json(timeout=5))["tracks"]
+            video = next(t["id"] for t in tracks if t["kind"] == "video")
+            received, since_key, asked_at = 0, None, None
+            while True:
+                track, key, _, _, _ = leg_wire.read_frame(await ws.receive_bytes(timeout=5))
+                received += 1
+                if received % 15 == 0:
+                    await ws.send_json({"type": "ack", "frames": received})
+                if track != video:
+                    continue
+                if key and asked_at is not None:
+                    break  # the answer
+                since_key = 0 if key else (None if since_key is None else since_key + 1)
+                if asked_at is None and since_key == 30:  # a second into a young group
+                    await ws.send_json({"type": "keyframe", "track": video})
+                    asked_at = since_key
+                elif asked_at is not None:
+                    assert since_key is not None and since_key < 90, "no keyframe came"
