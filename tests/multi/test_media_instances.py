@@ -21,7 +21,7 @@ from ..signaling.clients import (
     publisher_pc,
     viewer_pc,
 )
-from .cascade import instance_id
+from .cascade import instance_id, metrics, sample
 
 pytestmark = pytest.mark.multi
 ROOM = "thailand"
@@ -128,3 +128,16 @@ async def test_whip_redirects_to_the_instance_holding_the_media(shared_redis, st
     watcher = Watcher(pc)
     await eventually(lambda: watcher.counts_up(10), timeout=15, what="frames")
     watcher.stop()
+
+    # The co-host's media reaches instance two over the same leg as the host's.
+    pc = viewer_pc()
+    peers(pc)
+    async with aiohttp.ClientSession() as http:
+        played = await post_sdp(http, f"{two.url}/whep/rooms/{ROOM}?slot=cohost",
+                                await local_offer(pc))
+        await answer(pc, played)
+    watcher = Watcher(pc)
+    await eventually(lambda: watcher.counts_up(10), timeout=15, what="the co-host's frames")
+    watcher.stop()
+    samples = await metrics(one.url)
+    assert sample(samples, "liveroom_media_legs", room=ROOM, direction="out") == 1
