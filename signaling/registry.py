@@ -7,8 +7,13 @@ offer nobody follows up) or never completed it (`ice_timeout`), and publishers w
 stopped arriving (`media_timeout`: a publisher that vanished without a word). Every
 heartbeat it refreshes this instance's publisher claims in the engine (a claim that lapsed or
 was taken over closes its publisher), sweeps lapsed claims of crashed instances, closes the
-sessions of deleted rooms, lets go of viewers whose room's media moved to another instance, and
-puts the demo host back in demo rooms nobody publishes in.
+sessions of deleted rooms, points relay legs at their room's origin if it moved, and puts the
+demo host back in demo rooms nobody publishes in.
+
+Viewers read a slot's local publisher, or, when the room's media is on another instance, what
+that instance relays here over the room's leg (legs.py): every tick the registry opens the legs
+its waiting viewers need and lets go of those nobody watched for a while. As an origin it tells
+the legs it serves (leg_feed.py) whenever a room's publisher changes.
 """
 
 from __future__ import annotations
@@ -76,7 +81,8 @@ class Registry:
         # Viewers of rooms whose media is on another instance are served from a relay leg.
         self.legs = Legs(self.instance, settings.signing_secret, engine.media.owner,
                          self._rebind, media.leg_linger)
-        # The origin's legs (leg_feed.Feed), and who wants to hear of a room's publishers.
+        # The legs this instance serves as an origin (leg_feed.Feed, which imports this
+        # module), and who wants to hear of a room's publishers.
         self.feeds: set[Any] = set()
         self._listeners: dict[str, set[Callable[[str], None]]] = {}
         # Set by setup.py: told the number of publishers and of viewers when either changes.
@@ -119,10 +125,9 @@ class Registry:
 
     def _count_peers(self) -> None:
         if self.count_peers is not None:
-            viewers = sum(isinstance(s, Viewer) for s in self.sessions.values())
-            self.count_peers("publisher", sum(isinstance(s, Publisher)
-                                              for s in self.sessions.values()))
-            self.count_peers("viewer", viewers)
+            sessions = self.sessions.values()
+            self.count_peers("publisher", sum(isinstance(s, Publisher) for s in sessions))
+            self.count_peers("viewer", sum(isinstance(s, Viewer) for s in sessions))
 
     # --- who hears of a room's publishers (the origin's legs) ---------------------------------
     def listen(self, room: str, callback: Callable[[str], None]) -> None:
