@@ -203,7 +203,9 @@ async def leg_endpoint(request: web.Request) -> web.StreamResponse:
                                 request.headers.get("Authorization"))
     if downstream == settings.instance_id:
         raise LiveroomError("bad_request", "an instance opens no leg to itself")
-    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=leg_wire.MAX_CONTROL_BYTES)
+    # Encoded video does not deflate: no compression, whatever the other end offers.
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=leg_wire.MAX_CONTROL_BYTES,
+                               compress=False)
     await ws.prepare(request)
     def abort() -> None:
         transport = request.transport

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 RETRY = 0.5  # seconds between attempts to reach the room's origin
 HEARTBEAT = 5.0  # WebSocket pings: an origin that vanished is noticed
+CONNECT_TIMEOUT = 5.0  # seconds to open a leg, handshake included
 ACK_INTERVAL = 0.5  # seconds between acknowledgements of what arrived
 READY_WAIT = 5.0  # how long a new viewer waits for a new leg to say what the room has
 PATH = "/internal/media/legs/{room}"
@@ -119,8 +120,12 @@ class Leg:
         legs = self._legs
         headers = {"Authorization": leg_auth.header(legs.secret, self.room, legs.instance)}
         address = url.rstrip("/") + PATH.format(room=quote(self.room, safe=""))
-        async with legs.http().ws_connect(address, headers=headers, heartbeat=HEARTBEAT,
-                                          max_msg_size=leg_wire.MAX_FRAME_BYTES) as ws:
+        # Bounded as a whole: an origin that accepts the connection but never answers (a
+        # stopped process) must not keep the leg from looking elsewhere.
+        ws = await asyncio.wait_for(legs.http().ws_connect(
+            address, headers=headers, heartbeat=HEARTBEAT,
+            max_msg_size=leg_wire.MAX_FRAME_BYTES), CONNECT_TIMEOUT)
+        async with ws:
             self._ws, self.origin = ws, instance
             self.connects += 1
             log.info("room %s: leg from instance %s open", self.room, instance)
@@ -238,8 +243,7 @@ class Legs:
 
     def http(self) -> aiohttp.ClientSession:
         if self._http is None:
-            self._http = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=3, connect=5))
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
         return self._http
 
     def relayed(self, room: str, slot: str) -> Relayed | None:
