@@ -5,17 +5,34 @@ processes on a real Redis, real aiortc peers that decode the pattern."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import fractions
+import json
+import os
 import signal
+import socket
 import time
+from functools import lru_cache
 
 import aiohttp
+import av
 import pytest
+from aiortc import RTCPeerConnection
 
 from liveroom.client import RoomClient
 from signaling import leg_auth
 from signaling.aiortc_forwarding import restrict_host_addresses
 
-from ..helpers import SECRET, create_room, eventually
+from ..helpers import SECRET, create_room, eventually, token
+from ..signaling.clients import (
+    CLOCK,
+    FPS,
+    PacketTrack,
+    answer,
+    local_offer,
+    post_sdp,
+    prefer,
+)
 from .cascade import LOOPBACK, ROOM, live, metrics, play, publish, sample
 
 pytestmark = pytest.mark.multi
@@ -193,3 +210,96 @@ async def test_an_origin_that_drains_lets_go_of_its_legs_at_once(shared_redis, s
         offline = await room.next_event("media.offline", timeout=10)
         assert offline["reason"] == "shutdown"
     on_b.stop()
+
+
+class SlowLeg:
+    """A leg's client end on a socket with a tiny receive buffer that reads nothing after the
+    handshake and the tracks (so the origin's writes soon block), yet acknowledges: a link
+    too slow for the stream, not a dead one. A raw WebSocket, so nothing reads behind it."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.acked = 0
+
+    async def open(self, room: str) -> None:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", self.port))
+        self.reader, self.writer = await asyncio.open_connection(sock=sock, limit=4096)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.writer.write((
+            f"GET /internal/media/legs/{room} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            f"Sec-WebSocket-Key: {key}\r\n"
+            f"Authorization: {leg_auth.header(SECRET, room, 'b0b0')}\r\n\r\n").encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head
+
+    async def ack(self) -> None:
+        self.acked += 100
+        payload = json.dumps({"type": "ack", "frames": self.acked}).encode()
+        mask = os.urandom(4)
+        self.writer.write(bytes([0x81, 0x80 | len(payload)]) + mask
+                          + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        await self.writer.drain()
+
+    def close(self) -> None:
+        self.writer.transport.abort()
+
+
+@lru_cache(maxsize=1)
+def noise_packets() -> tuple[bytes, ...]:
+    """A second of H.264 noise at 30 fps, about 1.4 MB: a stream no buffer hides for long."""
+    codec = av.CodecContext.create("libx264", "w")
+    codec.width, codec.height, codec.pix_fmt = 320, 240, "yuv420p"
+    codec.time_base = fractions.Fraction(1, 30)
+    codec.framerate = fractions.Fraction(30, 1)
+    codec.bit_rate = 8_000_000
+    codec.options = {"preset": "ultrafast", "tune": "zerolatency", "g": "30",
+                     "keyint_min": "30", "sc_threshold": "0", "bf": "0"}
+    packets = []
+    for n in range(30):
+        frame = av.VideoFrame(320, 240, "yuv420p")
+        for plane in frame.planes:
+            plane.update(os.urandom(plane.buffer_size))
+        frame.pts = n
+        packets += [bytes(p) for p in codec.encode(frame)]
+    return tuple(packets + [bytes(p) for p in codec.encode(None)])
+
+
+async def test_a_leg_that_falls_behind_skips_to_keyframes_and_holds_no_more(
+        shared_redis, start_servers, peers):
+    """A leg that keeps acknowledging but cannot take the stream (a slow link): the origin
+    neither cuts it nor buffers for it without bound: it loses what waits and skips to the
+    next keyframe, as a slow viewer does."""
+    (a,) = start_servers(shared_redis, n=1, extra_env=LOOPBACK)
+    await create_room(a.url)
+    pc = RTCPeerConnection()
+    peers(pc)
+    prefer(pc.addTransceiver(PacketTrack("video", noise_packets(), CLOCK, CLOCK // FPS,
+                                         1 / FPS), direction="sendonly"),
+           "video/H264", "42e01f")
+    async with aiohttp.ClientSession() as http:
+        await answer(pc, await post_sdp(http, f"{a.url}/whip/rooms/{ROOM}",
+                                        await local_offer(pc), token(ROOM, "host")))
+    await eventually(lambda: live(a.url), timeout=10, what="live")
+    leg = SlowLeg(a.port)
+    await leg.open(ROOM)
+    try:
+        async def skipping() -> bool:
+            await leg.ack()  # "still here"
+            samples = await metrics(a.url)
+            return sample(samples, "liveroom_media_frames_skipped_total", room=ROOM,
+                          path="leg") > 0
+
+        await eventually(skipping, timeout=30, interval=0.5, what="the leg to skip")
+        samples = await metrics(a.url)
+        assert sample(samples, "liveroom_media_legs_cut_total") == 0
+        assert sample(samples, "liveroom_media_legs", room=ROOM, direction="out") == 1
+        # What it was sent stays far below what was published: the rest was skipped.
+        sent = sample(samples, "liveroom_media_frames_forwarded_total", room=ROOM, path="leg")
+        skipped = sample(samples, "liveroom_media_frames_skipped_total", room=ROOM, path="leg")
+        assert skipped > 0 and sent < 200
+    finally:
+        leg.close()
