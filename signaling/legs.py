@@ -73,6 +73,7 @@ class Leg:
         self.delay = 0.0  # the last frame's time from the origin's send to here, seconds
         self.idle_since: float | None = None
         self.connects = 0
+        self.failing = False  # the origin the claims name could not be reached
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._keyframes: set[int] = set()
         self._wake = asyncio.Event()
@@ -94,6 +95,7 @@ class Leg:
                 continue
             url = owner.get("leg_url") if owner is not None else None
             if owner is None or owner["instance"] == self._legs.instance or not url:
+                self.failing = False
                 self.ready.set()  # nobody to connect to: a viewer needs not wait for it
                 await asyncio.sleep(RETRY)
                 continue
@@ -111,6 +113,7 @@ class Leg:
                 # than by a leg that stopped.
                 log.exception("room %s: leg from %s failed", self.room, owner["instance"])
             finally:
+                self.failing = True  # until it reaches the room's origin again
                 self.origin = None
                 self._end_tracks()
                 self.ready.set()
@@ -127,6 +130,7 @@ class Leg:
             max_msg_size=leg_wire.MAX_FRAME_BYTES), CONNECT_TIMEOUT)
         async with ws:
             self._ws, self.origin = ws, instance
+            self.failing = False
             self.connects += 1
             log.info("room %s: leg from instance %s open", self.room, instance)
             writer = asyncio.create_task(self._write(ws))
@@ -262,7 +266,13 @@ class Legs:
             leg = self.open(room)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(leg.ready.wait(), wait)
-        return leg.slots.get(slot)
+        relayed = leg.slots.get(slot)
+        if relayed is None and leg.failing:
+            # The room is live elsewhere, just not reachable now (its origin restarting,
+            # crashed before its claim lapsed): worth a retry, unlike not_live.
+            raise LiveroomError("unavailable", "the instance holding this room's video is "
+                                "not reachable; retry in a few seconds")
+        return relayed
 
     def open(self, room: str) -> Leg:
         leg = self.legs.get(room)

@@ -32,6 +32,7 @@ from ..signaling.clients import (
     local_offer,
     post_sdp,
     prefer,
+    viewer_pc,
 )
 from .cascade import LOOPBACK, ROOM, live, metrics, play, publish, sample
 
@@ -94,6 +95,16 @@ async def test_viewers_of_a_killed_instance_play_again_on_another_within_3_s(
         watcher.stop()
 
 
+async def _whep_status(url: str) -> int:
+    pc = viewer_pc()
+    try:
+        async with aiohttp.ClientSession() as http:
+            response = await post_sdp(http, f"{url}/whep/rooms/{ROOM}", await local_offer(pc))
+            return response.status
+    finally:
+        await pc.close()
+
+
 async def _is(value, expected) -> bool:
     return await value == expected
 
@@ -112,12 +123,17 @@ async def test_a_killed_origin_goes_offline_and_viewers_resume_through_the_new_o
     async with RoomClient(b.url, ROOM) as room_b, RoomClient(c.url, ROOM) as room_c:
         killed = time.monotonic()
         a.kill()
+        # Until its claims lapse the room is live but out of reach: a new player is told to
+        # retry (503 unavailable), not that nobody is live.
+        await eventually(lambda: _is(_whep_status(c.url), 503), timeout=2,
+                         what="a retry-later answer while the origin's claim holds")
         # The room goes offline everywhere within the presence TTL (and a sweep).
         for room in (room_b, room_c):
             offline = await room.next_event("media.offline", timeout=15)
             assert offline["reason"] == "expired"
         assert time.monotonic() - killed < TTL + 2 * HEARTBEAT
         assert not await live(b.url) and not await live(c.url)
+        assert await _whep_status(c.url) == 409  # not_live now
 
         # The host comes back through B: B is the origin now, and the players of B and C,
         # connected all along, play again within 3 s of its first frame (media.live is
