@@ -267,12 +267,17 @@ class Legs:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(leg.ready.wait(), wait)
         relayed = leg.slots.get(slot)
-        if relayed is None and leg.failing:
+        if relayed is None and leg.failing and await self._elsewhere(room):
             # The room is live elsewhere, just not reachable now (its origin restarting,
             # crashed before its claim lapsed): worth a retry, unlike not_live.
             raise LiveroomError("unavailable", "the instance holding this room's video is "
                                 "not reachable; retry in a few seconds")
         return relayed
+
+    async def _elsewhere(self, room: str) -> bool:
+        """Whether the claims name another instance as the room's origin."""
+        owner = await self.locate(room)
+        return owner is not None and owner["instance"] != self.instance
 
     def open(self, room: str) -> Leg:
         leg = self.legs.get(room)
