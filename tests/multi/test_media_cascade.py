@@ -215,3 +215,21 @@ async def test_a_keyframe_request_travels_up_a_leg_to_the_publisher(shared_redis
                     asked_at = since_key
                 elif asked_at is not None:
                     assert since_key is not None and since_key < 90, "no keyframe came"
+
+
+async def test_the_demo_host_of_one_instance_plays_on_the_others(shared_redis, start_servers,
+                                                                 peers):
+    """With --demo on every instance, one of them holds each room's demo host; players on the
+    others get its test card over a leg, which also keeps it encoding."""
+    servers = start_servers(shared_redis, n=2, extra_env=LOOPBACK, demo=True)
+    for server in servers:
+        await eventually(lambda: live(server.url), timeout=20, what="the demo host live")
+    publishers = [sample(await metrics(s.url), "liveroom_media_origin", room=ROOM,
+                         origin=await instance_id(s.url)) for s in servers]
+    other = servers[publishers.index(0)]
+    watcher, _ = await play(other.url, peers)
+    # A test card, not the pattern: count decoded pictures of its size.
+    await eventually(lambda: len(watcher.numbers) >= 30, timeout=15, what="test card frames")
+    samples = await metrics(other.url)
+    assert sample(samples, "liveroom_media_legs", room=ROOM, direction="in") == 1
+    watcher.stop()
