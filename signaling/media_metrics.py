@@ -7,6 +7,9 @@ nothing per frame:
                                                     its publishers (this one, or a leg's)
     liveroom_media_legs{room,direction}             relay legs open now: out (this instance
                                                     is the origin and sends), in (it receives)
+    liveroom_media_leg_delay_seconds{room}          the last frame's time on its leg, from
+                                                    the origin's send to here (both clocks:
+                                                    keep them in sync)
     liveroom_media_viewers{room}                    players of the room on this instance
     liveroom_media_frames_forwarded_total{room,path}  frames sent: path viewer (to players)
                                                       or leg (to other instances)
@@ -64,9 +67,15 @@ class MediaCollector(Collector):
             out[feed.room] = out.get(feed.room, 0) + 1
         for room, count in out.items():
             legs.add_metric([room, "out"], count)
+        delay = GaugeMetricFamily("liveroom_media_leg_delay_seconds", "From the origin's "
+                                  "send of a leg's last frame to its arrival here",
+                                  labels=["room"])
         for room, leg in registry.legs.legs.items():
             legs.add_metric([room, "in"], int(leg.connected))
+            if leg.connected and leg.frames_in:
+                delay.add_metric([room], max(0.0, leg.delay))
         yield legs
+        yield delay
 
         viewers = GaugeMetricFamily("liveroom_media_viewers", "Players on this instance",
                                     labels=["room"])

@@ -89,6 +89,8 @@ async def test_viewers_on_other_instances_play_from_one_leg_each(shared_redis, s
         assert sample(at_b, "liveroom_media_frames_forwarded_total", room=ROOM,
                       path="viewer") > 0
         assert sample(at_b, "liveroom_media_frames_relayed_total") > 0
+        assert ("liveroom_media_leg_delay_seconds", (("room", ROOM),)) in at_b
+        assert 0 <= sample(at_b, "liveroom_media_leg_delay_seconds", room=ROOM) < 1.0
         for watcher, _ in on_b:
             watcher.stop()
         whep_c[0].stop()
