@@ -57,6 +57,14 @@ class MediaSettings:
     demo_video: bool = True
     # Decode and re-encode for every viewer instead of forwarding (benchmark comparison only).
     media_transcode: bool = False
+    # HLS (signaling/hls/): WebRTC players this instance takes before it answers
+    # webrtc_full and the page plays HLS instead (0: no cap); recordings kept per room: the
+    # newest replay_keep sessions, none older than replay_days days, at most
+    # replay_max_bytes in all (0: no bound of that kind).
+    webrtc_viewers_per_instance: int = 0
+    replay_keep: int = 20
+    replay_days: float = 30.0
+    replay_max_bytes: int = 2_000_000_000
 
 
 MEDIA_SETTINGS = web.AppKey("media_settings", MediaSettings)
@@ -81,6 +89,10 @@ VARIABLES: Variables = {
     "leg_linger": ("LIVEROOM_LEG_LINGER", float),
     "leg_stall_timeout": ("LIVEROOM_LEG_STALL_TIMEOUT", float),
     "demo_video": ("LIVEROOM_DEMO_VIDEO", lambda v: parse_bool("LIVEROOM_DEMO_VIDEO", v)),
+    "webrtc_viewers_per_instance": ("LIVEROOM_WEBRTC_VIEWERS_PER_INSTANCE", int),
+    "replay_keep": ("LIVEROOM_REPLAY_KEEP", int),
+    "replay_days": ("LIVEROOM_REPLAY_DAYS", float),
+    "replay_max_bytes": ("LIVEROOM_REPLAY_MAX_BYTES", int),
     "media_transcode": (
         "LIVEROOM_MEDIA_TRANSCODE", lambda v: parse_bool("LIVEROOM_MEDIA_TRANSCODE", v)
     ),
@@ -115,7 +127,8 @@ def validate(settings: MediaSettings) -> None:
         raise ConfigError(
             f"publisher-peers (LIVEROOM_PUBLISHER_PEERS): {settings.publisher_peers} must be at "
             f"least 0 and below LIVEROOM_MAX_PEERS ({settings.max_peers})")
-    for name in ("guest_peers_per_address", "guest_peers_per_room"):
+    for name in ("guest_peers_per_address", "guest_peers_per_room",
+                 "webrtc_viewers_per_instance", "replay_keep", "replay_days", "replay_max_bytes"):
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.replace('_', '-')} ({VARIABLES[name][0]}) must be 0 (no "
                               "cap) or more")

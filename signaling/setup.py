@@ -19,6 +19,7 @@ from liveroom.metrics import METRICS, set_peer_connections
 from . import aiortc_forwarding
 from .commands import MEDIA_COMMANDS
 from .config import MEDIA_SETTINGS, MediaSettings
+from .hls.setup import setup_hls
 from .http import setup_routes
 from .keys import ICE_HOSTS, REGISTRY, SERVICE
 from .leg_feed import close_feeds, leg_endpoint
@@ -105,6 +106,7 @@ def setup_signaling(app: web.Application, media: MediaSettings, *,
     app.router.add_get("/rooms/{room}/thumbnail.jpg", serve, name="room_thumbnail")
     app.router.add_get("/internal/media/legs/{room}", leg_endpoint)
     app.on_shutdown.append(close_feeds)
+    setup_hls(app)
 
 
 def describe(app: web.Application) -> str:

@@ -32,6 +32,8 @@ STATUS = {
     "sale_not_found": 404,
     "order_not_found": 404,
     "session_not_found": 404,
+    "replay_not_found": 404,
+    "hls_unavailable": 404,
     "method_not_allowed": 405,
     "conflict": 409,
     "sale_not_started": 409,

@@ -1,0 +1,246 @@
+"""HLS and replays over HTTP. Any instance answers: a room's live segments are on the instance
+holding its media (its origin), which this one proxies to when it is not that instance.
+
+    GET    /hls/rooms/{room}/live.m3u8                 the live playlist (a rolling window)
+    GET    /hls/rooms/{room}/{session}/index.m3u8      a recording's playlist (VOD once ended)
+    GET    /hls/rooms/{room}/{session}/{segment}       init-<p>.mp4, <n>.m4s
+    GET    /api/rooms/{room}/replays                   the room's recordings, newest first
+    GET    /api/rooms/{room}/replays/{session}         one: playlist URL, duration, timeline
+    DELETE /api/rooms/{room}/replays/{session}         staff (the "moderate" grant)
+
+Caching: segments never change (`public, max-age=31536000, immutable`); the live playlist
+changes once a segment (`public, max-age=1`: about half a 1 s segment, HTTP's max-age being
+whole seconds); a finished recording's playlist may still be deleted (`max-age=60`). A private
+room's playlists need a token (`?token=` or `Authorization: Bearer`), are `private,
+no-store`, and name their segments with signed, expiring URLs (signing.py) that a shared
+cache stores and serves like any other.
+
+Errors are the API's JSON: room_not_found (unknown room), hls_unavailable (not live, or live in
+a codec HLS cannot carry: VP8), replay_not_found, not_found (a file name that is not one of
+ours: no path ever reaches the disk unchecked), unauthorized (a private room without token
+or valid signature).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from liveroom.config import SETTINGS
+from liveroom.domain import auth
+from liveroom.domain.errors import LiveroomError
+from liveroom.domain.validation import SLUG
+from liveroom.engine import ENGINE
+from liveroom.gate import GATE
+
+from . import signing
+from .keys import HLS, HLS_CLIENT
+from .segmenter import hls_compatible
+from .store import media_playlist, valid_name, valid_segment
+
+log = logging.getLogger(__name__)
+
+PLAYLIST = "application/vnd.apple.mpegurl"
+IMMUTABLE = "public, max-age=31536000, immutable"
+LIVE = "public, max-age=1"
+FINISHED = "public, max-age=60"
+RECORDING = "public, max-age=1"
+PRIVATE = "private, no-store"
+PROXY_TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+def _room_name(request: web.Request) -> str:
+    room = request.match_info["room"]
+    if not SLUG.match(room):
+        raise LiveroomError("room_not_found", f"no room {room!r}")
+    return room
+
+
+def _token(request: web.Request) -> str | None:
+    return request.query.get("token") or auth.bearer(request.headers.get("Authorization"))
+
+
+def _hopped(request: web.Request, room: str) -> bool:
+    """Proxied here by another instance of the deployment, which checked the viewer."""
+    value = request.headers.get(signing.HOP_HEADER)
+    return value is not None and signing.hop_allowed(
+        request.app[SETTINGS].signing_secret, room, value)
+
+
+async def _playlist_access(request: web.Request, room: str) -> tuple[bool, str]:
+    """(private, the query segment URLs carry) for a viewer of the room's playlists."""
+    secret = request.app[SETTINGS].signing_secret
+    if _hopped(request, room):
+        record = await request.app[GATE].room(room)
+    else:
+        record = (await request.app[GATE].enter(room, _token(request), "watch")).room
+    if record.get("public", True):
+        return False, ""
+    return True, signing.segment_query(secret, room)
+
+
+async def _segment_access(request: web.Request, room: str) -> None:
+    secret = request.app[SETTINGS].signing_secret
+    if _hopped(request, room) or signing.segment_allowed(
+            secret, room, request.query.get("exp"), request.query.get("sig")):
+        return
+    await request.app[GATE].enter(room, _token(request), "watch")
+
+
+async def _proxy(request: web.Request, room: str) -> web.StreamResponse | None:
+    """The request answered by the room's origin, if that is another instance."""
+    if _hopped(request, room):
+        return None  # the origin never proxies on
+    settings = request.app[SETTINGS]
+    claim = await request.app[ENGINE].media.owner(room)
+    if claim is None or claim.get("instance") == settings.instance_id or not claim.get("leg_url"):
+        return None
+    url = claim["leg_url"].rstrip("/") + request.rel_url.path_qs
+    headers = {signing.HOP_HEADER: signing.hop(settings.signing_secret, room,
+                                               settings.instance_id)}
+    try:
+        async with request.app[HLS_CLIENT].get(url, headers=headers,
+                                               timeout=PROXY_TIMEOUT) as upstream:
+            body = await upstream.read()
+            kept = {k: v for k, v in upstream.headers.items()
+                    if k.lower() in ("content-type", "cache-control", "etag")}
+            return web.Response(body=body, status=upstream.status, headers=kept)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("room %s: HLS from its origin %s failed: %s", room, claim["instance"], exc)
+        raise LiveroomError("unavailable", "the instance holding this room's stream does not "
+                            "answer; try again", retry_after=1) from None
+
+
+def _text(body: str, cache: str) -> web.Response:
+    return web.Response(text=body, content_type=PLAYLIST, headers={"Cache-Control": cache})
+
+
+async def live_playlist(request: web.Request) -> web.StreamResponse:
+    room = _room_name(request)
+    private, query = await _playlist_access(request, room)
+    service = request.app[HLS]
+    service.want(room)
+    recorder = service.recorder(room)
+    if recorder is None:
+        proxied = await _proxy(request, room)
+        if proxied is not None:
+            return proxied
+        raise LiveroomError("hls_unavailable", _why_not(request, room))
+    segments = list(recorder.live)
+    if not segments:  # live, but the first segment is still being cut
+        raise LiveroomError("hls_unavailable", "the stream is starting; try again in a second",
+                            retry_after=1)
+    body = media_playlist(segments, prefix=f"{recorder.session}/", query=query, ended=False)
+    return _text(body, PRIVATE if private else LIVE)
+
+
+def _why_not(request: web.Request, room: str) -> str:
+    registry = request.app[HLS].registry
+    publisher = registry.publishers.get((room, "host"))
+    if publisher is not None and not hls_compatible(publisher.codecs):
+        video = publisher.codecs.get("video")
+        return (f"the room is live in {video.name if video else 'audio only'}, which HLS does "
+                "not carry; its host must send H.264")
+    return "the room is not live"
+
+
+async def recording_file(request: web.Request) -> web.StreamResponse:
+    room = _room_name(request)
+    session, name = request.match_info["session"], request.match_info["name"]
+    if not valid_name(session) or not (name == "index.m3u8" or valid_segment(name)):
+        raise LiveroomError("not_found", "no such HLS file")
+    service = request.app[HLS]
+    store = service.store
+    if name == "index.m3u8":
+        private, query = await _playlist_access(request, room)
+        segments = store.segments(room, session)
+        if segments is None:
+            proxied = await _proxy(request, room)
+            if proxied is not None:
+                return proxied
+            raise LiveroomError("replay_not_found", f"no recording {session!r} of room {room!r}")
+        recorder = service.recorder(room)
+        recording = recorder is not None and recorder.session == session
+        body = media_playlist(segments, prefix="", query=query, ended=not recording,
+                              media_sequence=0, playlist_type="EVENT" if recording else "VOD")
+        return _text(body, PRIVATE if private else RECORDING if recording else FINISHED)
+    await _segment_access(request, room)
+    data = store.read(room, session, name)
+    if data is None:
+        proxied = await _proxy(request, room)
+        if proxied is not None:
+            return proxied
+        raise LiveroomError("not_found", "no such HLS file")
+    kind = "video/mp4" if name.endswith(".mp4") else "video/iso.segment"
+    return web.Response(body=data, content_type=kind, headers={"Cache-Control": IMMUTABLE})
+
+
+# --- replays (REST) -----------------------------------------------------------------------------
+def _replay_view(request: web.Request, room: str, session: str, *,
+                 timeline: bool) -> dict[str, Any] | None:
+    service = request.app[HLS]
+    store = service.store
+    meta = store.meta(room, session)
+    segments = store.segments(room, session)
+    if meta is None or segments is None:
+        return None
+    recorder = service.recorder(room)
+    recording = recorder is not None and recorder.session == session
+    view = {
+        "id": session, "room": room, "started_at": meta.get("started_at"),
+        "publisher": meta.get("publisher"),
+        "duration": round(sum(s.duration for s in segments), 3),
+        "recording": recording,
+        # A session that neither ended nor is recording stopped with its server (a crash):
+        # its playlist ends where the last whole segment was written.
+        "interrupted": not recording and not meta.get("ended"),
+        "playlist": f"/hls/rooms/{room}/{session}/index.m3u8",
+        "page": f"/rooms/{room}/replays/{session}",
+    }
+    if timeline:
+        view["timeline"] = store.timeline(room, session)
+    return view
+
+
+async def list_replays(request: web.Request) -> web.Response:
+    room = _room_name(request)
+    await request.app[GATE].enter(room, _token(request), "watch")
+    store = request.app[HLS].store
+    views = [_replay_view(request, room, s, timeline=False) for s in store.sessions(room)]
+    return web.json_response({"replays": [v for v in reversed(views) if v is not None
+                                          and v["duration"] > 0]})
+
+
+async def get_replay(request: web.Request) -> web.Response:
+    room = _room_name(request)
+    await request.app[GATE].enter(room, _token(request), "watch")
+    session = request.match_info["session"]
+    view = _replay_view(request, room, session, timeline=True) if valid_name(session) else None
+    if view is None:
+        raise LiveroomError("replay_not_found", f"no recording {session!r} of room {room!r}")
+    return web.json_response(view)
+
+
+async def delete_replay(request: web.Request) -> web.Response:
+    room = _room_name(request)
+    await request.app[GATE].enter(room, _token(request), "moderate")
+    session = request.match_info["session"]
+    service = request.app[HLS]
+    recorder = service.recorder(room)
+    if recorder is not None and recorder.session == session:
+        raise LiveroomError("conflict", "this session is still being recorded")
+    if not valid_name(session) or not service.store.delete(room, session):
+        raise LiveroomError("replay_not_found", f"no recording {session!r} of room {room!r}")
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/hls/rooms/{room}/live.m3u8", live_playlist)
+    r.add_get("/hls/rooms/{room}/{session}/{name}", recording_file)
+    r.add_get("/api/rooms/{room}/replays", list_replays)
+    r.add_get("/api/rooms/{room}/replays/{session}", get_replay)
+    r.add_delete("/api/rooms/{room}/replays/{session}", delete_replay)
