@@ -97,7 +97,10 @@ class Feed:
                 self.acked = frames
                 self._progress_at = time.monotonic()
         elif message["type"] == "keyframe":
-            entry = self.tracks.get(message.get("track"))  # type: ignore[arg-type]
+            track = message.get("track")
+            if not isinstance(track, int) or isinstance(track, bool):
+                raise leg_wire.BadMessage("keyframe: track must be a track id")
+            entry = self.tracks.get(track)  # gone meanwhile: nothing to ask for
             if entry is not None and entry[1].source is not None:
                 entry[1].source.request_keyframe()  # throttled by the source
         else:

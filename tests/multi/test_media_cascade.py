@@ -142,12 +142,19 @@ async def test_a_leg_is_refused_to_anyone_without_the_instances_secret(shared_re
                 ("host", "audio"), ("host", "video")]
             frame = await ws.receive_bytes(timeout=5)
             assert len(frame) > 20
-            # Something it does not understand closes it with 4400, and the origin goes on.
-            await ws.send_str('{"type": "subscribe"}')
-            while (message := await ws.receive(timeout=5)).type == aiohttp.WSMsgType.BINARY:
-                pass
-            assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4400
-            assert "unknown message type" in message.extra
+        # Something it does not understand closes it with 4400 saying what, and the origin
+        # goes on.
+        for bad, why in (('{"type": "keyframe", "track": [1]}', "track must be a track id"),
+                         ('{"type": "subscribe"}', "unknown message type"),
+                         ("ack", "must be JSON")):
+            async with http.ws_connect(url, headers={
+                    "Authorization": leg_auth.header(SECRET, ROOM, "b0b0")}) as ws:
+                await ws.send_str(bad)
+                while (message := await ws.receive(timeout=5)).type in (
+                        aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+                    pass
+                assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4400
+                assert why in message.extra
         viewer, _ = await play(a.url, peers)
         await eventually(lambda: viewer.counts_up(10), timeout=15, what="frames after it")
         viewer.stop()
