@@ -242,3 +242,21 @@ async def test_the_demo_host_of_one_instance_plays_on_the_others(shared_redis, s
     samples = await metrics(other.url)
     assert sample(samples, "liveroom_media_legs", room=ROOM, direction="in") == 1
     watcher.stop()
+
+
+async def test_an_instance_with_another_secret_gets_no_leg(shared_redis, start_servers, peers):
+    (a,) = start_servers(shared_redis, n=1, extra_env=LOOPBACK)
+    (b,) = start_servers(shared_redis, n=1, extra_env={
+        **LOOPBACK, "LIVEROOM_SECRET": "not the deployment's secret, though long enough"})
+    await create_room(a.url)
+    await publish(a.url, peers)
+    await eventually(lambda: live(b.url), timeout=10, what="live on B")
+    pc = viewer_pc()
+    peers(pc)
+    async with aiohttp.ClientSession() as http:  # a guest: a public room needs no token
+        response = await post_sdp(http, f"{b.url}/whep/rooms/{ROOM}", await local_offer(pc))
+        assert response.status == 503, await response.text()
+        assert (await response.json())["error"]["code"] == "unavailable"
+    assert sample(await metrics(a.url), "liveroom_media_legs", room=ROOM,
+                  direction="out") == 0
+    assert "every instance needs the same LIVEROOM_SECRET" in b.log.read_text()
