@@ -97,7 +97,10 @@ class Feed:
                 self.acked = frames
                 self._progress_at = time.monotonic()
         elif message["type"] == "keyframe":
-            entry = self.tracks.get(message.get("track"))  # type: ignore[arg-type]
+            track = message.get("track")
+            if not isinstance(track, int) or isinstance(track, bool):
+                raise leg_wire.BadMessage("keyframe: track must be a track id")
+            entry = self.tracks.get(track)  # gone meanwhile: nothing to ask for
             if entry is not None and entry[1].source is not None:
                 entry[1].source.request_keyframe()  # throttled by the source
         else:
@@ -185,15 +188,16 @@ class Feed:
                 log.warning("leg of room %s to %s: nothing acknowledged for %.1f s (%d frames "
                             "waiting); cutting it", self.room, self.downstream, waited,
                             self.sent - self.acked)
-                await self._abort()
+                await self.close(CLOSE_TOO_SLOW, "too slow")
                 return
 
-    async def _abort(self) -> None:
+    async def close(self, code: int, reason: str) -> None:
+        """Say why, if the socket takes it within a second; either way, the end."""
         try:
-            await asyncio.wait_for(self.ws.close(code=CLOSE_TOO_SLOW, message=b"too slow"), 1)
+            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), 1)
         except (asyncio.TimeoutError, ConnectionError, RuntimeError):
             pass
-        self._abort_transport()  # its socket was full: nothing more can be said on it
+        self._abort_transport()  # a full socket takes nothing more: drop the connection
 
 
 async def leg_endpoint(request: web.Request) -> web.StreamResponse:
@@ -207,6 +211,7 @@ async def leg_endpoint(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=leg_wire.MAX_CONTROL_BYTES,
                                compress=False)
     await ws.prepare(request)
+
     def abort() -> None:
         transport = request.transport
         if transport is not None and not transport.is_closing():
@@ -231,6 +236,6 @@ async def close_feeds(app: web.Application) -> None:
     if REGISTRY not in app:
         return
     feeds = list(app[REGISTRY].feeds)
-    await asyncio.gather(*(feed.ws.close(code=WSCloseCode.SERVICE_RESTART, message=b"draining")
+    await asyncio.gather(*(feed.close(WSCloseCode.SERVICE_RESTART, "draining")
                            for feed in feeds), return_exceptions=True)
 

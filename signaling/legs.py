@@ -102,6 +102,12 @@ class Leg:
             self.ready.clear()  # a viewer coming now waits for what the origin says
             try:
                 await self._connect(owner["instance"], url)
+            except aiohttp.WSServerHandshakeError as exc:
+                level = logging.WARNING if exc.status in (401, 403) else logging.INFO
+                log.log(level, "room %s: the leg was refused by %s (%s %s)%s", self.room,
+                        owner["instance"], exc.status, exc.message,
+                        ": every instance needs the same LIVEROOM_SECRET"
+                        if exc.status in (401, 403) else "")
             except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
                 log.info("room %s: leg from %s: %s", self.room, owner["instance"],
                          exc or type(exc).__name__)

@@ -142,12 +142,19 @@ async def test_a_leg_is_refused_to_anyone_without_the_instances_secret(shared_re
                 ("host", "audio"), ("host", "video")]
             frame = await ws.receive_bytes(timeout=5)
             assert len(frame) > 20
-            # Something it does not understand closes it with 4400, and the origin goes on.
-            await ws.send_str('{"type": "subscribe"}')
-            while (message := await ws.receive(timeout=5)).type == aiohttp.WSMsgType.BINARY:
-                pass
-            assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4400
-            assert "unknown message type" in message.extra
+        # Something it does not understand closes it with 4400 saying what, and the origin
+        # goes on.
+        for bad, why in (('{"type": "keyframe", "track": [1]}', "track must be a track id"),
+                         ('{"type": "subscribe"}', "unknown message type"),
+                         ("ack", "must be JSON")):
+            async with http.ws_connect(url, headers={
+                    "Authorization": leg_auth.header(SECRET, ROOM, "b0b0")}) as ws:
+                await ws.send_str(bad)
+                while (message := await ws.receive(timeout=5)).type in (
+                        aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+                    pass
+                assert message.type == aiohttp.WSMsgType.CLOSE and message.data == 4400
+                assert why in message.extra
         viewer, _ = await play(a.url, peers)
         await eventually(lambda: viewer.counts_up(10), timeout=15, what="frames after it")
         viewer.stop()
@@ -235,3 +242,21 @@ async def test_the_demo_host_of_one_instance_plays_on_the_others(shared_redis, s
     samples = await metrics(other.url)
     assert sample(samples, "liveroom_media_legs", room=ROOM, direction="in") == 1
     watcher.stop()
+
+
+async def test_an_instance_with_another_secret_gets_no_leg(shared_redis, start_servers, peers):
+    (a,) = start_servers(shared_redis, n=1, extra_env=LOOPBACK)
+    (b,) = start_servers(shared_redis, n=1, extra_env={
+        **LOOPBACK, "LIVEROOM_SECRET": "not the deployment's secret, though long enough"})
+    await create_room(a.url)
+    await publish(a.url, peers)
+    await eventually(lambda: live(b.url), timeout=10, what="live on B")
+    pc = viewer_pc()
+    peers(pc)
+    async with aiohttp.ClientSession() as http:  # a guest: a public room needs no token
+        response = await post_sdp(http, f"{b.url}/whep/rooms/{ROOM}", await local_offer(pc))
+        assert response.status == 503, await response.text()
+        assert (await response.json())["error"]["code"] == "unavailable"
+    assert sample(await metrics(a.url), "liveroom_media_legs", room=ROOM,
+                  direction="out") == 0
+    assert "every instance needs the same LIVEROOM_SECRET" in b.log.read_text()
