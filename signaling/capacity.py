@@ -8,7 +8,10 @@ LIVEROOM_GUEST_PEERS_PER_ADDRESS players per client address and LIVEROOM_GUEST_P
 per room, so that neither one machine nor one room's crowd fills the places the others need.
 
     media_busy          (503)  the instance, or its players' share, is full (scope "instance"),
-                               or the room has as many guest players as it takes ("room")
+                               or the room has as many guest players as it takes ("room"),
+                               or LIVEROOM_WEBRTC_VIEWERS_PER_INSTANCE players play here
+                               already (scope "webrtc", with the room's "hls" playlist: the
+                               page plays that instead)
     too_many_sessions   (429)  this address has as many guest players as it may (scope
                                "address")
 """
@@ -36,6 +39,13 @@ def admit(media: MediaSettings, session: Session, others: Iterable[Session]) -> 
     if session.role == "publish":
         return
     players = [s for s in peers if s.role == "play"]
+    cap = media.webrtc_viewers_per_instance
+    if cap and len(players) >= cap:
+        # The operator's WebRTC budget, below the peer capacity: the rest of the audience
+        # plays the room's HLS (the page switches to it on this answer).
+        raise LiveroomError("media_busy", "this server's WebRTC places are taken; play the "
+                            "room's HLS", scope="webrtc", limit=cap,
+                            hls=f"/hls/rooms/{session.room}/live.m3u8")
     if len(players) >= media.max_peers - media.publisher_peers:
         raise LiveroomError("media_busy", "this server has as many players as it takes; try "
                             "again later", scope="instance")

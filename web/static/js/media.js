@@ -95,7 +95,7 @@ class ChannelPeer {
  * unmutes. `onState(state)` gets "offline", "connecting", "playing".
  */
 export class LivePlayer {
-  constructor(channel, video, { slot = "host", onState = null } = {}) {
+  constructor(channel, video, { slot = "host", onState = null, playback = "auto" } = {}) {
     this.channel = channel;
     this.video = video;
     this.slot = slot;
@@ -104,13 +104,29 @@ export class LivePlayer {
     this.retry = null;
     this.peer = new ChannelPeer(channel, { onState: (s) => this.peerState(s) });
     this.cut = false; // the channel dropped: the instance serving our video may be gone
+    // How the video comes: WebRTC, or HLS when WebRTC cannot serve this viewer (it fails to
+    // connect, or the server's WebRTC places are taken: media_busy); "hls" or "webrtc" force
+    // one (the page's ?playback=).
+    this.playback = playback;
+    this.mode = playback === "hls" || !window.RTCPeerConnection ? "hls" : "webrtc";
+    this.connected = false; // WebRTC ever connected: a later failure is the network's, not UDP's
+    this.codec = null; // the publisher's video codec, from the room's live state
+    this.hls = null;
+    video.dataset.playback = this.mode;
     video.addEventListener("playing", () => this.live && this.show("playing"));
     channel.on("status", ({ state }) => state === "reconnecting" && (this.cut = true));
-    channel.on("snapshot", (snap) => this.follow(Boolean(snap.media?.publishers?.[slot]), this.rejoined()));
+    channel.on("snapshot", (snap) => {
+      this.codec = snap.media?.publishers?.[slot]?.video || this.codec;
+      this.follow(Boolean(snap.media?.publishers?.[slot]), this.rejoined());
+    });
     channel.on("resumed", () => this.rejoined() && this.live && this.start());
-    channel.on("media.live", (event) => event.slot === slot && this.follow(true, true));
+    channel.on("media.live", (event) => {
+      if (event.slot !== slot) return;
+      this.codec = event.publisher?.video || this.codec;
+      this.follow(true, true);
+    });
     channel.on("media.offline", (event) => event.slot === slot && this.follow(false));
-    window.addEventListener("pagehide", () => this.peer.close());
+    window.addEventListener("pagehide", () => this.stopAll());
   }
 
   /** Back on the channel after it dropped: the video session was held by the instance the
@@ -128,20 +144,26 @@ export class LivePlayer {
     if (this.onState) this.onState(state);
   }
 
+  stopAll() {
+    this.peer.close();
+    if (this.hls) this.hls.stop();
+  }
+
   follow(live, fresh = false) {
     const was = this.live;
     this.live = live;
     clearTimeout(this.retry);
     if (!live) {
-      this.peer.close();
+      this.stopAll();
       this.video.srcObject = null;
       this.show("offline");
-    } else if (fresh || !was || !this.peer.pc) {
+    } else if (fresh || !was || (this.mode === "webrtc" && !this.peer.pc)) {
       this.start();
     }
   }
 
   async start() {
+    if (this.mode === "hls") return this.startHls();
     this.show("connecting");
     try {
       await this.peer.open("media.subscribe", { slot: this.slot }, (pc) => {
@@ -156,12 +178,38 @@ export class LivePlayer {
       });
     } catch (err) {
       if (err.code === "not_live") return this.follow(false);
+      if (err.code === "media_busy" && this.playback === "auto") return this.toHls();
       this.later();
     }
   }
 
+  /** WebRTC cannot serve this viewer: the same stream as HLS, a few seconds behind. */
+  toHls() {
+    this.peer.close();
+    this.mode = "hls";
+    this.video.dataset.playback = "hls";
+    if (this.live) this.startHls();
+  }
+
+  async startHls() {
+    if (this.codec && this.codec.toUpperCase() !== "H264") {
+      return this.show("no_hls"); // VP8 and the like: HLS carries H.264 only
+    }
+    this.show("connecting");
+    const { HlsPlayback } = await import("./hls.js");
+    const room = encodeURIComponent(this.channel.room);
+    const token = this.channel.pageToken ? `?token=${encodeURIComponent(this.channel.pageToken)}` : "";
+    if (this.hls) this.hls.stop();
+    this.hls = new HlsPlayback(this.video, `/hls/rooms/${room}/live.m3u8${token}`);
+    await this.hls.start();
+  }
+
   peerState(state) {
-    if (state === "failed") this.later();
+    if (state === "connected") this.connected = true;
+    if (state !== "failed") return;
+    // Never connected: UDP is blocked (or no path at all); HLS goes over HTTP.
+    if (!this.connected && this.playback === "auto") return this.toHls();
+    this.later();
   }
 
   later() {

@@ -252,21 +252,29 @@ const unmute = $("[data-unmute]");
 const liveBadge = $("[data-live-badge]");
 const cohostVideo = $("[data-cohost-video]");
 
-if (window.RTCPeerConnection) {
-  new LivePlayer(channel, video, {
-    onState(state) {
-      videoBox.dataset.videoState = state;
-      document.body.dataset.live = state === "offline" ? "false" : "true";
-      video.hidden = state === "offline";
-      offline.hidden = state !== "offline";
-      spinner.hidden = state !== "connecting";
-      liveBadge.hidden = state === "offline";
-      unmute.hidden = state !== "playing" || !video.muted;
-    },
-  });
+// ?playback=hls or ?playback=webrtc forces one way of playing (for testing); otherwise WebRTC,
+// and HLS when WebRTC cannot serve this viewer.
+const playback = new URLSearchParams(location.search).get("playback") || "auto";
+const hlsNote = $("[data-video-no-hls]");
+new LivePlayer(channel, video, {
+  playback,
+  onState(state) {
+    const off = state === "offline" || state === "no_hls";
+    videoBox.dataset.videoState = state;
+    document.body.dataset.live = state === "offline" ? "false" : "true";
+    video.hidden = off;
+    offline.hidden = state !== "offline";
+    hlsNote.hidden = state !== "no_hls";
+    spinner.hidden = state !== "connecting";
+    liveBadge.hidden = state === "offline";
+    unmute.hidden = state !== "playing" || !video.muted;
+  },
+});
+if (window.RTCPeerConnection && playback !== "hls") {
   // A co-host, when one publishes beside the host: a small picture in the corner.
   new LivePlayer(channel, cohostVideo, {
     slot: "cohost",
+    playback: "webrtc",
     onState(state) {
       cohostVideo.hidden = state !== "playing";
     },
