@@ -1,13 +1,14 @@
 """The demo host: with --demo, a server-side publisher in each demo room, streaming a test card
 (the country's name and flag colours, a running clock) and a beep each second, through the
 same Sources, ForwardTracks and live state as a real host. A real host who goes live replaces
-it; when the room has been without a publisher for a while it comes back, in VP8, or in H.264
-constrained baseline when the players still waiting from an H.264 host need it (a WHEP player
-cannot be asked to renegotiate: it keeps its connection and sees the card).
+it; when the room has been without a publisher for a while it comes back, in H.264
+constrained baseline (so demo rooms have HLS too: HLS carries H.264, not VP8), or in VP8 when
+the players still waiting from a VP8 host need it (a WHEP player cannot be asked to
+renegotiate: it keeps its connection and sees the card).
 
 Cost is kept near nothing on a small machine: it encodes only while someone watches (the first
 viewer starts it, and it stops a few seconds after the last one leaves), at 640x360 and 15
-frames a second, from a card drawn once whose clock is redrawn once a second, so VP8 spends its
+frames a second, from a card drawn once whose clock is redrawn once a second, so the encoder spends its
 time on one small region: about 3.5% of a core per watched room, encoding and forwarding
 included, and nothing for rooms nobody watches (bench/media.py --demo, BENCHMARKS.md).
 The audio is one second of Opus packets encoded once per process and replayed.
@@ -40,7 +41,7 @@ IDLE_STOP = 5.0  # stop encoding this long after the last viewer left
 AUDIO_FRAME = 960  # 20 ms at 48 kHz
 VP8 = Codec("video", "video/VP8", 90000)
 H264 = h264_codec("42e01f")  # constrained baseline: every H.264 player decodes it
-DEMO_VIDEO = (VP8, H264)
+DEMO_VIDEO = (H264, VP8)  # the first unless the waiting players take the other
 OPUS = Codec("audio", "audio/opus", 48000, 2)
 
 
@@ -100,7 +101,7 @@ class DemoHost(Broadcast):
                           "role": "host", "guest": False}, "demo")
         self.title = room.get("country") or room.get("title") or room["id"]
         self.country_code = room.get("country_code") or "ZZ"
-        self.codecs = {"video": video or VP8, "audio": OPUS}
+        self.codecs = {"video": video or H264, "audio": OPUS}
         self.sources = {kind: Source(codec, request_keyframe=self._want_keyframe)
                         for kind, codec in self.codecs.items()}
         for source in self.sources.values():

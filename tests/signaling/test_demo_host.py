@@ -55,9 +55,10 @@ async def test_every_demo_room_is_live_and_encodes_only_while_watched(demo_serve
     assert demo.encoding and not any(registry.publishers[(r, "host")].encoding
                                      for r in everyone - {"thailand"})
 
-    # A real host replaces the demo; the viewer, still connected, now sees the host's picture.
+    # A real host replaces the demo; the viewer, still connected, now sees the host's picture
+    # (in H.264, the demo's codec: a WHEP player keeps the codec it negotiated).
     async with RoomClient(srv.base_url, "thailand") as room:
-        host = peers(publisher_pc())
+        host = peers(publisher_pc(video="H264"))
         await answer(host, await post_sdp(http, f"{srv.base_url}/whip/rooms/thailand",
                                           await local_offer(host), token("thailand", "host")))
         offline = await room.next_event("media.offline")
