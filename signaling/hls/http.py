@@ -185,8 +185,8 @@ def _replay_view(request: web.Request, room: str, session: str, *,
     store = service.store
     meta = store.meta(room, session)
     segments = store.segments(room, session)
-    if meta is None or segments is None:
-        return None
+    if meta is None or segments is None or not meta.get("kept", True):
+        return None  # (the demo host's live window is not a replay)
     recorder = service.recorder(room)
     recording = recorder is not None and recorder.session == session
     view = {

@@ -126,7 +126,7 @@ class Recorder:
         self.bytes = 0
         self.closed = False
         store.start(room, self.session, {**meta, "room": room, "session": self.session,
-                                         "started_at": self.started_at})
+                                         "started_at": self.started_at, "kept": keep})
         for kind, source in sources.items():
             source.attach(self._taps[kind])
 
@@ -199,6 +199,10 @@ class Recorder:
             self.seq += 1
             self.duration += segment.duration
             self.bytes += len(data)
+            if not self.keep and len(self.live) == self.live.maxlen:
+                # Not recorded: what rolls off the live window (and a little slack for
+                # players still fetching it) is deleted.
+                self.store.drop_segment(self.room, self.session, self.live[0].seq - LIVE_WINDOW)
             self.live.append(segment)
 
     def _end_period(self) -> None:

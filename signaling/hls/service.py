@@ -151,7 +151,8 @@ class HlsService:
         recording = {r.session for r in self.recorders.values()}
         for room in self.store.rooms():
             sessions = [s for s in self.store.sessions(room) if s not in recording]
-            doomed = set()
+            doomed = {s for s in sessions  # the demo host's, left by a crash
+                      if not (self.store.meta(room, s) or {}).get("kept", True)}
             if media.replay_keep:
                 doomed |= set(sessions[:-media.replay_keep])
             if media.replay_days:

@@ -88,6 +88,10 @@ class Recordings(ABC):
     def put_segment(self, room: str, session: str, segment: Segment, data: bytes) -> None: ...
 
     @abstractmethod
+    def drop_segment(self, room: str, session: str, seq: int) -> None:
+        """A segment no longer wanted (rolled off a live window that is not kept)."""
+
+    @abstractmethod
     def append_event(self, room: str, session: str, event: dict[str, Any]) -> None: ...
 
     @abstractmethod
@@ -155,6 +159,9 @@ class DiskRecordings(Recordings):
         self._write(path / f"{segment.seq}.m4s", data)
         self._append(path / "segments.tsv",
                      f"{segment.seq}\t{segment.duration:.6f}\t{segment.period}")
+
+    def drop_segment(self, room: str, session: str, seq: int) -> None:
+        (self._dir(room, session) / f"{seq}.m4s").unlink(missing_ok=True)
 
     def append_event(self, room: str, session: str, event: dict[str, Any]) -> None:
         self._append(self._dir(room, session) / "timeline.jsonl",
