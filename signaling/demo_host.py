@@ -8,9 +8,10 @@ renegotiate: it keeps its connection and sees the card).
 
 Cost is kept near nothing on a small machine: it encodes only while someone watches (the first
 viewer starts it, and it stops a few seconds after the last one leaves), at 640x360 and 15
-frames a second, from a card drawn once whose clock is redrawn once a second, so the encoder spends its
-time on one small region: about 3.5% of a core per watched room, encoding and forwarding
-included, and nothing for rooms nobody watches (bench/media.py --demo, BENCHMARKS.md).
+frames a second, from a card drawn once whose clock is redrawn once a second, so the encoder
+spends its time on one small region: about 3.5% of a core per watched room in VP8, encoding
+and forwarding included, and nothing for rooms nobody watches (bench/media.py --demo,
+BENCHMARKS.md; libx264's ultrafast preset is of the same order).
 The audio is one second of Opus packets encoded once per process and replayed.
 """
 
