@@ -11,7 +11,7 @@ viewer starts it, and it stops a few seconds after the last one leaves), at 640x
 frames a second, from a card drawn once whose clock is redrawn once a second, so the encoder
 spends its time on one small region: about 3.5% of a core per watched room in VP8, encoding
 and forwarding included, and nothing for rooms nobody watches (bench/media.py --demo,
-BENCHMARKS.md; libx264's ultrafast preset is of the same order).
+BENCHMARKS.md; that figure is VP8's, H.264's is not measured yet).
 The audio is one second of Opus packets encoded once per process and replayed.
 """
 
