@@ -68,6 +68,12 @@ async def room_page(request: web.Request) -> web.Response:
     return await _room_page(request, "room.html", "watch")
 
 
+async def replay_page(request: web.Request) -> web.Response:
+    """A past session's replay: the page is the room's (the gate lets in whoever may watch);
+    the recording itself comes from the replays API and /hls/ (signaling/hls/http.py)."""
+    return await _room_page(request, "replay.html", "watch")
+
+
 async def studio_page(request: web.Request) -> web.Response:
     return await _room_page(request, "studio.html", "publish")
 
@@ -103,6 +109,7 @@ async def currency_rates(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/", lobby, name="lobby")
     app.router.add_get("/rooms/{room}", room_page, name="room")
+    app.router.add_get("/rooms/{room}/replays/{session}", replay_page, name="replay")
     app.router.add_get("/studio/{room}", studio_page, name="studio")
     app.router.add_get("/console/{room}", console_page, name="console")
     app.router.add_get("/i18n/{lang}", language, name="language")

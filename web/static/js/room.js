@@ -14,7 +14,7 @@ import { PinnedCard, ProductShelf } from "./products.js";
 import { ChatForm, ChatView, bindRoomHeader } from "./roomview.js";
 import { SalePanel } from "./sale.js";
 import { SaleBook } from "./sales.js";
-import { $, errorText, formatTime, notice, pageToken, setText } from "./ui.js";
+import { $, el, errorText, formatTime, notice, pageToken, setText } from "./ui.js";
 
 const NAME_KEY = "liveroom.name";
 const MAX_LIKES_PER_COMMAND = 100;
@@ -332,5 +332,25 @@ bindRoomHeader(channel, {
     showForms();
   },
 });
+
+// --- past sessions: the room's replays ----------------------------------------------------------
+async function listReplays() {
+  const token = pageToken();
+  const response = await fetch(`/api/rooms/${encodeURIComponent(room)}/replays`,
+    { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  if (!response.ok) return;
+  const { replays } = await response.json();
+  const list = $("[data-replays]");
+  list.replaceChildren(...replays.map((replay) => {
+    const minutes = Math.max(1, Math.round(replay.duration / 60));
+    const when = new Date(replay.started_at * 1000).toLocaleString();
+    // The page's own link token goes along: a shopper stays signed in to buy from the replay.
+    const href = token ? `${replay.page}?token=${encodeURIComponent(token)}` : replay.page;
+    return el("li", {}, el("a", { href },
+      t("{when} · {minutes} min", { when, minutes })));
+  }));
+  $("[data-replays-panel]").hidden = replays.length === 0;
+}
+listReplays().catch(() => {});
 
 channel.connect();
