@@ -75,8 +75,7 @@ class HlsService:
                 await self._follow()
                 if time.monotonic() - self._last_clean > CLEAN_EVERY:
                     self._last_clean = time.monotonic()
-                    await asyncio.to_thread(self.clean)
-                    self.disk = await asyncio.to_thread(self.usage)
+                    await self.retain()
             except Exception:
                 log.exception("hls: tick failed")
             await asyncio.sleep(TICK)
@@ -144,6 +143,13 @@ class HlsService:
                                     {"t": round(recorder.media_time(), 3), **event})
 
     # --- retention ----------------------------------------------------------------------------
+    async def retain(self) -> int:
+        """A retention pass (off the event loop: it walks the disk), and the disk use it
+        leaves, for /metrics; how many recordings it deleted."""
+        deleted = await asyncio.to_thread(self.clean)
+        self.disk = await asyncio.to_thread(self.usage)
+        return deleted
+
     def clean(self, now: float | None = None) -> int:
         """Delete the recordings past retention; how many."""
         now = time.time() if now is None else now
