@@ -1,7 +1,7 @@
 """A real nginx (Debian's package) with the repository's deploy/nginx/ configuration in front of
-real `liveroom serve` processes. Only the addresses in upstreams.conf and the listening port
-are changed for the test; everything else is the file as it ships. Without nginx the tests
-fail, never skip."""
+real `liveroom serve` processes. Only the addresses in upstreams.conf, the listening port and
+the HLS cache's directory are changed for the test; everything else is the file as it ships.
+Without nginx the tests fail, never skip."""
 
 from __future__ import annotations
 
@@ -45,6 +45,14 @@ class Nginx:
         site, n = re.subn(r"^(\s*)listen\s+80;", rf"\1listen 127.0.0.1:{self.port};", site,
                           flags=re.M)
         assert n == 1, "deploy/nginx/liveroom.conf should have exactly one `listen 80;`"
+        # The HLS cache in this nginx's own directory (tests run side by side).
+        site, n = re.subn(r"proxy_cache_path\s+\S+", f"proxy_cache_path {self.dir}/hls-cache",
+                          site)
+        assert n == 1, "deploy/nginx/liveroom.conf should have exactly one proxy_cache_path"
+        # nginx's workers (not root) write the cache, as /var/cache/nginx is theirs on a host.
+        self.dir.chmod(0o755)
+        (self.dir / "hls-cache").mkdir(mode=0o777)
+        (self.dir / "hls-cache").chmod(0o777)
         upstreams = (DEPLOY / "nginx" / "upstreams.conf").read_text()
         addresses = iter(ports)
         upstreams, n = re.subn(r"(^\s*server\s+)\S+:\d+",
