@@ -46,7 +46,12 @@ export class HlsPlayback {
     const hls = (this.hls = new Hls({
       enableWorker: false,
       lowLatencyMode: false,
-      liveSyncDurationCount: 2, // two 1 s segments behind the live edge
+      // Seconds behind the playlist's end, not a count of target durations: a publisher whose
+      // keyframes come every 1.07 s makes the target duration 2, and two of those would put
+      // the viewer 4 s behind. Drifted further (a stall), it plays a little faster to catch up.
+      liveSyncDuration: 1.5,
+      liveMaxLatencyDuration: 5,
+      maxLiveSyncPlaybackRate: 1.1,
       manifestLoadingMaxRetry: 2,
     }));
     hls.on(Hls.Events.ERROR, (_event, data) => {
