@@ -298,6 +298,7 @@ def nginx_config(workdir: Path, ports: list[int]) -> tuple[Path, int, Path]:
     cache.mkdir(mode=0o777)
     cache.chmod(0o777)
     workdir.chmod(0o755)
+    workdir.parent.chmod(0o755)  # nginx's workers (not root) reach the cache through it
     site = re.sub(r"proxy_cache_path\s+\S+", f"proxy_cache_path {cache}", site)
     site = site.replace("access_log /dev/stdout liveroom_json;",
                         f"access_log {workdir}/access.log liveroom_json;")
@@ -361,10 +362,15 @@ async def _players(base: str, count: int, seconds: float) -> dict:
                         continue
                     async with http.get(f"{base}/hls/rooms/{ROOM}/{name}") as response:
                         await response.read()
-                        counts["segments" if response.status == 200 else "errors"] += 1
+                        if response.status == 200:
+                            counts["segments"] += 1
+                        else:
+                            counts["errors"] += 1
+                            counts[f"error: HTTP {response.status} {name}"[:60]] += 1
                     seen.add(name)
-            except aiohttp.ClientError:
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
                 counts["errors"] += 1
+                counts[f"error: {type(exc).__name__}: {str(exc)[:80]}"] += 1
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - began)))
 
     async with aiohttp.ClientSession(connector=connector) as http:
@@ -418,10 +424,11 @@ async def crowd(players: int, seconds: float, workdir: Path) -> dict:
         for w in workers:
             w.start()
         totals = collections.Counter()
-        for _ in workers:
-            totals.update(results.get(timeout=seconds + 120))
+        loop = asyncio.get_running_loop()
+        for _ in workers:  # off the event loop: the publisher lives on it
+            totals.update(await loop.run_in_executor(None, results.get, True, seconds + 120))
         for w in workers:
-            w.join()
+            await loop.run_in_executor(None, w.join)
         wall = time.monotonic() - started
         after = {name: sum(cpu_seconds(p) for p in pids) for name, pids in
                  {"origin": [a.pid], "other": [b.pid], "nginx": nginx_pids}.items()}
@@ -475,6 +482,9 @@ def main() -> None:
                          f"(max {r['upstream_per_segment_max']})",
                          f"<= 2; {r.get('segments', 0)} segment and {r.get('playlists', 0)} "
                          f"playlist fetches, {r.get('errors', 0)} errors in {r['seconds']:.0f} s"))
+            for key, n in r.items():
+                if key.startswith("error: "):
+                    print(f"{n} x {key}", file=sys.stderr)
             cpu = r["cpu"]
             rows.append(("  CPU, % of one core", f"origin {cpu['origin']:.1f}, other "
                          f"{cpu['other']:.1f}, nginx {cpu['nginx']:.1f}",
