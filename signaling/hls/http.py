@@ -4,6 +4,7 @@ holding its media (its origin), which this one proxies to when it is not that in
     GET    /hls/rooms/{room}/live.m3u8                 the live playlist (a rolling window)
     GET    /hls/rooms/{room}/{session}/index.m3u8      a recording's playlist (VOD once ended)
     GET    /hls/rooms/{room}/{session}/{segment}       init-<p>.mp4, <n>.m4s
+    GET    /api/replays                                public rooms' newest recordings (lobby)
     GET    /api/rooms/{room}/replays                   the room's recordings, newest first
     GET    /api/rooms/{room}/replays/{session}         one: playlist URL, duration, timeline
     DELETE /api/rooms/{room}/replays/{session}         staff (the "moderate" grant)
@@ -214,6 +215,25 @@ async def list_replays(request: web.Request) -> web.Response:
                                           and v["duration"] > 0]})
 
 
+RECENT = 20
+
+
+async def recent_replays(request: web.Request) -> web.Response:
+    """The newest replays of public rooms recorded on this instance, for the lobby."""
+    store = request.app[HLS].store
+    views = []
+    for room in store.rooms():
+        record = await request.app[ENGINE].store.get_room(room)
+        if record is None or not record.get("public", True):
+            continue
+        for session in store.sessions(room)[-RECENT:]:
+            view = _replay_view(request, room, session, timeline=False)
+            if view is not None and view["duration"] > 0:
+                views.append({**view, "title": record.get("title") or room})
+    views.sort(key=lambda v: v["started_at"] or 0, reverse=True)
+    return web.json_response({"replays": views[:RECENT]})
+
+
 async def get_replay(request: web.Request) -> web.Response:
     room = _room_name(request)
     await request.app[GATE].enter(room, _token(request), "watch")
@@ -241,6 +261,7 @@ def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/hls/rooms/{room}/live.m3u8", live_playlist)
     r.add_get("/hls/rooms/{room}/{session}/{name}", recording_file)
+    r.add_get("/api/replays", recent_replays)
     r.add_get("/api/rooms/{room}/replays", list_replays)
     r.add_get("/api/rooms/{room}/replays/{session}", get_replay)
     r.add_delete("/api/rooms/{room}/replays/{session}", delete_replay)

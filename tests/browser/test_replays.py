@@ -67,6 +67,11 @@ async def test_a_session_is_replayed_with_its_timeline_chat_and_a_product_to_buy
     assert [c["message"]["text"] for c in chats] == ["Fresh from the orchard today"]
     assert replay["duration"] > pinned_at + 2 and not replay["interrupted"]
 
+    # The lobby lists it among past sessions.
+    lobby = await open_page(f"{srv.base_url}/")
+    listed = lobby.get_by_role("list", name="Past sessions").get_by_role("link")
+    await expect(listed).to_have_attribute("href", replay["page"])
+
     viewer_token = token(ROOM, "viewer", user="ann", name="Ann")
     page = await connected(await open_page(f"{srv.base_url}/rooms/{ROOM}?token={viewer_token}"))
     past = page.get_by_role("list", name="Past sessions").get_by_role("link")

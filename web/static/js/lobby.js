@@ -162,3 +162,18 @@ setInterval(() => {
     if (room.live) refreshThumbnail(c, id);
   }
 }, 1000);
+
+// Past sessions: the newest replays of the public rooms, each a link to its replay page.
+async function listReplays() {
+  const response = await fetch("/api/replays");
+  if (!response.ok) return;
+  const { replays } = await response.json();
+  $("[data-replays]").replaceChildren(...replays.map((replay) => {
+    const minutes = Math.max(1, Math.round(replay.duration / 60));
+    const when = new Date(replay.started_at * 1000).toLocaleString();
+    return el("li", {}, el("a", { href: replay.page },
+      `${replay.title} · ${t("{when} · {minutes} min", { when, minutes })}`));
+  }));
+  $("[data-replays-panel]").hidden = replays.length === 0;
+}
+listReplays().catch(() => {});
