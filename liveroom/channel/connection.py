@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 # echo the HTTP status of the same refusal.
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
+CLOSE_INVALID_TEXT = 1007  # a text frame that is not UTF-8 (aiohttp's reader closes with it)
 CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL = 1011
 CLOSE_SERVICE_RESTART = 1012  # this instance drains: reconnect now, through the load balancer
 CLOSE_TRY_AGAIN = 1013
 CLOSE_BAD_REQUEST = 4400
