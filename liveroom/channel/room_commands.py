@@ -7,9 +7,9 @@ import time
 
 from ..domain import auth
 from ..domain.errors import LiveroomError
+from ..domain.names import check_display_name, name_key, reserved_name_keys
 from ..domain.validation import (
     check_bool,
-    check_display_name,
     check_int,
     check_slug,
     check_text,
@@ -39,6 +39,9 @@ async def profile_set(ctx: Context, conn: Connection, message: dict) -> dict:
     if not identity.guest and identity.has_token_name:
         raise LiveroomError("forbidden", "your display name comes from your access token")
     name = check_display_name(required(message, "name"))
+    if not identity.can("moderate") and name_key(name) in await _reserved_names(ctx, conn.room):
+        raise LiveroomError("invalid_field", "name: is the name of this room's host or staff",
+                            field="name")
     conn.rename(name)
     await ctx.engine.presence.join(conn.room, conn.id, conn.member())
     if not identity.guest:
@@ -46,6 +49,15 @@ async def profile_set(ctx: Context, conn: Connection, message: dict) -> dict:
     # The name goes into a new guest token, so a reconnect keeps it.
     guest_token = auth.guest_token(ctx.settings.signing_secret, conn.identity)
     return {"name": name, "guest_token": guest_token}
+
+
+async def _reserved_names(ctx: Context, room_id: str) -> set[str]:
+    """The room's host name and the names of the staff among the room's members now (the
+    first 200 presence gives: in a larger room a staff member beyond them is not seen)."""
+    room = await ctx.engine.store.get_room(room_id) or {}
+    members = await ctx.engine.presence.members(room_id)
+    staff = [m.get("name") for m in members if m.get("role") != "viewer"]
+    return reserved_name_keys(room, staff)
 
 
 @ROOM_COMMANDS.command("chat.send", capability="chat", fields=("text",))
