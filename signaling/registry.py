@@ -21,6 +21,7 @@ from typing import Any
 
 from liveroom.config import Settings
 from liveroom.domain.errors import EngineUnavailable, LiveroomError
+from liveroom.domain.public_ids import public_user_id
 from liveroom.engine import Engine
 from liveroom.tasks import stop_tasks
 
@@ -114,7 +115,10 @@ class Registry:
         codecs = session.codecs
         return {
             "slot": session.slot, "session": session.id, "instance": self.instance,
-            "url": self.settings.base_url, "user_id": session.owner["user_id"],
+            "url": self.settings.base_url,
+            # The room sees its publisher by public id, like everyone in it.
+            "user_id": public_user_id(self.settings.signing_secret, session.room,
+                                      session.owner["user_id"]),
             "name": session.owner.get("name"),
             "source": {"demo": "demo", "whip": "whip"}.get(session.transport, "browser"),
             "replaceable": session.transport == "demo",

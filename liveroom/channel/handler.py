@@ -146,7 +146,7 @@ async def _welcome(request: web.Request, ws: web.WebSocketResponse, room_id: str
     guest_token = None
     if identity.guest:
         guest_token = admission.token or auth.guest_token(settings.signing_secret, identity)
-    muted_until = await engine.store.muted_until(room_id, identity.user_id)
+    muted_until = await engine.store.muted_until(room_id, identity.public_id)
     assert request.transport is not None  # the WebSocket is open: its transport is there
     conn = Connection(
         ws,

@@ -8,6 +8,7 @@ import time
 from ..domain import auth
 from ..domain.errors import LiveroomError
 from ..domain.names import check_display_name, name_key, reserved_name_keys
+from ..domain.public_ids import public_user_id, target_id
 from ..domain.validation import (
     check_bool,
     check_int,
@@ -25,7 +26,12 @@ MAX_SLOW_MODE_SECONDS = 3600
 
 
 def _by(conn: Connection) -> str:
-    return conn.identity.user_id
+    """Who did it, as the room sees them (events carry public ids, never user ids)."""
+    return conn.identity.public_id
+
+
+def _public(ctx: Context, room: str, user_id: str) -> str:
+    return public_user_id(ctx.settings.signing_secret, room, user_id)
 
 
 @ROOM_COMMANDS.command("ping", capability=None)
@@ -76,7 +82,7 @@ async def chat_send(ctx: Context, conn: Connection, message: dict) -> dict:
         )
     chat_message = {
         "id": secrets.token_hex(8),
-        "user_id": identity.user_id,
+        "user_id": identity.public_id,
         "name": identity.name,
         "role": identity.role,
         "text": text,
@@ -104,18 +110,24 @@ async def chat_delete(ctx: Context, conn: Connection, message: dict) -> dict:
     return {"seq": seq}
 
 
+def _target(ctx: Context, conn: Connection, message: dict) -> str:
+    """The public id a moderation command names (by public id, or by user id)."""
+    given = check_user_id(required(message, "user_id"))
+    return target_id(ctx.settings.signing_secret, conn.room, given)
+
+
 async def _moderated_user(ctx: Context, conn: Connection, message: dict, action: str) -> str:
-    """The user a mute or ban is for: not oneself and not one of the room's staff (roles that
-    moderate: moderator, host, admin).
+    """The public id of the user a mute or ban is for: not oneself and not one of the room's
+    staff (roles that moderate: moderator, host, admin).
 
     Staff tokens are not subject to mutes and bans (the operator revokes them by not issuing
     them), so refusing here tells the moderator so instead of acknowledging a no-op."""
-    user_id = check_user_id(required(message, "user_id"))
-    if user_id == conn.identity.user_id:
+    user_id = _target(ctx, conn, message)
+    if user_id == conn.identity.public_id:
         raise LiveroomError("invalid_field", f"user_id: you cannot {action} yourself",
                             field="user_id")
     staff = next((m for m in await ctx.engine.presence.members(conn.room)
-                  if m.get("user_id") == user_id
+                  if _public(ctx, conn.room, str(m.get("user_id"))) == user_id
                   and "moderate" in auth.CAPABILITIES.get(str(m.get("role")), ())), None)
     if staff is not None:
         raise LiveroomError("forbidden", f"{user_id} is this room's {staff['role']}; staff "
@@ -134,7 +146,7 @@ async def user_mute(ctx: Context, conn: Connection, message: dict) -> dict:
 
 @ROOM_COMMANDS.command("user.unmute", capability="moderate", fields=("user_id",))
 async def user_unmute(ctx: Context, conn: Connection, message: dict) -> dict:
-    user_id = check_user_id(required(message, "user_id"))
+    user_id = _target(ctx, conn, message)
     return {"seq": await ctx.engine.store.unmute(conn.room, user_id, _by(conn))}
 
 
@@ -159,7 +171,7 @@ async def user_ban(ctx: Context, conn: Connection, message: dict) -> dict:
 
 @ROOM_COMMANDS.command("user.unban", capability="moderate", fields=("user_id",))
 async def user_unban(ctx: Context, conn: Connection, message: dict) -> dict:
-    user_id = check_user_id(required(message, "user_id"))
+    user_id = _target(ctx, conn, message)
     return {"seq": await ctx.engine.store.unban(conn.room, user_id, _by(conn))}
 
 
@@ -184,4 +196,6 @@ async def product_unpin(ctx: Context, conn: Connection, message: dict) -> dict:
 
 @ROOM_COMMANDS.command("presence.list", capability="moderate")
 async def presence_list(ctx: Context, conn: Connection, message: dict) -> dict:
-    return {"members": await ctx.engine.presence.members(conn.room)}
+    members = await ctx.engine.presence.members(conn.room)
+    return {"members": [{**m, "user_id": _public(ctx, conn.room, str(m["user_id"]))}
+                        for m in members]}

@@ -55,6 +55,8 @@ class Identity:
     guest: bool = False
     # Whether the name came signed in the token (it then cannot be changed on the channel).
     has_token_name: bool = False
+    # What the room shows of this user (public_ids.py): set by the room gate, for its room.
+    public_id: str = ""
 
     def can(self, capability: str) -> bool:
         return capability in CAPABILITIES[self.role]
@@ -63,7 +65,9 @@ class Identity:
         return self.room == ANY_ROOM or self.room == room
 
     def public(self) -> dict:
-        return {"user_id": self.user_id, "name": self.name, "role": self.role, "guest": self.guest}
+        """As the room shows this user: by their public id, never their user id."""
+        return {"user_id": self.public_id, "name": self.name, "role": self.role,
+                "guest": self.guest}
 
 
 def mint(
