@@ -129,12 +129,21 @@ class Connection:
         self.closed = True
         self._transport.abort()
 
+    def hold_reads(self) -> None:
+        """Read nothing more from the client until the close: what was read is what a drain
+        answers, and a command not read is never run (the client sends it again elsewhere)."""
+        self._transport.pause_reading()
+
     async def close(self, code: int, reason: str) -> None:
         """Close the WebSocket politely (close frame, wait briefly for the client's)."""
         if self.closed:
             return
         self.closed = True
+        self._transport.resume_reading()  # the client's close frame must be read
         try:
-            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()[:120]), 2.0)
-        except (asyncio.TimeoutError, ConnectionError):
+            # Awaited here, not in a task of its own: the close frame is written in this very
+            # step, so no answer falls between the flag above and the frame.
+            async with asyncio.timeout(2.0):
+                await self.ws.close(code=code, message=reason.encode()[:120])
+        except (TimeoutError, ConnectionError):
             self._transport.abort()
