@@ -43,8 +43,10 @@ CHAT_MAX = 500
 EXAMPLES = int(os.environ.get("LIVEROOM_FUZZ_EXAMPLES", "300"))
 ERRORS = documented_error_codes() - {"internal"}
 CLOSES = documented_close_codes()
-# The fuzzing connections: who may do what (a host runs the room, a viewer buys).
-SENDERS = [("host", "json"), ("host", "msgpack"), ("viewer", "json"), ("viewer", "msgpack")]
+# The fuzzing connections: who may do what (a host runs the room, a viewer buys, a guest came
+# without a token).
+SENDERS = [("host", "json"), ("host", "msgpack"), ("viewer", "json"), ("viewer", "msgpack"),
+           ("guest", "json"), ("guest", "msgpack")]
 
 
 class ServerThread:
@@ -83,8 +85,9 @@ class Channel:
 
     def __init__(self, http: aiohttp.ClientSession, base_url: str, role: str, fmt: str) -> None:
         self.http, self.role, self.fmt = http, role, fmt
-        self.url = (f"{base_url}/ws/rooms/{ROOM}?format={fmt}&access_token="
-                    + token(ROOM, role=role, user=f"fuzz-{role}-{fmt}"))
+        self.url = f"{base_url}/ws/rooms/{ROOM}?format={fmt}"
+        if role != "guest":
+            self.url += "&access_token=" + token(ROOM, role=role, user=f"fuzz-{role}-{fmt}")
         self.ws: aiohttp.ClientWebSocketResponse | None = None
 
     async def open(self) -> None:
