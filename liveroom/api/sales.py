@@ -112,6 +112,7 @@ async def settle_order(request: web.Request) -> web.Response:
     admission = await enter(request, "settle")
     room, identity = admission.room_id, admission.identity
     status = {"pay": "paid", "cancel": "cancelled"}[request.match_info["action"]]
+    # The buyer hears of it (order.updated): by the settler's public id, as the room shows staff.
     order = await request.app[ENGINE].sales.settle(
-        room, request.match_info["order"], status, identity.user_id)
+        room, request.match_info["order"], status, identity.public_id)
     return web.json_response(order)

@@ -102,3 +102,19 @@ async def test_a_tool_that_knows_the_user_id_can_still_moderate_by_it(server):
         assert muted["user_id"] == ann.welcome["you"]["user_id"]
         await mod.command("user.unmute", user_id=muted["user_id"])
         assert (await ann.next_event("user.unmuted"))["user_id"] == muted["user_id"]
+
+
+async def test_a_buyer_hears_their_order_settled_without_the_hosts_user_id(server):
+    srv = await server()
+    host = "siam.owner@orchard.example"
+    async with RoomClient(srv.base_url, ROOM, token=token(ROOM, user=ANN, name="Ann")) as ann:
+        order = (await ann.buy_product("durian", 1))["order"]
+        async with aiohttp.ClientSession() as http:
+            response = await http.post(
+                f"{srv.base_url}/api/rooms/{ROOM}/orders/{order['id']}/pay",
+                headers={"Authorization": f"Bearer {token(ROOM, role='host', user=host)}"})
+            assert response.status == 200, await response.text()
+        updated = await ann.next_event("order.updated")
+        assert updated["order"]["status"] == "paid"
+        assert host not in json.dumps(updated)
+        assert updated["order"]["settled_by"] == public_user_id(SECRET, ROOM, host)
