@@ -117,9 +117,8 @@ def verify(secret: str, token: str) -> Identity:
         raise LiveroomError("token_expired", "the access token has expired") from None
     except jwt.InvalidTokenError as exc:
         raise LiveroomError("invalid_token", f"the access token is not valid: {exc}") from None
-    role, room, user_id, name = (claims.get("role"), claims.get("room"), claims.get("sub"),
-                                 claims.get("name"))
-    role, room, user_id, name = check_claims(role, room, user_id, name)
+    role, room, user_id, name = check_claims(claims.get("role"), claims.get("room"),
+                                             claims.get("sub"), claims.get("name"))
     return Identity(
         user_id=user_id, name=name, role=role, room=room, guest=bool(claims.get("guest")),
         has_token_name=name is not None,
