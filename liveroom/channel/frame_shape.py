@@ -23,23 +23,23 @@ def too_deep() -> LiveroomError:
         "invalid_json", f"the frame nests objects or arrays more than {MAX_DEPTH} levels deep")
 
 
-def check_shape(value: Any) -> None:
+def check_shape(message: dict[str, Any]) -> None:
     """Refuse nesting past MAX_DEPTH and map keys that are not strings (iteratively: a frame
-    under the size limit can hold thousands of levels)."""
-    stack = [(value, 1)]
+    under the size limit can hold thousands of levels). Only containers are visited: a flat
+    command costs one pass over its fields."""
+    stack: list[tuple[Any, int]] = [(message, 1)]
     while stack:
         item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise too_deep()
         if isinstance(item, dict):
-            children: Any = item.values()
-            for key in item:
-                if not isinstance(key, str):
+            for key, child in item.items():
+                if type(key) is not str:
                     raise LiveroomError(
                         "invalid_json", "object keys must be strings (msgpack: str, not "
                         f"{type(key).__name__})")
-        elif isinstance(item, list):
-            children = item
+                if isinstance(child, (dict, list)):
+                    stack.append((child, depth + 1))
         else:
-            continue
-        if depth > MAX_DEPTH:
-            raise too_deep()
-        stack.extend((child, depth + 1) for child in children)
+            stack.extend((child, depth + 1) for child in item
+                         if isinstance(child, (dict, list)))
