@@ -81,6 +81,20 @@ class Media(ABC):
     async def thumbnail(self, room: str) -> bytes | None:
         """The room's latest still, or None when there is none (or it lapsed)."""
 
+    @abstractmethod
+    async def put_replay(self, room: str, replay: dict[str, Any]) -> None:
+        """Index a recorded session of the room (`replay["id"]`; replacing its record), so
+        every instance knows it and the instance that holds its files. Deleting the room
+        drops its index."""
+
+    @abstractmethod
+    async def replays(self, room: str) -> list[dict[str, Any]]:
+        """The room's indexed recordings, by id (their ids sort by start)."""
+
+    @abstractmethod
+    async def drop_replay(self, room: str, replay_id: str) -> bool:
+        """Forget a recording; whether it was indexed."""
+
     async def state(self, room: str) -> dict[str, Any]:
         return room_state(await self.claims(room))
 

@@ -23,6 +23,10 @@ class MemoryMedia(Media):
         self._claims: dict[str, dict[str, dict[str, Any]]] = {}  # room -> slot -> claim
         self._deadlines: dict[tuple[str, str], float] = {}
         self._thumbnails: dict[str, tuple[bytes, float]] = {}  # room -> (JPEG, deadline)
+        # The embedded engine is one instance: its recordings index themselves again from
+        # its disk at start (signaling/hls/service.py), so the index needs no file of its own.
+        # room -> (the store's state of the room, id -> record)
+        self._replays: dict[str, tuple[Any, dict[str, dict[str, Any]]]] = {}
 
     async def put_thumbnail(self, room: str, jpeg: bytes, ttl: float) -> None:
         now = time.monotonic()
@@ -32,6 +36,32 @@ class MemoryMedia(Media):
     async def thumbnail(self, room: str) -> bytes | None:
         kept = self._thumbnails.get(room)
         return kept[0] if kept and kept[1] > time.monotonic() else None
+
+    def _replay_index(self, room: str) -> dict[str, dict[str, Any]] | None:
+        """The room's index, or None without the room; a room deleted and made again (another
+        record object in the store) starts with an empty one."""
+        state = self._store._rooms.get(room)
+        if state is None:
+            self._replays.pop(room, None)
+            return None
+        owner, kept = self._replays.get(room, (None, {}))
+        if owner is not state:
+            kept = {}
+            self._replays[room] = (state, kept)
+        return kept
+
+    async def put_replay(self, room: str, replay: dict[str, Any]) -> None:
+        kept = self._replay_index(room)
+        if kept is not None:
+            kept[str(replay["id"])] = dict(replay)
+
+    async def replays(self, room: str) -> list[dict[str, Any]]:
+        kept = self._replay_index(room) or {}
+        return [dict(kept[i]) for i in sorted(kept)]
+
+    async def drop_replay(self, room: str, replay_id: str) -> bool:
+        kept = self._replay_index(room) or {}
+        return kept.pop(replay_id, None) is not None
 
     def _room_exists(self, room: str) -> bool:
         return room in self._store._rooms

@@ -38,7 +38,8 @@ class RoomKeys:
         "state", "chat", "mutes", "bans", "presence", "staff", "presence_instances",
         "sales", "sale_stock", "sale_flags", "sale_told", "sales_active", "sale_buyers",
         "sale_idem", "product_idem", "orders", "order_index", "order_expiry", "outbox", "outbox_due",
-        "outbox_seq", "webhook", "deliveries", "media", "media_deadlines", "thumbnail", "archived",
+        "outbox_seq", "webhook", "deliveries", "media", "media_deadlines", "thumbnail", "replays",
+        "archived",
     )
 
     def __init__(self, room: str, namespace: str = "lr") -> None:
@@ -79,6 +80,7 @@ class RoomKeys:
         self.media = p + "media"  # hash: slot -> publisher's claim
         self.media_deadlines = p + "media:ttl"  # zset: slot -> claim deadline (ms, Redis clock)
         self.thumbnail = p + "thumbnail"  # the live video's latest still (JPEG), with a TTL
+        self.replays = p + "replays"  # hash: recording id -> its record (signaling/hls/)
         # A deleted room's archive: hash {record, deleted_at, exported_at} (redis_archives.py).
         self.archived = p + "archived"
 
@@ -97,7 +99,7 @@ class RoomKeys:
         room_delete.lua): every fixed name but those. Per-user slow-mode keys expire alone."""
         return [self.products, self.state, self.chat, self.mutes, self.bans, self.presence,
                 self.staff, self.presence_instances, self.latest, self.media,
-                self.media_deadlines, self.thumbnail]
+                self.media_deadlines, self.thumbnail, self.replays]
 
     @property
     def archive_keys(self) -> list[str]:

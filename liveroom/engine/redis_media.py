@@ -42,6 +42,22 @@ class RedisMedia(Media):
         return as_bytes(jpeg) if jpeg is not None else None
 
     @unavailable_on_failure
+    async def put_replay(self, room: str, replay: dict[str, Any]) -> None:
+        k = self._broker.keys(room)
+        # Only for a room that exists: its deletion (live_keys) removes the index with it.
+        if await self._redis.exists(k.record):
+            await self._redis.hset(k.replays, str(replay["id"]), pack(replay))
+
+    @unavailable_on_failure
+    async def replays(self, room: str) -> list[dict[str, Any]]:
+        kept = await self._redis.hgetall(self._broker.keys(room).replays)
+        return [unpack(as_bytes(kept[i])) for i in sorted(kept, key=as_text)]
+
+    @unavailable_on_failure
+    async def drop_replay(self, room: str, replay_id: str) -> bool:
+        return bool(await self._redis.hdel(self._broker.keys(room).replays, replay_id))
+
+    @unavailable_on_failure
     async def claim(self, room: str, claim: dict[str, Any], ttl: float) -> dict[str, Any] | None:
         k, keys = self._keys(room)
         record = {name: value for name, value in claim.items() if value is not None}

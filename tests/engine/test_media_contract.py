@@ -160,3 +160,25 @@ def _gone(engine, room):
     async def check():
         return await engine.media.thumbnail(room) is None
     return check
+
+
+async def test_recordings_are_indexed_per_room_until_dropped_or_the_room_is_deleted(engine,
+                                                                                   media):
+    first = {"id": "20261130T100000Z-aaaaaa", "instance": "me", "url": "http://10.0.0.1:8081",
+             "duration": 12.5, "recording": False, "timeline_events": 3}
+    second = {**first, "id": "20261130T110000Z-bbbbbb", "recording": True}
+    await media.put_replay("thailand", second)
+    await media.put_replay("thailand", first)
+    assert await media.replays("thailand") == [first, second]  # by id: by start
+    await media.put_replay("thailand", {**second, "recording": False, "duration": 60.25})
+    assert (await media.replays("thailand"))[1]["duration"] == 60.25
+    assert await media.replays("chile") == []
+    assert await media.drop_replay("thailand", first["id"]) is True
+    assert await media.drop_replay("thailand", first["id"]) is False
+    assert [r["id"] for r in await media.replays("thailand")] == [second["id"]]
+
+    await media.put_replay("atlantis", first)  # no such room: nothing is kept
+    assert await media.replays("atlantis") == []
+    assert await engine.store.delete_room("thailand")
+    await engine.store.create_room(demo_room())  # a new room of the same name starts empty
+    assert await media.replays("thailand") == []
