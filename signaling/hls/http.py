@@ -1,5 +1,6 @@
 """HLS and replays over HTTP. Any instance answers: a room's live segments are on the instance
-holding its media (its origin), which this one proxies to when it is not that instance.
+holding its media (its origin), and a recording on the instance that recorded it (the
+engine's index says which), which this one proxies to when it is not that instance.
 
     GET    /hls/rooms/{room}/live.m3u8                 the live playlist (a rolling window)
     GET    /hls/rooms/{room}/{session}/index.m3u8      a recording's playlist (VOD once ended)
@@ -95,24 +96,44 @@ async def _proxy(request: web.Request, room: str) -> web.StreamResponse | None:
     """The request answered by the room's origin, if that is another instance."""
     if _hopped(request, room):
         return None  # the origin never proxies on
-    settings = request.app[SETTINGS]
     claim = await request.app[ENGINE].media.owner(room)
-    if claim is None or claim.get("instance") == settings.instance_id or not claim.get("leg_url"):
+    if claim is None or claim.get("instance") == request.app[SETTINGS].instance_id:
         return None
-    url = claim["leg_url"].rstrip("/") + request.rel_url.path_qs
+    return await _forward(request, room, claim.get("leg_url"), claim["instance"])
+
+
+async def _proxy_recording(request: web.Request, room: str,
+                           session: str) -> web.StreamResponse | None:
+    """The request answered by the instance holding a recording, if another one does."""
+    if _hopped(request, room):
+        return None
+    for record in await request.app[ENGINE].media.replays(room):
+        if record.get("id") == session:
+            if record.get("instance") == request.app[SETTINGS].instance_id:
+                return None  # ours, and gone from the disk
+            return await _forward(request, room, record.get("url"), record.get("instance"))
+    return None
+
+
+async def _forward(request: web.Request, room: str, base: str | None,
+                   instance: str | None) -> web.StreamResponse | None:
+    if not base:
+        return None
+    settings = request.app[SETTINGS]
+    url = base.rstrip("/") + request.rel_url.path_qs
     headers = {signing.HOP_HEADER: signing.hop(settings.signing_secret, room,
                                                settings.instance_id)}
     try:
-        async with request.app[HLS_CLIENT].get(url, headers=headers,
-                                               timeout=PROXY_TIMEOUT) as upstream:
+        async with request.app[HLS_CLIENT].request(request.method, url, headers=headers,
+                                                   timeout=PROXY_TIMEOUT) as upstream:
             body = await upstream.read()
             kept = {k: v for k, v in upstream.headers.items()
                     if k.lower() in ("content-type", "cache-control", "etag")}
             return web.Response(body=body, status=upstream.status, headers=kept)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        log.warning("room %s: HLS from its origin %s failed: %s", room, claim["instance"], exc)
-        raise LiveroomError("unavailable", "the instance holding this room's stream does not "
-                            "answer; try again", retry_after=1) from None
+        log.warning("room %s: HLS from instance %s failed: %s", room, instance, exc)
+        raise LiveroomError("unavailable", "the instance holding this room's stream or "
+                            "recording does not answer; try again", retry_after=1) from None
 
 
 def _text(body: str, cache: str) -> web.Response:
@@ -159,7 +180,8 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
         private, query = await _playlist_access(request, room)
         segments = store.segments(room, session)
         if segments is None:
-            proxied = await _proxy(request, room)
+            proxied = (await _proxy_recording(request, room, session)
+                       or await _proxy(request, room))
             if proxied is not None:
                 return proxied
             raise LiveroomError("replay_not_found", f"no recording {session!r} of room {room!r}")
@@ -171,7 +193,8 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
     await _segment_access(request, room)
     data = store.read(room, session, name)
     if data is None:
-        proxied = await _proxy(request, room)
+        proxied = (await _proxy_recording(request, room, session)
+                   or await _proxy(request, room))
         if proxied is not None:
             return proxied
         raise LiveroomError("not_found", "no such HLS file")
@@ -180,79 +203,84 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
 
 
 # --- replays (REST) -----------------------------------------------------------------------------
-def _replay_view(request: web.Request, room: str, session: str, *,
-                 timeline: bool) -> dict[str, Any] | None:
+PUBLIC_FIELDS = ("id", "room", "started_at", "publisher", "duration", "recording",
+                 "interrupted")
+
+
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    """A recording as anyone may see it (not the address of the instance holding it)."""
+    room, session = record["room"], record["id"]
+    return {**{k: record.get(k) for k in PUBLIC_FIELDS},
+            "playlist": f"/hls/rooms/{room}/{session}/index.m3u8",
+            "page": f"/rooms/{room}/replays/{session}"}
+
+
+async def _records(request: web.Request, room: str) -> list[dict[str, Any]]:
+    """The room's recordings on every instance (the engine's index), this instance's own as
+    its disk says now; oldest first."""
     service = request.app[HLS]
-    store = service.store
-    meta = store.meta(room, session)
-    segments = store.segments(room, session)
-    if meta is None or segments is None or not meta.get("kept", True):
-        return None  # (the demo host's live window is not a replay)
-    recorder = service.recorder(room)
-    recording = recorder is not None and recorder.session == session
-    view = {
-        "id": session, "room": room, "started_at": meta.get("started_at"),
-        "publisher": meta.get("publisher"),
-        "duration": round(sum(s.duration for s in segments), 3),
-        "recording": recording,
-        # A session that neither ended nor is recording stopped with its server (a crash):
-        # its playlist ends where the last whole segment was written.
-        "interrupted": not recording and not meta.get("ended"),
-        "playlist": f"/hls/rooms/{room}/{session}/index.m3u8",
-        "page": f"/rooms/{room}/replays/{session}",
-    }
-    if timeline:
-        view["timeline"] = store.timeline(room, session)
-    return view
+    out = []
+    for record in await request.app[ENGINE].media.replays(room):
+        if record.get("instance") == request.app[SETTINGS].instance_id:
+            record = service.record(room, record["id"]) or {}
+        if record.get("duration"):
+            out.append({**record, "room": room})
+    return out
 
 
 async def list_replays(request: web.Request) -> web.Response:
     room = _room_name(request)
     await request.app[GATE].enter(room, _token(request), "watch")
-    store = request.app[HLS].store
-    views = [_replay_view(request, room, s, timeline=False) for s in store.sessions(room)]
-    return web.json_response({"replays": [v for v in reversed(views) if v is not None
-                                          and v["duration"] > 0]})
+    records = await _records(request, room)
+    return web.json_response({"replays": [_public(r) for r in reversed(records)]})
 
 
 RECENT = 20
 
 
 async def recent_replays(request: web.Request) -> web.Response:
-    """The newest replays of public rooms recorded on this instance, for the lobby."""
-    store = request.app[HLS].store
+    """The newest replays of public rooms, for the lobby."""
+    engine = request.app[ENGINE]
     views = []
-    for room in store.rooms():
-        record = await request.app[ENGINE].store.get_room(room)
-        if record is None or not record.get("public", True):
+    for room in await engine.store.list_rooms():
+        if not room.get("public", True):
             continue
-        for session in store.sessions(room)[-RECENT:]:
-            view = _replay_view(request, room, session, timeline=False)
-            if view is not None and view["duration"] > 0:
-                views.append({**view, "title": record.get("title") or room})
+        for record in (await _records(request, room["id"]))[-RECENT:]:
+            views.append({**_public(record), "title": room.get("title") or room["id"]})
     views.sort(key=lambda v: v["started_at"] or 0, reverse=True)
     return web.json_response({"replays": views[:RECENT]})
 
 
-async def get_replay(request: web.Request) -> web.Response:
+async def get_replay(request: web.Request) -> web.StreamResponse:
     room = _room_name(request)
-    await request.app[GATE].enter(room, _token(request), "watch")
     session = request.match_info["session"]
-    view = _replay_view(request, room, session, timeline=True) if valid_name(session) else None
-    if view is None:
+    if not _hopped(request, room):
+        await request.app[GATE].enter(room, _token(request), "watch")
+    service = request.app[HLS]
+    record = service.record(room, session) if valid_name(session) else None
+    if record is None:
+        proxied = await _proxy_recording(request, room, session) if valid_name(session) else None
+        if proxied is not None:
+            return proxied
         raise LiveroomError("replay_not_found", f"no recording {session!r} of room {room!r}")
-    return web.json_response(view)
+    return web.json_response({**_public(record), "timeline": service.store.timeline(room,
+                                                                                    session)})
 
 
-async def delete_replay(request: web.Request) -> web.Response:
+async def delete_replay(request: web.Request) -> web.StreamResponse:
     room = _room_name(request)
-    await request.app[GATE].enter(room, _token(request), "moderate")
+    if not _hopped(request, room):  # (a proxying instance checked the grant)
+        await request.app[GATE].enter(room, _token(request), "moderate")
     session = request.match_info["session"]
     service = request.app[HLS]
     recorder = service.recorder(room)
     if recorder is not None and recorder.session == session:
         raise LiveroomError("conflict", "this session is still being recorded")
-    if not valid_name(session) or not service.store.delete(room, session):
+    if valid_name(session) and service.record(room, session) is None:
+        proxied = await _proxy_recording(request, room, session)
+        if proxied is not None:
+            return proxied
+    if not valid_name(session) or not await service.delete(room, session):
         raise LiveroomError("replay_not_found", f"no recording {session!r} of room {room!r}")
     return web.Response(status=204)
 

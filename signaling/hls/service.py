@@ -23,6 +23,7 @@ import time
 from typing import Any
 
 from liveroom.channel.fanout import Fanout
+from liveroom.domain.errors import EngineUnavailable
 from liveroom.tasks import stop_tasks
 
 from ..config import MediaSettings
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 TICK = 0.5
 CLEAN_EVERY = 60.0
+INDEX_EVERY = 5.0  # seconds between updates of a recording's duration in the engine's index
 DEMO_DEMAND = 30.0  # seconds the demo host stays segmented after its room's last HLS request
 KEPT_EVENTS = ("chat.message", "chat.deleted", "product.pinned", "product.unpinned",
                "sale.scheduled", "sale.started", "sale.sold_out", "sale.ended", "sale.cancelled")
@@ -50,8 +52,11 @@ class HlsService:
         self.recorders: dict[str, Recorder] = {}
         self._wanted: dict[str, float] = {}  # room -> last HLS request (the demo host)
         self._watching: set[str] = set()
+        self._pending: set[asyncio.Task] = set()
         self._task: asyncio.Task | None = None
         self._last_clean = 0.0
+        self._last_index = 0.0
+        self._indexed = False  # this instance's recordings put in the engine's index
         self.disk: dict[str, int] = {}  # room -> bytes of its recordings, at the last pass
         if fanout is not None:
             fanout.observe(self._event)
@@ -63,6 +68,8 @@ class HlsService:
         await stop_tasks(self._task)
         for room in list(self.recorders):
             self._stop(room)
+        if self._pending:  # the ended recordings' index records
+            await asyncio.wait(self._pending, timeout=2)
 
     def want(self, room: str) -> None:
         """Someone asked for the room's live HLS."""
@@ -73,6 +80,12 @@ class HlsService:
             try:
                 self.sync()
                 await self._follow()
+                if not self._indexed:
+                    await self.index_all()
+                if time.monotonic() - self._last_index > INDEX_EVERY:
+                    self._last_index = time.monotonic()
+                    for recorder in list(self.recorders.values()):
+                        await self._index(recorder.room, recorder.session)
                 if time.monotonic() - self._last_clean > CLEAN_EVERY:
                     self._last_clean = time.monotonic()
                     await self.retain()
@@ -108,6 +121,8 @@ class HlsService:
                         "source": publisher.transport}
                 self.recorders[room] = Recorder(room, self.store, publisher.sources, meta,
                                                 keep=not demo)
+                if not demo:
+                    self._spawn_index(room, self.recorders[room].session)
                 log.info("room %s: segmenting%s as %s", room, "" if demo else " and recording",
                          self.recorders[room].session)
 
@@ -115,8 +130,63 @@ class HlsService:
         recorder = self.recorders.pop(room, None)
         if recorder is not None:
             recorder.close()
+            if recorder.keep:
+                self._spawn_index(room, recorder.session)
             log.info("room %s: recording %s ended after %.1f s", room, recorder.session,
                      recorder.duration)
+
+    # --- the engine's index: which instance holds which recording -----------------------------
+    def record(self, room: str, session: str) -> dict[str, Any] | None:
+        """A recording as the replays API shows it (None: not here, or not a replay)."""
+        meta = self.store.meta(room, session)
+        segments = self.store.segments(room, session)
+        if meta is None or segments is None or not meta.get("kept", True):
+            return None
+        recorder = self.recorders.get(room)
+        recording = recorder is not None and recorder.session == session
+        return {
+            "id": session, "room": room, "started_at": meta.get("started_at"),
+            "publisher": meta.get("publisher"),
+            "duration": round(sum(s.duration for s in segments), 3),
+            "recording": recording,
+            # Neither ended nor recording: it stopped with its server (a crash); its playlist
+            # ends where the last whole segment was written.
+            "interrupted": not recording and not meta.get("ended"),
+            "instance": self.registry.instance,
+            "url": self.registry.media.instance_url or None,  # (the one setup.py worked out)
+        }
+
+    async def _index(self, room: str, session: str) -> None:
+        record = await asyncio.to_thread(self.record, room, session)
+        if record is not None:
+            await self.registry.engine.media.put_replay(room, record)
+
+    def _spawn_index(self, room: str, session: str) -> None:
+        task = asyncio.ensure_future(self._index(room, session))
+        self._pending.add(task)
+        task.add_done_callback(self._indexed_one)
+
+    def _indexed_one(self, task: asyncio.Task) -> None:
+        self._pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("hls: indexing a recording failed: %s", task.exception())
+
+    async def index_all(self) -> None:
+        """Put every recording on this instance's disk in the engine's index (at start: the
+        embedded engine's index is in memory, and a recording interrupted by a crash is
+        indexed as such)."""
+        try:
+            for room in await asyncio.to_thread(self.store.rooms):
+                for session in await asyncio.to_thread(self.store.sessions, room):
+                    await self._index(room, session)
+            self._indexed = True
+        except EngineUnavailable as exc:
+            log.warning("hls: indexing recordings: %s; trying again", exc)
+
+    async def delete(self, room: str, session: str) -> bool:
+        deleted = await asyncio.to_thread(self.store.delete, room, session)
+        await self.registry.engine.media.drop_replay(room, session)
+        return deleted
 
     def recorder(self, room: str) -> Recorder | None:
         return self.recorders.get(room)
@@ -146,12 +216,17 @@ class HlsService:
     async def retain(self) -> int:
         """A retention pass (off the event loop: it walks the disk), and the disk use it
         leaves, for /metrics; how many recordings it deleted."""
-        deleted = await asyncio.to_thread(self.clean)
+        gone: list[tuple[str, str]] = []
+        deleted = await asyncio.to_thread(self.clean, gone=gone)
+        for room, session in gone:
+            await self.registry.engine.media.drop_replay(room, session)
         self.disk = await asyncio.to_thread(self.usage)
         return deleted
 
-    def clean(self, now: float | None = None) -> int:
-        """Delete the recordings past retention; how many."""
+    def clean(self, now: float | None = None,
+              gone: list[tuple[str, str]] | None = None) -> int:
+        """Delete the recordings past retention (each added to `gone`); how many."""
+        gone = [] if gone is None else gone
         now = time.time() if now is None else now
         media, deleted = self.media, 0
         recording = {r.session for r in self.recorders.values()}
@@ -167,12 +242,16 @@ class HlsService:
                     if now - float(meta.get("started_at", now)) > media.replay_days * 86400:
                         doomed.add(session)
             for session in doomed:
-                deleted += self.store.delete(room, session)
+                if self.store.delete(room, session):
+                    deleted += 1
+                    gone.append((room, session))
             if media.replay_max_bytes:
                 for session in [s for s in sessions if s not in doomed]:
                     if self.store.usage(room) <= media.replay_max_bytes:
                         break
-                    deleted += self.store.delete(room, session)  # oldest first
+                    if self.store.delete(room, session):  # oldest first
+                        deleted += 1
+                        gone.append((room, session))
         return deleted
 
     def usage(self) -> dict[str, int]:

@@ -57,6 +57,7 @@ async def _hls_ctx(app: web.Application) -> AsyncIterator[None]:
         collector = HlsCollector(service)
         app[METRICS].registry.register(collector)
     app[HLS_CLIENT] = aiohttp.ClientSession()
+    await service.index_all()  # before serving: every instance lists this one's recordings
     service.start()
     try:
         yield

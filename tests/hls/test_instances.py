@@ -109,3 +109,47 @@ async def test_a_crash_mid_session_leaves_a_replay_that_ends_where_it_stopped(pe
             assert abs(total - replay["duration"]) < 1.0
     finally:
         server.stop()
+
+
+async def test_every_instance_lists_serves_and_deletes_a_recording_held_by_another(
+        shared_redis, start_servers, peers):
+    a, b = start_servers(shared_redis, n=2, extra_env=LOOPBACK)
+    await create_room(a.url)
+    pc = publisher_pc(video="H264")
+    peers(pc)
+    host = token(ROOM, "host")
+    async with aiohttp.ClientSession() as http:
+        response = await post_sdp(http, f"{a.url}/whip/rooms/{ROOM}", await local_offer(pc), host)
+        await answer(pc, response)
+        await _playlist(http, f"{a.url}/hls/rooms/{ROOM}/live.m3u8", 3)
+        async with http.delete(a.url + response.headers["Location"],
+                               headers={"Authorization": f"Bearer {host}"}) as stopped:
+            assert stopped.status == 200
+
+        async def listed_on_b():
+            async with http.get(f"{b.url}/api/rooms/{ROOM}/replays") as got:
+                replays = (await got.json())["replays"]
+            return replays if replays and not replays[0]["recording"] else None
+
+        [replay] = await eventually(listed_on_b, timeout=10, what="the replay listed on B")
+        assert replay["duration"] > 2 and "url" not in replay  # no instance address leaks
+        async with http.get(f"{b.url}/api/rooms/{ROOM}/replays/{replay['id']}") as got:
+            assert got.status == 200
+            assert (await got.json())["id"] == replay["id"]
+        status, body, _ = await _get(http, b.url + replay["playlist"])
+        assert status == 200 and body.decode().rstrip().endswith("#EXT-X-ENDLIST")
+        base = b.url + replay["playlist"].rsplit("/", 1)[0] + "/"
+        status, init, _ = await _get(http, base + init_uri(body.decode()))
+        status, segment, _ = await _get(http, base + uris(body.decode())[0])
+        assert status == 200 and read_segment(init, segment)["key_first"]
+        assert not (b.data_dir / "recordings" / ROOM).exists()
+
+        moderator = {"Authorization": f"Bearer {token(ROOM, 'moderator')}"}
+        async with http.delete(f"{b.url}/api/rooms/{ROOM}/replays/{replay['id']}") as got:
+            assert got.status == 401  # B checks the grant before it asks A
+        async with http.delete(f"{b.url}/api/rooms/{ROOM}/replays/{replay['id']}",
+                               headers=moderator) as got:
+            assert got.status == 204
+        assert not (a.data_dir / "recordings" / ROOM / replay["id"]).exists()
+        async with http.get(f"{b.url}/api/rooms/{ROOM}/replays") as got:
+            assert (await got.json())["replays"] == []
