@@ -9,6 +9,9 @@ import { t } from "./i18n.js";
 
 const RETRY_MS = 2000;
 const FAILED_GRACE_MS = 5000; // "disconnected" this long counts as failed
+// Not connected this long after the answer counts as failed: a browser that may not use UDP
+// (a policy, a firewall that drops it) can sit in "new" or "checking" without ever failing.
+const CONNECT_TIMEOUT_MS = 10000;
 
 async function iceServers(channel) {
   try {
@@ -27,6 +30,7 @@ class ChannelPeer {
     this.session = null;
     this.pending = [];
     this.failTimer = null;
+    this.connectTimer = null;
   }
 
   async open(cmd, fields, setup) {
@@ -49,6 +53,10 @@ class ChannelPeer {
     }
     this.session = ack.session;
     await pc.setRemoteDescription({ type: "answer", sdp: ack.answer });
+    clearTimeout(this.connectTimer);
+    this.connectTimer = setTimeout(() => {
+      if (pc === this.pc && pc.connectionState !== "connected") this.emit("failed");
+    }, CONNECT_TIMEOUT_MS);
     for (const candidate of this.pending.splice(0)) this.sendCandidate(candidate);
     return pc;
   }
@@ -81,6 +89,7 @@ class ChannelPeer {
   /** End the session (best effort: the server also notices a closed connection). */
   close() {
     clearTimeout(this.failTimer);
+    clearTimeout(this.connectTimer);
     if (this.session) this.channel.command("media.stop", { session: this.session }).catch(() => {});
     if (this.pc) this.pc.close();
     this.pc = null;
