@@ -68,3 +68,13 @@ async def test_a_viewer_past_the_webrtc_places_gets_hls_by_itself(server, open_p
     viewer = await connected(await open_page(f"{srv.base_url}/rooms/{ROOM}"))
     await until(viewer, "() => document.querySelector('[data-video]').dataset.playback === 'hls'")
     await playing(viewer, "[data-video]")
+
+
+async def test_hls_of_a_vp8_host_says_why_it_cannot_play(server, open_page, peers):
+    srv = await server(**MEDIA)
+    async with aiohttp.ClientSession() as http:
+        await publish_h264(srv, http, peers, video="VP8")
+    viewer = await connected(await open_page(f"{srv.base_url}/rooms/{ROOM}?playback=hls"))
+    await expect(viewer.get_by_text("This stream cannot be played here")).to_be_visible()
+    await expect(viewer.get_by_text("The host streams in VP8")).to_be_visible()
+    await expect(viewer.locator("#video")).to_have_attribute("data-video-state", "no_hls")
