@@ -263,8 +263,16 @@ async def get_replay(request: web.Request) -> web.StreamResponse:
         if proxied is not None:
             return proxied
         raise LiveroomError("replay_not_found", f"no recording {session!r} of room {room!r}")
-    return web.json_response({**_public(record), "timeline": service.store.timeline(room,
-                                                                                    session)})
+    timeline = _moderated(service.store.timeline(room, session))
+    return web.json_response({**_public(record), "timeline": timeline})
+
+
+def _moderated(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The timeline without the chat messages moderators deleted (later in the session): a
+    replay never shows what the room stopped showing."""
+    deleted = {e.get("message_id") for e in events if e.get("type") == "chat.deleted"}
+    return [e for e in events if not (e.get("type") == "chat.message"
+                                      and (e.get("message") or {}).get("id") in deleted)]
 
 
 async def delete_replay(request: web.Request) -> web.StreamResponse:

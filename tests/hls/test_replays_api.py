@@ -28,6 +28,9 @@ async def _session(srv, http, peers, *, pin: str | None = None) -> None:
     if pin:
         async with RoomClient(srv.base_url, ROOM, token=HOST) as room:
             await room.command("product.pin", product_id=pin)
+            await room.command("chat.send", text="Ripe today")
+            said = await room.command("chat.send", text="Oops, wrong room")
+            await room.command("chat.delete", message_id=said["message_id"])
         await live_segments(http, srv, count=3)
     async with http.delete(srv.base_url + response.headers["Location"],
                            headers=bearer(HOST)) as stopped:
@@ -52,6 +55,9 @@ async def test_replays_are_listed_read_and_deleted_by_staff_only(media_server, h
 
     async with http.get(f"{srv.base_url}/api/rooms/{ROOM}/replays/{replay['id']}") as response:
         full = await response.json()
+    # The chat as it was, without what a moderator deleted.
+    chat = [e["message"]["text"] for e in full["timeline"] if e["type"] == "chat.message"]
+    assert chat == ["Ripe today"]
     [pinned] = [e for e in full["timeline"] if e["type"] == "product.pinned"]
     assert pinned["product"]["id"] == "mango" and 0 < pinned["t"] < full["duration"]
     async with http.get(srv.base_url + replay["playlist"]) as response:
