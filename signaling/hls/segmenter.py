@@ -118,6 +118,7 @@ class Recorder:
         self._parameters: bytes | None = None
         self.period = -1
         self._init_written = -1
+        self._first_cut: float | None = None  # session seconds of the recording's first frame
         self.seq = 0
         self._cuts: deque[tuple[int, int]] = deque()  # (video ts, period) of fragments to come
         self._last_video = (0, 0)  # (ts, step) of the last video frame
@@ -136,8 +137,10 @@ class Recorder:
         return all(tap.source is self.sources[kind] for kind, tap in self._taps.items())
 
     def media_time(self) -> float:
-        """Seconds into the recording now: where an event happening now is on its timeline."""
-        return time.monotonic() - self.started
+        """Seconds into the recording now: where an event happening now is on its timeline.
+        A player's time 0 is the first segment's start (the first keyframe), not the moment
+        the recorder attached."""
+        return max(0.0, time.monotonic() - self.started - (self._first_cut or 0.0))
 
     # --- frames in ----------------------------------------------------------------------------
     def _frame(self, tap: Tap, frame: Frame) -> None:
@@ -174,6 +177,8 @@ class Recorder:
             self.sources["video"].request_keyframe()
         if cut:
             self._cuts.append((ts, self.period))
+            if self._first_cut is None:
+                self._first_cut = ts / VIDEO_CLOCK
         self._fragmenter.video(frame.data, ts, cut)
         self._last_video = (ts, ts - self._last_video[0] if self._last_video[0] else 3000)
 
