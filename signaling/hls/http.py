@@ -13,9 +13,10 @@ engine's index says which), which this one proxies to when it is not that instan
 Caching: segments never change (`public, max-age=31536000, immutable`); the live playlist
 changes once a segment (`public, max-age=1`: about half a 1 s segment, HTTP's max-age being
 whole seconds); a finished recording's playlist may still be deleted (`max-age=60`). A private
-room's playlists need a token (`?token=` or `Authorization: Bearer`), are `private,
-no-store`, and name their segments with signed, expiring URLs (signing.py) that a shared
-cache stores and serves like any other.
+room's playlists need a token (`?token=` or `Authorization: Bearer`), which is answered with a
+302 to the playlist's signed, expiring URL (signing.py); that playlist names its segments
+with the same signature, and a shared cache stores and serves all of them like any other,
+without ever seeing a token.
 
 Errors are the API's JSON: room_not_found (unknown room), hls_unavailable (not live, or live in
 a codec HLS cannot carry: VP8), replay_not_found, not_found (a file name that is not one of
@@ -72,16 +73,23 @@ def _hopped(request: web.Request, room: str) -> bool:
         request.app[SETTINGS].signing_secret, room, value)
 
 
-async def _playlist_access(request: web.Request, room: str) -> tuple[bool, str]:
-    """(private, the query segment URLs carry) for a viewer of the room's playlists."""
+async def _playlist_access(request: web.Request, room: str) -> str:
+    """The query a viewer's playlist's file URLs carry ("" for a public room). A private
+    room's viewer who comes with a token is sent (302) to the same playlist's signed URL,
+    which a shared cache stores like any other: one copy for all of the room's viewers."""
     secret = request.app[SETTINGS].signing_secret
-    if _hopped(request, room):
+    signed = signing.segment_allowed(secret, room, request.query.get("exp"),
+                                     request.query.get("sig"))
+    if _hopped(request, room) or signed:
         record = await request.app[GATE].room(room)
     else:
         record = (await request.app[GATE].enter(room, _token(request), "watch")).room
     if record.get("public", True):
-        return False, ""
-    return True, signing.segment_query(secret, room)
+        return ""
+    query = signing.segment_query(secret, room)
+    if not signed and not _hopped(request, room):
+        raise web.HTTPFound(request.rel_url.path + query, headers={"Cache-Control": PRIVATE})
+    return f"?exp={request.query['exp']}&sig={request.query['sig']}" if signed else query
 
 
 async def _segment_access(request: web.Request, room: str) -> None:
@@ -142,7 +150,7 @@ def _text(body: str, cache: str) -> web.Response:
 
 async def live_playlist(request: web.Request) -> web.StreamResponse:
     room = _room_name(request)
-    private, query = await _playlist_access(request, room)
+    query = await _playlist_access(request, room)
     service = request.app[HLS]
     service.want(room)
     recorder = service.recorder(room)
@@ -156,7 +164,7 @@ async def live_playlist(request: web.Request) -> web.StreamResponse:
         raise LiveroomError("hls_unavailable", "the stream is starting; try again in a second",
                             retry_after=1)
     body = media_playlist(segments, prefix=f"{recorder.session}/", query=query, ended=False)
-    return _text(body, PRIVATE if private else LIVE)
+    return _text(body, LIVE)  # (a private room's is at its signed URL: cacheable the same)
 
 
 def _why_not(request: web.Request, room: str) -> str:
@@ -177,7 +185,7 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
     service = request.app[HLS]
     store = service.store
     if name == "index.m3u8":
-        private, query = await _playlist_access(request, room)
+        query = await _playlist_access(request, room)
         segments = store.segments(room, session)
         if segments is None:
             proxied = (await _proxy_recording(request, room, session)
@@ -189,7 +197,7 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
         recording = recorder is not None and recorder.session == session
         body = media_playlist(segments, prefix="", query=query, ended=not recording,
                               media_sequence=0, playlist_type="EVENT" if recording else "VOD")
-        return _text(body, PRIVATE if private else RECORDING if recording else FINISHED)
+        return _text(body, RECORDING if recording else FINISHED)
     await _segment_access(request, room)
     data = store.read(room, session, name)
     if data is None:

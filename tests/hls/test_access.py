@@ -59,9 +59,18 @@ async def test_a_private_rooms_hls_needs_a_token_and_its_segments_a_signature(
     assert (status, error["code"]) == (401, "unauthorized")
     viewer = token("vault", "viewer")
     text = await live_segments(http, srv, room="vault", count=1, headers=bearer(viewer))
-    status, same, headers = await playlist(http, f"{url}?token={viewer}")
-    assert status == 200 and headers["Cache-Control"] == "private, no-store"
-    assert viewer not in same  # the token never reaches the segment URLs a cache sees
+    # A viewer with a token is sent to the playlist's signed URL, which a cache may keep.
+    async with http.get(f"{url}?token={viewer}", allow_redirects=False) as response:
+        assert response.status == 302
+        assert response.headers["Cache-Control"] == "private, no-store"
+        location = response.headers["Location"]
+    assert re.fullmatch(r"/hls/rooms/vault/live\.m3u8\?exp=\d+&sig=[0-9a-f]{64}", location)
+    status, same, headers = await playlist(http, srv.base_url + location)
+    assert status == 200 and headers["Cache-Control"] == "public, max-age=1"
+    assert viewer not in same  # the token never reaches the URLs a cache sees
+    status, error = await _error(http, srv.base_url + re.sub(r"sig=[0-9a-f]{4}", "sig=0000",
+                                                             location))
+    assert (status, error["code"]) == (401, "unauthorized")  # a forged one is no way in
 
     base = f"{srv.base_url}/hls/rooms/vault/"
     signed = uris(text)[0]
