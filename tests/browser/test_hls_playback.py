@@ -8,6 +8,8 @@ import aiohttp
 import pytest
 from playwright.async_api import expect
 
+from tests.conftest import demo_room
+from tests.helpers import token
 from tests.hls.media import publish_h264
 from tests.signaling.clients import answer, local_offer, post_sdp, viewer_pc
 
@@ -78,3 +80,15 @@ async def test_hls_of_a_vp8_host_says_why_it_cannot_play(server, open_page, peer
     await expect(viewer.get_by_text("This stream cannot be played here")).to_be_visible()
     await expect(viewer.get_by_text("The host streams in VP8")).to_be_visible()
     await expect(viewer.locator("#video")).to_have_attribute("data-video-state", "no_hls")
+
+
+async def test_a_private_room_plays_as_hls_through_its_signed_urls(server, open_page, peers):
+    srv = await server(**MEDIA)
+    await srv.app_engine.store.create_room(demo_room("vault", public=False))
+    async with aiohttp.ClientSession() as http:
+        await publish_h264(srv, http, peers, room="vault")
+    viewer_token = token("vault", "viewer", user="ann", name="Ann")
+    viewer = await connected(await open_page(
+        f"{srv.base_url}/rooms/vault?playback=hls&token={viewer_token}"))
+    await playing(viewer, "[data-video]")
+    assert await viewer.evaluate("document.querySelector('[data-video]').dataset.playback") == "hls"
