@@ -19,6 +19,7 @@ from .config import MEDIA_SETTINGS, MediaSettings
 from .http import setup_routes
 from .keys import ICE_HOSTS, REGISTRY, SERVICE
 from .peer_addresses import PeerAddresses
+from .peers import Viewer
 from .registry import Registry
 from .service import MediaService
 from .thumbnails import Thumbnails, serve
@@ -47,6 +48,7 @@ async def _media_ctx(app: web.Application, demo_rooms: dict[str, dict]) -> Async
     settings, media, engine = app[SETTINGS], app[MEDIA_SETTINGS], app[ENGINE]
     aiortc_forwarding.check()
     aiortc_forwarding.restrict_host_addresses(ice_addresses(settings, media))
+    Viewer.forward = media.media_forward
     own = app[ICE_HOSTS] = tuple(aiortc_forwarding.host_addresses())
     peer_addresses = PeerAddresses.for_server(media.ice_peer_networks, own)
     log.info("media: ICE host candidates on %s; checks go to %s", ", ".join(own) or "none",

@@ -101,3 +101,25 @@ def test_a_server_on_loopback_offers_loopback_and_the_machines_addresses_by_defa
     assert ice_addresses(Settings(host="0.0.0.0"), MediaSettings()) == ()
     assert ice_addresses(Settings(host="0.0.0.0"),
                          MediaSettings(ice_addresses=("203.0.113.7",))) == ("203.0.113.7",)
+
+
+def test_the_check_catches_a_sender_whose_rtp_loop_moved(monkeypatch):
+    """The lean path stands in for RTCRtpSender._run_rtp: a send() that no longer starts it
+    would leave viewers without video, so start-up must refuse such an aiortc."""
+    from aiortc import RTCRtpSender
+
+    async def send(self, parameters):  # an aiortc whose sender runs its RTP another way
+        self._rtp_loop = parameters
+
+    monkeypatch.setattr(RTCRtpSender, "send", send)
+    with pytest.raises(forwarding.IncompatibleAiortc, match=r"_run_rtp"):
+        forwarding.check()
+
+
+def test_the_check_catches_a_packetizer_that_changed(monkeypatch):
+    from aiortc.codecs.vpx import Vp8Encoder
+
+    monkeypatch.setattr(Vp8Encoder, "_packetize",
+                        classmethod(lambda cls, buffer, picture_id: [b"\x10" + buffer]))
+    with pytest.raises(forwarding.IncompatibleAiortc, match="VP8 packetizer"):
+        forwarding.check()
