@@ -41,6 +41,7 @@ import contextlib
 import inspect
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 import aioice.ice
@@ -58,7 +59,7 @@ from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 
-from .rtp_fanout import RtpStream, extension_block
+from .rtp_fanout import ExtensionLayout, RtpStream
 
 SUPPORTED = ((1, 9), (1, 17))  # [low, high): keep in step with pyproject.toml
 
@@ -265,6 +266,8 @@ def _lean_problems() -> list[str]:
             problems.append("aiortc's VP8 packetizer no longer writes a long picture id")
     except Exception as exc:
         problems.append(f"aiortc's H.264/VP8 packetizers changed: {exc!r}")
+    if abs(ntp_now() - aiortc_clock.current_ntp_time()) > 1 << 32:
+        problems.append("aiortc's clock no longer gives NTP time as 32.32 fixed point")
     send = inspect.getsource(RTCRtpSender.send)
     if "self._run_rtp(parameters.codecs[0])" not in send:
         problems.append("RTCRtpSender.send() no longer starts self._run_rtp(codec)")
@@ -311,8 +314,7 @@ class Wire:
         self.vp8 = vp8
         self.stream: RtpStream | None = None
         self._on_start, self._on_stop = on_start, on_stop
-        self._mid = b""
-        self._ids: dict[str, int] = {}
+        self._extensions = ExtensionLayout((), None)
         self.dropped_writes = 0  # packets a filter (tests) or a full socket did not take
         self.write_filter: Callable[[bytes], bool] | None = None  # tests: lose a packet
 
@@ -339,18 +341,14 @@ class Wire:
                     and c.parameters.get("apt") == codec.payloadType), None)
         self.stream = RtpStream(self.sender._ssrc, codec.payloadType, vp8=self.vp8,
                                 rtx=None if rtx is None else (rtx, self.sender._rtx_ssrc))
-        self._ids = {x.uri: x.id for x in parameters.headerExtensions}
-        self._mid = (parameters.muxId or "").encode()
+        ids = {x.uri: x.id for x in parameters.headerExtensions}
+        mid = (parameters.muxId or "").encode()
+        self._extensions = ExtensionLayout(
+            [(ids[MID], mid)] if MID in ids and mid else [], ids.get(ABS_SEND_TIME))
 
-    def _extension(self) -> bytes:
-        elements = []
-        if MID in self._ids and self._mid:
-            elements.append((self._ids[MID], self._mid))
-        if ABS_SEND_TIME in self._ids:
-            # 6.18 fixed point seconds, as aiortc stamps it (clock.current_ntp_time() >> 14)
-            elements.append((self._ids[ABS_SEND_TIME],
-                             ((_ntp_now() >> 14) & 0xFFFFFF).to_bytes(3, "big")))
-        return extension_block(elements)
+    def _extension(self, ntp: int) -> bytes:
+        # abs-send-time: 6.18 fixed point seconds, as aiortc stamps it (NTP time >> 14)
+        return self._extensions.block(ntp >> 14)
 
     async def run(self, codec) -> None:
         getattr(self.sender, _SENDER + "rtp_started").set()
@@ -368,10 +366,11 @@ class Wire:
         stream = self.stream
         if stream is None:
             return False
-        packets = stream.frame(payloads, ts, self._extension(), picture)
+        ntp = ntp_now()
+        packets = stream.frame(payloads, ts, self._extension(ntp), picture)
         ok = self._write(packets)
         sender = self.sender  # the figures its RTCP sender reports carry
-        setattr(sender, _SENDER + "ntp_timestamp", _ntp_now())
+        setattr(sender, _SENDER + "ntp_timestamp", ntp)
         setattr(sender, _SENDER + "rtp_timestamp", stream.last_timestamp)
         setattr(sender, _SENDER + "packet_count", stream.packets_sent)
         setattr(sender, _SENDER + "octet_count", stream.octets_sent)
@@ -379,7 +378,7 @@ class Wire:
 
     async def retransmit(self, sequence_number: int) -> None:
         if self.stream is not None:
-            packet = self.stream.retransmission(sequence_number, self._extension())
+            packet = self.stream.retransmission(sequence_number, self._extension(ntp_now()))
             if packet is not None:
                 self._write([packet])
 
@@ -417,5 +416,10 @@ async def _send_all(protocol, datagrams: list[bytes], addr) -> None:
             await protocol.send_data(datagram, addr)
 
 
-def _ntp_now() -> int:
-    return aiortc_clock.current_ntp_time()
+_NTP_EPOCH = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
+
+
+def ntp_now() -> int:
+    """NTP time as 32.32 fixed point, as aiortc.clock.current_ntp_time() gives it, without a
+    datetime per call."""
+    return int((time.time() + _NTP_EPOCH) * 4294967296.0)

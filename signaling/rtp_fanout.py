@@ -128,3 +128,32 @@ def extension_block(elements: Sequence[tuple[int, bytes]]) -> bytes:
         body = b"".join(bytes([x_id, len(value)]) + value for x_id, value in elements)
     body += b"\x00" * (-len(body) % 4)
     return struct.pack("!HH", profile, len(body) // 4) + body
+
+
+class ExtensionLayout:
+    """A viewer's header extensions, laid out once: elements that never change (the mid) and
+    abs-send-time, whose three bytes are the only ones written per frame."""
+
+    def __init__(self, fixed: Sequence[tuple[int, bytes]], abs_send_time: int | None) -> None:
+        self._fixed = list(fixed)
+        self._ast = abs_send_time
+        one_byte = all(1 <= x_id <= 14 and 1 <= len(value) <= 16 for x_id, value in fixed) and (
+            abs_send_time is None or 1 <= abs_send_time <= 14)
+        self._prefix: bytes | None = None
+        if one_byte and abs_send_time is not None:
+            body = b"".join(bytes([(x_id << 4) | (len(value) - 1)]) + value
+                            for x_id, value in fixed) + bytes([(abs_send_time << 4) | 2])
+            padding = -(len(body) + 3) % 4
+            self._prefix = struct.pack("!HH", 0xBEDE, (len(body) + 3 + padding) // 4) + body
+            self._padding = b"\x00" * padding
+        self._static = extension_block(self._fixed) if abs_send_time is None else b""
+
+    def block(self, abs_send_time: int) -> bytes:
+        """The extension block of a packet sent at `abs_send_time` (6.18 fixed point s)."""
+        if self._ast is None:
+            return self._static
+        if self._prefix is not None:
+            return b"".join((self._prefix, (abs_send_time & 0xFFFFFF).to_bytes(3, "big"),
+                             self._padding))
+        return extension_block(
+            [*self._fixed, (self._ast, (abs_send_time & 0xFFFFFF).to_bytes(3, "big"))])

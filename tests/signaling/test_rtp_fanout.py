@@ -7,7 +7,7 @@ from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParam
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
 from signaling.aiortc_forwarding import packetizer
-from signaling.rtp_fanout import RtpStream, extension_block
+from signaling.rtp_fanout import ExtensionLayout, RtpStream, extension_block
 
 MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 
@@ -78,3 +78,17 @@ def test_extension_blocks_use_the_two_byte_form_when_an_element_needs_it():
     assert short[:2] == b"\xbe\xde" and len(short) % 4 == 0
     long = extension_block([(15, b"a-long-mid-value-over-16")])
     assert long[:2] == b"\x10\x00" and len(long) % 4 == 0
+
+
+def test_abs_send_time_is_the_only_part_of_the_extensions_written_per_frame():
+    extensions = HeaderExtensionsMap()
+    extensions.configure(RTCRtpParameters(headerExtensions=[
+        RTCRtpHeaderExtensionParameters(id=1, uri=MID),
+        RTCRtpHeaderExtensionParameters(
+            id=4, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time")]))
+    layout = ExtensionLayout([(1, b"video0")], 4)
+    assert layout.block(0x1234567) == extension_block([(1, b"video0"), (4, b"\x23\x45\x67")])
+    packet = RtpPacket.parse(RtpStream(9, 96).frame([b"x"], 0, layout.block(0xABCDEF))[0],
+                             extensions)
+    assert (packet.extensions.mid, packet.extensions.abs_send_time) == ("video0", 0xABCDEF)
+    assert ExtensionLayout([(1, b"0")], None).block(5) == extension_block([(1, b"0")])
