@@ -316,6 +316,9 @@ class Wire:
         self._on_start, self._on_stop = on_start, on_stop
         self._extensions = ExtensionLayout((), None)
         self.dropped_writes = 0  # packets a filter (tests) or a full socket did not take
+        self._nominated: dict = {}  # the ICE connection's nominated pairs (by component)
+        self._pair = None  # the pair the cached route below is for
+        self._route: tuple = ()  # (asyncio datagram transport or None, protocol, address)
         self.write_filter: Callable[[bytes], bool] | None = None  # tests: lose a packet
 
     @classmethod
@@ -353,6 +356,8 @@ class Wire:
     async def run(self, codec) -> None:
         getattr(self.sender, _SENDER + "rtp_started").set()
         try:
+            # Final by now: bundling replaced transports before the sender was started.
+            self._nominated = self.sender.transport.transport._connection._nominated
             if self.stream is not None:
                 self._on_start(self)
             await asyncio.get_running_loop().create_future()  # until stop() cancels it
@@ -385,28 +390,30 @@ class Wire:
     def _write(self, packets: list[bytes]) -> bool:
         dtls = self.sender.transport
         srtp = dtls._tx_srtp
-        pair = dtls.transport._connection._nominated.get(1)
+        pair = self._nominated.get(1)
         if srtp is None or pair is None or dtls.state != "connected":
             return False
-        protocol, addr = pair.protocol, pair.remote_addr
-        keep = self.write_filter
-        if type(protocol) is aioice.ice.StunProtocol:
-            transport = protocol.transport
+        if pair is not self._pair:
+            protocol = pair.protocol
+            direct = protocol.transport if type(protocol) is aioice.ice.StunProtocol else None
+            self._pair, self._route = pair, (direct, protocol, pair.remote_addr)
+        transport, protocol, addr = self._route
+        if self.write_filter is not None:
+            kept = [p for p in packets if self.write_filter(p)]
+            self.dropped_writes += len(packets) - len(kept)
+            packets = kept
+        if transport is not None:
             # asyncio's datagram transports buffer what the socket refuses (typeshed's stub
             # lacks the method that tells how much)
-            if transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:  # type: ignore[attr-defined]
+            if transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
                 self.dropped_writes += len(packets)
                 return False
             protect, sendto = srtp.protect, transport.sendto
             for packet in packets:
-                if keep is None or keep(packet):
-                    sendto(protect(packet), addr)
-                else:
-                    self.dropped_writes += 1
+                sendto(protect(packet), addr)
             return True
         # Relayed through TURN: the TURN client frames each datagram itself (a coroutine).
-        protected = [srtp.protect(p) for p in packets if keep is None or keep(p)]
-        asyncio.ensure_future(_send_all(protocol, protected, addr))
+        asyncio.ensure_future(_send_all(protocol, [srtp.protect(p) for p in packets], addr))
         return True
 
 

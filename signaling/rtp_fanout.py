@@ -45,8 +45,8 @@ class RtpStream:
         self.octets_sent = 0
         self.last_timestamp = 0
         self.retransmitted = 0
-        # (first sequence number, payloads, rtp timestamp, picture id or None)
-        self._history: deque[tuple[int, Sequence[bytes], int, int | None]] = deque(
+        # (first sequence number, payloads as sent, rtp timestamp)
+        self._history: deque[tuple[int, Sequence[bytes], int]] = deque(
             maxlen=HISTORY_FRAMES)
         self._picture_origin: object = None  # the source whose picture ids are mapped
         self._picture_shift = 0
@@ -57,23 +57,23 @@ class RtpStream:
         """The packets of one frame: `payloads` as packetized for every viewer, `ts` this
         viewer's timestamp in the codec's clock, `extension` its header extension block
         (profile, length and elements) or none, `picture` (source, picture id) for VP8."""
+        if not payloads:
+            return []  # nothing a packetizer could split (no NAL unit in it)
         timestamp = (self.ts_origin + ts) & 0xFFFFFFFF
         pid = self._picture_id(*picture) if picture is not None and self.vp8 else None
         first = 0x90 if extension else 0x80
-        seq, last = self.seq, len(payloads) - 1
-        packets = []
-        pack = _HEADER.pack
-        for i, payload in enumerate(payloads):
-            if pid is not None and self._picture_shift:
-                payload = _with_picture_id(payload, pid)
-            marker = 0x80 if i == last else 0
-            packets.append(b"".join((
-                pack(first, marker | self.payload_type, (seq + i) & 0xFFFF, timestamp,
-                     self.ssrc), extension, payload)))
-        self._history.append((seq, payloads, timestamp, pid))
-        self.seq = (seq + len(payloads)) & 0xFFFF
-        self.packets_sent += len(payloads)
-        self.octets_sent += sum(len(p) for p in payloads)
+        seq, count, pt, ssrc = self.seq, len(payloads), self.payload_type, self.ssrc
+        pack, join = _HEADER.pack, b"".join
+        if pid is not None and self._picture_shift:
+            payloads = [_with_picture_id(p, pid) for p in payloads]
+        packets = [join((pack(first, pt, (seq + i) & 0xFFFF, timestamp, ssrc), extension, p))
+                   for i, p in enumerate(payloads[:-1])]
+        packets.append(join((pack(first, 0x80 | pt, (seq + count - 1) & 0xFFFF, timestamp,
+                                  ssrc), extension, payloads[-1])))
+        self._history.append((seq, payloads, timestamp))
+        self.seq = (seq + count) & 0xFFFF
+        self.packets_sent += count
+        self.octets_sent += sum(map(len, payloads))
         self.last_timestamp = timestamp
         return packets
 
@@ -89,13 +89,11 @@ class RtpStream:
 
     def retransmission(self, seq: int, extension: bytes = b"") -> bytes | None:
         """The packet `seq` again (RTX-wrapped when negotiated), if it is still remembered."""
-        for first, payloads, timestamp, pid in reversed(self._history):
+        for first, payloads, timestamp in reversed(self._history):
             i = (seq - first) & 0xFFFF
             if i >= len(payloads):
                 continue
-            payload = payloads[i]
-            if pid is not None and self._picture_shift:
-                payload = _with_picture_id(payload, pid)
+            payload = payloads[i]  # as sent (its picture id already this viewer's)
             marker = 0x80 if i == len(payloads) - 1 else 0
             first_byte = 0x90 if extension else 0x80
             self.retransmitted += 1

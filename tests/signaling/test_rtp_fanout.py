@@ -39,6 +39,7 @@ def test_each_viewer_writes_its_own_header_over_the_same_payloads():
     assert a[0].extensions.mid == "0" and b[0].extensions.mid is None
     assert a[0].timestamp == (one.ts_origin + 3000) & 0xFFFFFFFF
     assert one.packets_sent == 3 and one.octets_sent == 2010
+    assert one.frame([], 6000) == [] and one.seq == 1  # a frame with nothing to send in it
 
 
 def test_a_nacked_packet_comes_back_as_sent_or_wrapped_for_rtx():
