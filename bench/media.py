@@ -522,6 +522,7 @@ def run(n: int, seconds: float, *, transcode: bool = False, forward: str = "lean
             "idle_cpu": idle, "cpu": busy, "per_viewer": (busy - idle) / n,
             "fps_mean": sum(rates) / len(rates), "fps_median": median(rates),
             "fps_min": min(rates), "lost": sum(v[3] for v in seen["viewers"]),
+            "below": sum(1 for rate in rates if rate < 29),
             "ttff_p50": percentile(firsts, 50), "ttff_p95": percentile(firsts, 95),
             "never": n - len(firsts), "rss": rss_mib(server.pid), "load": seen["load"],
             "load_per_process": seen["load_per_process"], "sample": seen["sample"],
@@ -713,8 +714,10 @@ def capacity(steps: list[int], seconds: float, codec: str) -> tuple[int | None, 
     best = None
     for n in steps:
         r = run(n, seconds, forward="lean", codec=codec)
-        line = (f"  {n:>4} viewers: server {r['cpu']:.0f}%, slowest {r['fps_min']:.1f} fps, "
-                f"{r['lost']} frames lost, load generator {r['load_per_process']:.0f}% "
+        line = (f"  {n:>4} viewers: server {r['cpu']:.0f}%, {r['per_viewer']:.2f}% per viewer, "
+                f"fps median {r['fps_median']:.1f}, slowest {r['fps_min']:.1f} "
+                f"({r['below']} under 29), {r['lost']} frames lost, TTFF p95 "
+                f"{r['ttff_p95'] * 1000:.0f}ms, load generator {r['load_per_process']:.0f}% "
                 f"per process")
         print(line, flush=True)
         if r["load_per_process"] > 85:
