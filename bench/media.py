@@ -20,7 +20,8 @@ Printed per N: server CPU per viewer (the server's CPU with N viewers minus with
 N, in % of one core), frames per viewer per second (mean, median and the slowest viewer),
 frames lost (frames with a packet missing), time to first frame (p50, p95: from sending the
 WHEP offer to the first whole frame), the server's resident memory, the load generator's CPU
-(all viewer processes, % of one core) and the sample viewer's pattern check; then the floor:
+(all viewer processes, % of one core), how busy the whole machine was (all cores, whatever
+ran: on a shared machine other work shows here) and the sample viewer's pattern check; then the floor:
 SRTP-protect and sendto of the same packet sequence in a tight loop on one socket, per viewer.
 """
 
@@ -59,6 +60,14 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_times() -> tuple[float, float]:
+    """(busy, all) jiffies of every core since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
 
 
 def rss_mib(pid: int) -> float:
@@ -474,7 +483,9 @@ def watch(servers: dict[str, int], groups: list[tuple[str, Proc]], seconds: floa
     load = [g.proc.pid for _b, g in groups]
     before = {name: cpu_seconds(pid) for name, pid in servers.items()}
     load_before, start = sum(cpu_seconds(pid) for pid in load), time.monotonic()
+    busy_before, all_before = machine_times()
     time.sleep(seconds)
+    busy_after, all_after = machine_times()
     last = [g.ask() for _b, g in groups]
     elapsed = time.monotonic() - start
     cpu = {name: (cpu_seconds(pid) - before[name]) / elapsed * 100
@@ -490,6 +501,8 @@ def watch(servers: dict[str, int], groups: list[tuple[str, Proc]], seconds: floa
     arrivals = [(base, lst["arrivals"]) for (base, _g), lst in zip(groups, last)]
     return {"cpu": cpu, "load": load_busy, "load_per_process": load_busy / len(load),
             "viewers": viewers, "arrivals": arrivals,
+            # every core of the machine, whoever keeps it busy (other work included)
+            "machine": (busy_after - busy_before) / max(1, all_after - all_before) * 100,
             "sample": f"{sample['valid']}/{sample['frames']} pattern, "
                       f"{sample['ordered']} in order"}
 
@@ -526,6 +539,7 @@ def run(n: int, seconds: float, *, transcode: bool = False, forward: str = "lean
             "ttff_p50": percentile(firsts, 50), "ttff_p95": percentile(firsts, 95),
             "never": n - len(firsts), "rss": rss_mib(server.pid), "load": seen["load"],
             "load_per_process": seen["load_per_process"], "sample": seen["sample"],
+            "machine": seen["machine"],
         }
     finally:
         for proc in procs:
@@ -654,6 +668,7 @@ def run_three(n: int, seconds: float, forward: str, codec: str) -> dict:
             legs_open = sum(1 for row in rows[1:] if row["serves"])
             alone = run(rows[0]["serves"] + legs_open, seconds, forward=forward, codec=codec)
         return {"rows": rows, "kbps": live["kbps"], "load": seen["load"], "legs": legs,
+                "machine": seen["machine"],
                 "alone": alone,
                 "load_per_process": seen["load_per_process"], "sample": seen["sample"],
                 "per_viewer_all": total}
@@ -691,8 +706,8 @@ def print_three(r: dict, n: int, seconds: float, codec: str, forward: str) -> No
               f"{row['fps_median']:>7.1f} {row['lost']:>5} {row['ttff_p50'] * 1000:>7.0f}ms "
               f"{row['ttff_p95'] * 1000:>7.0f}ms {later:>12}{never}")
     print(f"  all instances: {r['per_viewer_all']:.2f}% of a core per viewer; load generator "
-          f"{r['load']:.0f}% ({r['load_per_process']:.0f}% per viewer process); sample viewer "
-          f"{r['sample']}")
+          f"{r['load']:.0f}% ({r['load_per_process']:.0f}% per viewer process); machine "
+          f"{r['machine']:.0f}% busy; sample viewer {r['sample']}")
     if not r["legs"]:
         print("  no relay legs in this build: B and C route their viewers' media to A (serves "
               "= sessions held); 'later than A' is only the order of A's fan-out; a leg's cost "
@@ -718,12 +733,13 @@ def capacity(steps: list[int], seconds: float, codec: str) -> tuple[int | None, 
                 f"fps median {r['fps_median']:.1f}, slowest {r['fps_min']:.1f} "
                 f"({r['below']} under 29), {r['lost']} frames lost, TTFF p95 "
                 f"{r['ttff_p95'] * 1000:.0f}ms, load generator {r['load_per_process']:.0f}% "
-                f"per process")
+                f"per process, machine {r['machine']:.0f}% busy")
         print(line, flush=True)
         if r["load_per_process"] > 85:
             return best, f"the load generator saturated at {n} viewers"
         if r["fps_min"] < 29:
-            return best, f"the slowest viewer got {r['fps_min']:.1f} fps at {n}"
+            saturated = " with the machine saturated" if r["machine"] > 90 else ""
+            return best, f"the slowest viewer got {r['fps_min']:.1f} fps at {n}{saturated}"
         best = n
     return best, "every step held (try more)"
 
@@ -819,7 +835,7 @@ def main() -> None:
             print(f"{'viewers':>7} {'forward':>9} {'kbps':>5} {'server CPU':>10} "
                   f"{'CPU/viewer':>10} {'fps mean':>8} {'median':>6} {'slowest':>7} "
                   f"{'lost':>5} {'TTFF p50':>9} {'TTFF p95':>9} {'RSS MiB':>7} "
-                  f"{'viewers CPU':>11}  sample viewer")
+                  f"{'viewers CPU':>11} {'machine':>7}  sample viewer")
         results = []
         for n in viewers:
             for mode in modes:
@@ -830,8 +846,8 @@ def main() -> None:
                 print(f"{n:>7} {mode:>9} {r['kbps']:>5} {r['cpu']:>9.1f}% "
                       f"{r['per_viewer']:>9.2f}% {r['fps_mean']:>8.1f} {r['fps_median']:>6.1f} "
                       f"{r['fps_min']:>7.1f} {r['lost']:>5} {r['ttff_p50'] * 1000:>7.0f}ms "
-                      f"{r['ttff_p95'] * 1000:>7.0f}ms {r['rss']:>7.0f} {r['load']:>10.0f}%  "
-                      f"{r['sample']}{never}", flush=True)
+                      f"{r['ttff_p95'] * 1000:>7.0f}ms {r['rss']:>7.0f} {r['load']:>10.0f}% "
+                      f"{r['machine']:>6.0f}%  {r['sample']}{never}", flush=True)
         if results:
             base = floor(codec)
             print(f"floor (SRTP-protect + sendto of the same packets, one socket): "
