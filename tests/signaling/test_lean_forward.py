@@ -197,3 +197,26 @@ async def test_a_viewer_too_slow_to_write_to_skips_to_the_next_keyframe(media_se
     await eventually(lambda: len(watcher.valid()) > seen + 20 and watcher.counts_up(10),
                      timeout=10, what="frames again after the skip")
     watcher.stop()
+
+
+async def test_sender_reports_carry_what_the_wire_sent(media_server, http, peers):
+    """A player syncs audio to video with the RTCP sender reports: they must count what the
+    Wire sent, in its RTP clock, not the idle figures of the sender it stands in for."""
+    srv = await media_server()
+    await publish(srv, http, peers)
+    watcher = await watch(srv, http, peers)
+    await eventually(lambda: watcher.counts_up(10), timeout=15, what="frames")
+    receiver = next(t.receiver for t in watcher.pc.getTransceivers() if t.kind == "video")
+    stream = _viewers(srv)[0].wires["video"].stream
+
+    async def reported():
+        stats = [s for s in (await receiver.getStats()).values()
+                 if s.type == "remote-outbound-rtp"]
+        return stats and stats[0].packetsSent > 30 and stats[0].remoteTimestamp is not None
+
+    await eventually(reported, timeout=10, interval=0.3, what="a sender report")
+    stats = next(s for s in (await receiver.getStats()).values()
+                 if s.type == "remote-outbound-rtp")
+    assert stats.ssrc == stream.ssrc and stats.packetsSent <= stream.packets_sent
+    assert stats.bytesSent > 0
+    watcher.stop()
