@@ -21,8 +21,14 @@ N, in % of one core), frames per viewer per second (mean, median and the slowest
 frames lost (frames with a packet missing), time to first frame (p50, p95: from sending the
 WHEP offer to the first whole frame), the server's resident memory, the load generator's CPU
 (all viewer processes, % of one core), how busy the whole machine was (all cores, whatever
-ran: on a shared machine other work shows here) and the sample viewer's pattern check; then the floor:
-SRTP-protect and sendto of the same packet sequence in a tight loop on one socket, per viewer.
+ran: on a shared machine other work shows here) and the sample viewer's pattern check; then
+the floor: SRTP-protect and sendto of the same packet sequence in a tight loop on one socket,
+per viewer.
+
+With --instances 3, per instance (A holds the publisher): its viewers, the sessions it serves,
+its CPU and CPU per served viewer, fps (slowest, median), frames lost, first frame p50/p95 and
+how much later the same frames reach its viewers than A's (a relay leg's latency, once legs
+exist); then the floor, and the capacity search of one instance.
 """
 
 from __future__ import annotations
