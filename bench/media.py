@@ -514,13 +514,13 @@ def watch(servers: dict[str, int], groups: list[tuple[str, Proc]], seconds: floa
 
 
 def run(n: int, seconds: float, *, transcode: bool = False, forward: str = "lean",
-        codec: str = "vp8") -> dict:
+        codec: str = "vp8", redis: tuple[str, str] | None = None) -> dict:
     from liveroom.domain import auth
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = tempfile.mkdtemp(prefix="liveroom-bench-")
-    server = start_server(port, data_dir, transcode=transcode, forward=forward)
+    server = start_server(port, data_dir, transcode=transcode, forward=forward, redis=redis)
     procs: list[Proc] = []
     try:
         create_room(base)
@@ -672,7 +672,9 @@ def run_three(n: int, seconds: float, forward: str, codec: str) -> dict:
         alone = None
         if legs:  # A with as many viewers as it serves plus one per leg, to price a leg
             legs_open = sum(1 for row in rows[1:] if row["serves"])
-            alone = run(rows[0]["serves"] + legs_open, seconds, forward=forward, codec=codec)
+            # on the same engine as A (Redis), its own namespace
+            alone = run(rows[0]["serves"] + legs_open, seconds, forward=forward, codec=codec,
+                        redis=(url, f"{namespace}a"))
         return {"rows": rows, "kbps": live["kbps"], "load": seen["load"], "legs": legs,
                 "machine": seen["machine"],
                 "alone": alone,
@@ -684,8 +686,9 @@ def run_three(n: int, seconds: float, forward: str, codec: str) -> dict:
         for server, d in zip(servers, dirs):
             stop_server(server, d)
         client = redis.Redis.from_url(url)
-        for key in client.scan_iter(f"{namespace}:*", count=1000):
-            client.delete(key)
+        for pattern in (f"{namespace}:*", f"{namespace}a:*"):
+            for key in client.scan_iter(pattern, count=1000):
+                client.delete(key)
         client.close()
 
 
@@ -715,8 +718,8 @@ def print_three(r: dict, n: int, seconds: float, codec: str, forward: str) -> No
           f"{r['load']:.0f}% ({r['load_per_process']:.0f}% per viewer process); machine "
           f"{r['machine']:.0f}% busy; sample viewer {r['sample']}")
     if not r["legs"]:
-        print("  no relay legs in this build: B and C route their viewers' media to A (serves "
-              "= sessions held); 'later than A' is only the order of A's fan-out; a leg's cost "
+        print("  no relay legs opened: B and C routed their viewers' media to A (serves = "
+              "sessions held); 'later than A' is only the order of A's fan-out; a leg's cost "
               "and its added latency: n/a")
     else:
         a, alone = r["rows"][0], r["alone"]
