@@ -16,7 +16,8 @@ a timestamp offset.
   cached group, asks the publisher for a keyframe at most once a second. Publishers that
   ignore such requests (OBS) are covered by the cached group.
 - **Slow viewers cannot grow memory.** A viewer whose queue passes its bound loses what is
-  queued; video then skips to the next keyframe (and asks for one). Nobody else waits for it.
+  queued (with a lean sender: whose socket holds too much unsent, or a frame it could not
+  write); video then skips to the next keyframe (and asks for one). Nobody else waits for it.
 - **Timestamps are the viewer's own.** Each ForwardTrack maps source timestamps to a stream
   that only moves forward, across a publisher that leaves and comes back (or is replaced by
   another with the same codec), so a viewer's decoder never sees time run backwards.
