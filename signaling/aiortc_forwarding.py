@@ -42,6 +42,7 @@ import inspect
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 
 import aioice.ice
@@ -242,6 +243,7 @@ Packetizer = Callable[[bytes, int], list[bytes]]
 MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 WRITE_BUFFER_LIMIT = 256 * 1024  # bytes the socket could not take yet: the viewer is behind
+RELAYED_LIMIT = 256  # datagrams waiting for a TURN client: the viewer is behind
 _SENDER = "_RTCRtpSender__"
 
 
@@ -319,6 +321,8 @@ class Wire:
         self._nominated: dict = {}  # the ICE connection's nominated pairs (by component)
         self._pair = None  # the pair the cached route below is for
         self._route: tuple = ()  # (asyncio datagram transport or None, protocol, address)
+        self._relayed: deque[bytes] = deque()  # for a TURN client, waiting to be sent
+        self._relaying: asyncio.Future | None = None
         self.write_filter: Callable[[bytes], bool] | None = None  # tests: lose a packet
 
     @classmethod
@@ -412,15 +416,20 @@ class Wire:
             for packet in packets:
                 sendto(protect(packet), addr)
             return True
-        # Relayed through TURN: the TURN client frames each datagram itself (a coroutine).
-        asyncio.ensure_future(_send_all(protocol, [srtp.protect(p) for p in packets], addr))
+        # Relayed through TURN: the TURN client frames each datagram itself, a coroutine that
+        # may wait (TCP); one task sends them in order from a bounded queue.
+        if len(self._relayed) > RELAYED_LIMIT:
+            self.dropped_writes += len(packets)
+            return False
+        self._relayed.extend(srtp.protect(p) for p in packets)
+        if self._relaying is None or self._relaying.done():
+            self._relaying = asyncio.ensure_future(self._send_relayed(protocol, addr))
         return True
 
-
-async def _send_all(protocol, datagrams: list[bytes], addr) -> None:
-    with contextlib.suppress(Exception):
-        for datagram in datagrams:
-            await protocol.send_data(datagram, addr)
+    async def _send_relayed(self, protocol, addr) -> None:
+        with contextlib.suppress(Exception):  # the connection is closing: nothing to do
+            while self._relayed:
+                await protocol.send_data(self._relayed.popleft(), addr)
 
 
 _NTP_EPOCH = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
