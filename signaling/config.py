@@ -57,9 +57,12 @@ class MediaSettings:
     demo_video: bool = True
     # Decode and re-encode for every viewer instead of forwarding (benchmark comparison only).
     media_transcode: bool = False
-    # HLS (signaling/hls/): WebRTC players this instance takes before it answers
-    # webrtc_full and the page plays HLS instead (0: no cap); recordings kept per room: the
-    # newest replay_keep sessions, none older than replay_days days, at most
+    # How forwarded frames reach viewers: "lean" (each frame packetized once, its packets
+    # shared by every viewer) or "aiortc" (aiortc's own sender per viewer: the comparison).
+    media_forward: str = "lean"
+    # HLS (signaling/hls/): WebRTC players this instance takes before it answers media_busy
+    # (scope webrtc) and the page plays HLS instead (0: no cap); recordings kept per room:
+    # the newest replay_keep sessions, none older than replay_days days, at most
     # replay_max_bytes in all (0: no bound of that kind).
     webrtc_viewers_per_instance: int = 0
     replay_keep: int = 20
@@ -96,6 +99,7 @@ VARIABLES: Variables = {
     "media_transcode": (
         "LIVEROOM_MEDIA_TRANSCODE", lambda v: parse_bool("LIVEROOM_MEDIA_TRANSCODE", v)
     ),
+    "media_forward": ("LIVEROOM_MEDIA_FORWARD", str),
 }
 
 
@@ -138,6 +142,11 @@ def validate(settings: MediaSettings) -> None:
                               or parts.path.strip("/")):
             raise ConfigError(f"media-origins (LIVEROOM_MEDIA_ORIGINS): {origin!r} is not an "
                               "origin (scheme://host[:port]) or *")
+    if settings.media_forward not in ("lean", "aiortc"):
+        raise ConfigError(
+            f"media-forward (LIVEROOM_MEDIA_FORWARD): {settings.media_forward!r} is not one of "
+            "lean, aiortc"
+        )
     if settings.media_routing not in ("route", "redirect"):
         raise ConfigError(
             f"media-routing (LIVEROOM_MEDIA_ROUTING): {settings.media_routing!r} is not one of "
