@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from .addresses import parse_networks
 from .domain import checkout
 from .files import create_private, private_dir
 
@@ -101,6 +102,17 @@ class Settings:
     # Networks webhooks may be sent to although they are refused by default (loopback,
     # link-local, metadata...; see webhooks/targets.py), as CIDRs or single addresses.
     webhook_allowed_networks: tuple[str, ...] = ()
+    # The load balancers whose X-Forwarded-For / Forwarded are believed (addresses.py), as
+    # CIDRs or single addresses; none by default, so the client is the TCP peer.
+    trusted_proxies: tuple[str, ...] = ()
+    # Slow and idle clients (server/guard.py): seconds for a new connection's first request
+    # head, for a request's whole body, and for the next request on a kept-alive connection.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    idle_timeout: float = 60.0
+    # Open connections from one client address (TCP connections from one peer that is not a
+    # trusted proxy; room-channel connections per client address); 0 means no limit.
+    connections_per_address: int = 100
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
 
     @property
@@ -174,6 +186,11 @@ VARIABLES: Variables = {
     "checkout_secret": ("LIVEROOM_CHECKOUT_SECRET", str),
     "signin_url": ("LIVEROOM_SIGNIN_URL", str),
     "webhook_allowed_networks": ("LIVEROOM_WEBHOOK_ALLOWED_NETWORKS", lambda v: csv(v)),
+    "trusted_proxies": ("LIVEROOM_TRUSTED_PROXIES", lambda v: csv(v)),
+    "header_timeout": ("LIVEROOM_HEADER_TIMEOUT", float),
+    "body_timeout": ("LIVEROOM_BODY_TIMEOUT", float),
+    "idle_timeout": ("LIVEROOM_IDLE_TIMEOUT", float),
+    "connections_per_address": ("LIVEROOM_CONNECTIONS_PER_ADDRESS", int),
 }
 
 
@@ -322,10 +339,16 @@ def _validate_operations(settings: Settings) -> None:
             f"log-format (LIVEROOM_LOG_FORMAT): {settings.log_format!r} is not one of text, json"
         )
     for name, var in (("max_connections", "LIVEROOM_MAX_CONNECTIONS"),
-                      ("max_room_connections", "LIVEROOM_MAX_ROOM_CONNECTIONS")):
+                      ("max_room_connections", "LIVEROOM_MAX_ROOM_CONNECTIONS"),
+                      ("connections_per_address", "LIVEROOM_CONNECTIONS_PER_ADDRESS")):
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.replace('_', '-')} ({var}) must be 0 (no limit) or more")
-    must_be_positive(settings, VARIABLES, "max_body_bytes", "request_timeout", "drain_timeout")
+    must_be_positive(settings, VARIABLES, "max_body_bytes", "request_timeout", "drain_timeout",
+                     "header_timeout", "body_timeout", "idle_timeout")
+    try:
+        parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise ConfigError(f"trusted-proxies (LIVEROOM_TRUSTED_PROXIES): {exc}") from None
     for network in settings.webhook_allowed_networks:
         try:
             ipaddress.ip_network(network, strict=False)

@@ -49,7 +49,8 @@ def setup_channel(app: web.Application) -> None:
     metrics and the lifecycle set up."""
     settings = app[SETTINGS]
     app[CONNECTIONS] = Connections(app[METRICS], max_total=settings.max_connections,
-                                   max_per_room=settings.max_room_connections)
+                                   max_per_room=settings.max_room_connections,
+                                   max_per_address=settings.connections_per_address)
     app[COMMANDS] = CommandSet(ROOM_COMMANDS, SALE_COMMANDS)  # other parts may add theirs
     app.cleanup_ctx.append(_fanout_ctx)
     app.cleanup_ctx.append(lobby_ctx)

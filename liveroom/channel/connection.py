@@ -67,9 +67,12 @@ class Connection:
         chat_burst: int,
         buys_per_second: float = 5.0,
         metrics: Metrics | None = None,
+        address: str | None = None,
     ) -> None:
         self.id = secrets.token_hex(6)
         self.ws = ws
+        # The client's address (addresses.py): per-address limits count by it.
+        self.address = address
         self.room = room
         self.identity = identity
         self.fmt = fmt

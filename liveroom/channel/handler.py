@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from .. import logs
+from ..addresses import CLIENT_ADDRESSES
 from ..config import SETTINGS
 from ..domain import auth
 from ..domain.codec import pack, to_json
@@ -75,17 +76,18 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     room_id = request.match_info["room"]
     fmt = request.query.get("format", "json")
+    address = app[CLIENT_ADDRESSES].of_request(request)
     conn: Connection | None = None
     admitted = joined = False
     try:
         if fmt not in FORMATS:
             raise LiveroomError("bad_request", f"format must be one of {', '.join(FORMATS)}")
         resume = _resume_position(request)
-        connections.admit(room_id)
+        connections.admit(room_id, address)
         admitted = True
         try:
             async with asyncio.timeout(settings.request_timeout):
-                conn = await _welcome(request, ws, room_id, fmt)
+                conn = await _welcome(request, ws, room_id, fmt, address)
                 connections.add(conn)
                 joined = True  # from here on, leave presence whatever happens
                 await engine.presence.join(room_id, conn.id, conn.member())
@@ -121,14 +123,14 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
                     await engine.presence.leave(room_id, conn.id)
             log.debug("left room %s", room_id)
         if admitted:
-            connections.release(room_id)
+            connections.release(room_id, address)
     if ws.close_code == CLOSE_TOO_BIG:
         log.info("closed a connection that sent a frame over %d bytes", settings.max_frame_bytes)
     return ws
 
 
 async def _welcome(request: web.Request, ws: web.WebSocketResponse, room_id: str,
-                   fmt: str) -> Connection:
+                   fmt: str, address: str | None) -> Connection:
     """Let them in through the room gate; welcome them with their connection."""
     app = request.app
     settings, engine = app[SETTINGS], app[ENGINE]
@@ -153,6 +155,7 @@ async def _welcome(request: web.Request, ws: web.WebSocketResponse, room_id: str
         chat_burst=settings.chat_burst,
         buys_per_second=settings.buys_per_second,
         metrics=app[METRICS],
+        address=address,
     )
     logs.connection_id.set(conn.id)
     logs.room.set(room_id)

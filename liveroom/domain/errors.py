@@ -33,6 +33,7 @@ STATUS = {
     "order_not_found": 404,
     "session_not_found": 404,
     "method_not_allowed": 405,
+    "request_timeout": 408,
     "conflict": 409,
     "sale_not_started": 409,
     "sale_ended": 409,

@@ -11,6 +11,7 @@ from aiohttp import web
 import web as pages
 from signaling.setup import setup_signaling
 
+from ..addresses import CLIENT_ADDRESSES, ClientAddresses
 from ..api import setup_api
 from ..api.middleware import (
     add_request_id,
@@ -65,6 +66,7 @@ def create_app(server_settings: ServerSettings) -> web.Application:
     app = web.Application(middlewares=[request_context, json_errors, deadline],
                           client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
+    app[CLIENT_ADDRESSES] = ClientAddresses(settings.trusted_proxies)
     app.on_response_prepare.append(add_request_id)
     app.cleanup_ctx.append(_engine_ctx)
     setup_lifecycle(app, settings.drain_timeout)
