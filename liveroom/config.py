@@ -113,6 +113,9 @@ class Settings:
     # Open connections from one client address (TCP connections from one peer that is not a
     # trusted proxy; room-channel connections per client address); 0 means no limit.
     connections_per_address: int = 100
+    # The longest life a token may be given (exp - iat, and exp - now when checked); tokens
+    # made for longer are refused.
+    max_token_lifetime: float = 30 * 86400.0
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
 
     @property
@@ -191,6 +194,7 @@ VARIABLES: Variables = {
     "body_timeout": ("LIVEROOM_BODY_TIMEOUT", float),
     "idle_timeout": ("LIVEROOM_IDLE_TIMEOUT", float),
     "connections_per_address": ("LIVEROOM_CONNECTIONS_PER_ADDRESS", int),
+    "max_token_lifetime": ("LIVEROOM_MAX_TOKEN_LIFETIME", float),
 }
 
 
@@ -344,7 +348,7 @@ def _validate_operations(settings: Settings) -> None:
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.replace('_', '-')} ({var}) must be 0 (no limit) or more")
     must_be_positive(settings, VARIABLES, "max_body_bytes", "request_timeout", "drain_timeout",
-                     "header_timeout", "body_timeout", "idle_timeout")
+                     "header_timeout", "body_timeout", "idle_timeout", "max_token_lifetime")
     try:
         parse_networks(settings.trusted_proxies)
     except ValueError as exc:

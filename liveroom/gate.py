@@ -4,9 +4,11 @@ Every surface enters a room through it: the room channel, the REST API, the page
 It checks, in this order, and refuses with the first rule broken:
 
 1. the room exists                                   room_not_found
-2. the caller is someone: a valid token; or, for
+2. the caller is someone: a valid token (not longer
+   lived than allowed, not revoked); or, for
    watching a public room, a guest made here          invalid_token / token_expired /
-                                                      unauthorized (no token where one is needed)
+                                                      token_revoked / unauthorized (no token
+                                                      where one is needed)
 3. the token is for this room (or "*", an operator)   wrong_room
 4. the token's role grants the act                    forbidden
 5. the caller is not banned from the room (staff
@@ -21,6 +23,8 @@ in the same atomic step that would post it.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +32,7 @@ from aiohttp import web
 
 from .domain import auth
 from .domain.errors import LiveroomError
+from .domain.token_policy import RevocationList, check_lifetime
 from .domain.validation import SLUG
 from .engine import Store
 
@@ -53,13 +58,31 @@ class Admission:
 
 
 class RoomGate:
-    def __init__(self, store: Store, secret: str) -> None:
+    def __init__(self, store: Store, secret: str, *,
+                 max_token_lifetime: float = float("inf")) -> None:
         self._store = store
         self._secret = secret
+        self._max_token_lifetime = max_token_lifetime
+        # The engine's revocation list as this instance last read it (kept fresh by the room
+        # channel's token watch, every heartbeat, and at once by a revocation made here).
+        self.revocations = RevocationList()
+        # Set when a revocation is made here, so the watch applies it to open connections now.
+        self.revocations_changed = asyncio.Event()
+
+    def revocations_read(self, listed: RevocationList, *, changed: bool = False) -> None:
+        """The engine's list, as just read (by the watch, or after a revocation here)."""
+        self.revocations = listed
+        if changed:
+            self.revocations_changed.set()
 
     def identify(self, token: str | None) -> auth.Identity | None:
         """The identity a token carries (checked), or None for no token."""
-        return None if token is None else auth.verify(self._secret, token)
+        if token is None:
+            return None
+        identity = auth.verify(self._secret, token)
+        check_lifetime(identity, self._max_token_lifetime, time.time())
+        self.revocations.check(identity)
+        return identity
 
     async def room(self, room_id: str) -> dict[str, Any]:
         """Rule 1: the room's record."""

@@ -23,6 +23,7 @@ from .sale_commands import SALE_COMMANDS
 from .sale_records import SaleRecords
 from .tally import Tally
 from .tickers import run_tickers
+from .token_watch import token_watch_ctx
 
 
 async def _fanout_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -54,6 +55,7 @@ def setup_channel(app: web.Application) -> None:
     app[COMMANDS] = CommandSet(ROOM_COMMANDS, SALE_COMMANDS)  # other parts may add theirs
     app.cleanup_ctx.append(_fanout_ctx)
     app.cleanup_ctx.append(lobby_ctx)
+    app.cleanup_ctx.append(token_watch_ctx)
     app.on_shutdown.append(_drain_sockets)
     app.router.add_get("/ws/rooms/{room}", room_channel, name="room_channel")
     app.router.add_get("/api/lobby/events", lobby_events, name="lobby_events")

@@ -30,6 +30,7 @@ from .connection import CLOSE_CODE_OF_ERROR, CLOSE_TOO_BIG, Connection
 from .encoded import FORMATS
 from .fanout import FANOUT
 from .registry import CONNECTIONS
+from .token_watch import cut_off, expire_at_exp, lapsed
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
     address = app[CLIENT_ADDRESSES].of_request(request)
     conn: Connection | None = None
     admitted = joined = False
+    expiry: asyncio.TimerHandle | None = None
     try:
         if fmt not in FORMATS:
             raise LiveroomError("bad_request", f"format must be one of {', '.join(FORMATS)}")
@@ -88,6 +90,7 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
         try:
             async with asyncio.timeout(settings.request_timeout):
                 conn = await _welcome(request, ws, room_id, fmt, address)
+                expiry = expire_at_exp(conn)
                 connections.add(conn)
                 joined = True  # from here on, leave presence whatever happens
                 await engine.presence.join(room_id, conn.id, conn.member())
@@ -101,6 +104,11 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
         ctx = app[CONTEXT]
         in_flight = app[METRICS].in_flight
         async for msg in ws:
+            if conn.closed or lapsed(conn):
+                # Cut off (its token expired or was revoked): nothing more runs; the loop
+                # ends with the close (cut_off's, if the timer has not fired yet).
+                cut_off(conn, "token_expired", "the access token has expired")
+                continue
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 conn.idle.clear()
                 in_flight.inc()
@@ -115,6 +123,8 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
     except LiveroomError as error:
         await _refuse(ws, conn, error, fmt)
     finally:
+        if expiry is not None:
+            expiry.cancel()
         if conn is not None:
             connections.discard(conn)
             fanout.leave(conn)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jwt
 
@@ -54,6 +54,11 @@ class Identity:
     guest: bool = False
     # Whether the name came signed in the token (it then cannot be changed on the channel).
     has_token_name: bool = False
+    # The token's own facts, for cutting it off (token_policy.py): when it stops, when it was
+    # made, its id (`jti`). None for a guest made without a token.
+    expires_at: int | None = field(default=None, compare=False)
+    issued_at: int | None = field(default=None, compare=False)
+    token_id: str | None = field(default=None, compare=False)
 
     def can(self, capability: str) -> bool:
         return capability in CAPABILITIES[self.role]
@@ -90,6 +95,8 @@ def mint(
         "role": role,
         "iat": now,
         "exp": now + int(ttl),
+        # An id of its own, so that this one token can be revoked (token_policy.py).
+        "jti": secrets.token_urlsafe(12),
     }
     if name is not None:
         claims["name"] = name
@@ -120,9 +127,12 @@ def verify(secret: str, token: str) -> Identity:
         raise LiveroomError("invalid_token", "the access token's room and sub must be strings")
     if name is not None and not isinstance(name, str):
         raise LiveroomError("invalid_token", "the access token's name must be a string")
+    iat, jti = claims.get("iat"), claims.get("jti")
     return Identity(
         user_id=user_id, name=name, role=role, room=room, guest=bool(claims.get("guest")),
-        has_token_name=name is not None,
+        has_token_name=name is not None, expires_at=int(claims["exp"]),
+        issued_at=int(iat) if isinstance(iat, (int, float)) else None,
+        token_id=jti if isinstance(jti, str) else None,
     )
 
 

@@ -20,6 +20,7 @@ STATUS = {
     "unauthorized": 401,
     "invalid_token": 401,
     "token_expired": 401,
+    "token_revoked": 401,
     "forbidden": 403,
     "wrong_room": 403,
     "banned": 403,

@@ -39,7 +39,8 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(settings)
     await engine.start()
     app[ENGINE] = engine
-    app[GATE] = RoomGate(engine.store, settings.signing_secret)
+    app[GATE] = RoomGate(engine.store, settings.signing_secret,
+                         max_token_lifetime=settings.max_token_lifetime)
     app[ROOM_VIEWS] = RoomViews(engine)
     try:
         if settings.demo:
