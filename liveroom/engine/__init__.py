@@ -1,5 +1,5 @@
-"""The engine: everything instances share (broker, presence, store, sales, media, revocations), behind one
-small interface.
+"""The engine: everything instances share (broker, presence, store, sales, media, the
+revocation list), behind one small interface.
 
 `create_engine` picks the implementation once, by whether a Redis URL is configured; nothing
 else in the code base asks which one it got.
