@@ -72,6 +72,10 @@ class Settings:
     chat_per_second: float = 1.0
     chat_burst: int = 5
     buys_per_second: float = 5.0
+    # Likes one identity may add per second (channel/allowances.py); guests from one client
+    # address share this many times one identity's chat and like rates.
+    likes_per_second: float = 20.0
+    guest_address_rate: float = 5.0
     # Flash sales: how long an unpaid reservation holds its units before they return.
     reservation_ttl: float = 900.0
     # Presence: an instance refreshes its rows every heartbeat; rows of an instance silent for
@@ -172,6 +176,8 @@ VARIABLES: Variables = {
     "chat_per_second": ("LIVEROOM_CHAT_PER_SECOND", float),
     "chat_burst": ("LIVEROOM_CHAT_BURST", int),
     "buys_per_second": ("LIVEROOM_BUYS_PER_SECOND", float),
+    "likes_per_second": ("LIVEROOM_LIKES_PER_SECOND", float),
+    "guest_address_rate": ("LIVEROOM_GUEST_ADDRESS_RATE", float),
     "reservation_ttl": ("LIVEROOM_RESERVATION_TTL", float),
     "heartbeat_interval": ("LIVEROOM_HEARTBEAT_INTERVAL", float),
     "presence_ttl": ("LIVEROOM_PRESENCE_TTL", float),
@@ -325,7 +331,8 @@ def validate(settings: Settings) -> None:
         )
     must_be_positive(settings, VARIABLES, "history_size", "max_frame_bytes", "send_buffer_bytes",
                      "chat_tail", "chat_max_chars", "commands_per_second", "chat_per_second",
-                     "chat_burst", "buys_per_second", "reservation_ttl")
+                     "chat_burst", "buys_per_second", "reservation_ttl", "likes_per_second",
+                     "guest_address_rate")
     _validate_operations(settings)
     # Rates given as a setting object (tests, embedders) get the same checks as the variable.
     parse_currency_rates(",".join(f"{c}={r}" for c, r in settings.currency_rates))

@@ -100,6 +100,9 @@ class RoomGate:
             identity = self._guest(room, act)
         else:
             self.check(identity, room["id"], act)
+            if identity.guest and not room.get("public", True):
+                # A guest token is the server's note of a tokenless viewer: never a way in.
+                raise LiveroomError("unauthorized", "this room needs an access token")
             if not identity.can("moderate") and await self._store.is_banned(
                     room["id"], identity.user_id):
                 raise LiveroomError("banned", "you are banned from this room")

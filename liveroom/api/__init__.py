@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import admin, archives, health, products, revocations, rooms, sales, webhooks
+from . import (
+    admin,
+    archives,
+    guest,
+    health,
+    products,
+    revocations,
+    rooms,
+    sales,
+    webhooks,
+)
 
 
 def setup_api(app: web.Application) -> None:
@@ -16,6 +26,7 @@ def setup_api(app: web.Application) -> None:
     r.add_put("/api/admin/log-level", admin.put_log_level)
     r.add_get("/api/admin/revocations", revocations.list_revocations)
     r.add_post("/api/admin/revocations", revocations.revoke)
+    r.add_put("/api/guest", guest.keep_guest)
     r.add_get("/api/rooms", rooms.list_rooms)
     r.add_post("/api/rooms", rooms.create_room)
     r.add_get("/api/rooms/{room}", rooms.get_room)

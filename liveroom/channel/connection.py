@@ -85,7 +85,6 @@ class Connection:
         self._transport = transport
         self._limit = send_buffer_bytes
         self.commands = TokenBucket(commands_per_second, commands_per_second * 2)
-        self.chat = TokenBucket(chat_per_second, chat_burst)
         self.buys = TokenBucket(buys_per_second, buys_per_second * 2)
 
     def member(self) -> dict[str, Any]:

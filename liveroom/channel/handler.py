@@ -23,6 +23,7 @@ from ..domain.codec import pack, to_json
 from ..domain.errors import EngineUnavailable, LiveroomError
 from ..engine import ENGINE, Position
 from ..gate import GATE
+from ..guests import GUEST_COOKIE, GUESTS
 from ..lifecycle import LIFECYCLE
 from ..metrics import METRICS
 from .commands import CONTEXT, dispatch
@@ -74,22 +75,30 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(
         compress=False, max_msg_size=settings.max_frame_bytes, heartbeat=WS_HEARTBEAT
     )
-    await ws.prepare(request)
     room_id = request.match_info["room"]
     fmt = request.query.get("format", "json")
     address = app[CLIENT_ADDRESSES].of_request(request)
+    refusal: LiveroomError | None = None
+    try:
+        token: str | None = _presented_token(request, room_id, address, ws)
+    except LiveroomError as malformed:  # a bad Authorization header: said after the upgrade
+        token, refusal = None, malformed
+    await ws.prepare(request)
     conn: Connection | None = None
     admitted = joined = False
     expiry: asyncio.TimerHandle | None = None
     try:
         if fmt not in FORMATS:
             raise LiveroomError("bad_request", f"format must be one of {', '.join(FORMATS)}")
+        if refusal is not None:
+            raise refusal
         resume = _resume_position(request)
         connections.admit(room_id, address)
         admitted = True
         try:
             async with asyncio.timeout(settings.request_timeout):
-                conn = await _welcome(request, ws, room_id, fmt, address)
+                assert token is not None
+                conn = await _welcome(request, ws, room_id, fmt, address, token)
                 expiry = expire_at_exp(conn)
                 connections.add(conn)
                 joined = True  # from here on, leave presence whatever happens
@@ -139,12 +148,28 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+def _presented_token(request: web.Request, room_id: str, address: str | None,
+                     ws: web.WebSocketResponse) -> str:
+    """The token this connection enters with: the one it presents (a guest token of another
+    room re-signed for this one); else the guest identity its browser keeps (the cookie); else
+    its address's guest (guests.py). A guest's token goes into the cookie with the handshake's
+    answer, so the browser keeps it."""
+    token = request.query.get("access_token") or auth.bearer(request.headers.get("Authorization"))
+    guests = request.app[GUESTS]
+    guest = (guests.for_room(token or request.cookies.get(GUEST_COOKIE), room_id)
+             or (None if token else guests.of_address(room_id, address)))
+    if guest is None:
+        assert token is not None
+        return token
+    guests.keep(request, ws, guest)
+    return guest
+
+
 async def _welcome(request: web.Request, ws: web.WebSocketResponse, room_id: str,
-                   fmt: str, address: str | None) -> Connection:
+                   fmt: str, address: str | None, token: str) -> Connection:
     """Let them in through the room gate; welcome them with their connection."""
     app = request.app
     settings, engine = app[SETTINGS], app[ENGINE]
-    token = request.query.get("access_token") or auth.bearer(request.headers.get("Authorization"))
     admission = await app[GATE].enter(room_id, token, "watch")
     identity = admission.identity
     # A guest keeps its identity by presenting its guest token again: hand one out.

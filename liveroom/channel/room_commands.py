@@ -15,6 +15,8 @@ from ..domain.validation import (
     check_text,
     check_user_id,
 )
+from ..guests import GUESTS
+from .allowances import ALLOWANCES
 from .commands import CommandTable, Context, required
 from .connection import Connection
 
@@ -44,7 +46,7 @@ async def profile_set(ctx: Context, conn: Connection, message: dict) -> dict:
     if not identity.guest:
         return {"name": name, "guest_token": None}
     # The name goes into a new guest token, so a reconnect keeps it.
-    guest_token = auth.guest_token(ctx.settings.signing_secret, conn.identity)
+    guest_token = ctx.app[GUESTS].token(conn.identity)
     return {"name": name, "guest_token": guest_token}
 
 
@@ -56,12 +58,7 @@ async def chat_send(ctx: Context, conn: Connection, message: dict) -> dict:
     identity = conn.identity
     if not identity.name:
         raise LiveroomError("name_required", "choose a display name (profile.set) to chat")
-    wait = conn.chat.take()
-    if wait:
-        raise LiveroomError(
-            "rate_limited", "you are sending messages too fast",
-            retry_after_ms=int(wait * 1000) + 1,
-        )
+    ctx.app[ALLOWANCES].take("chat", conn)  # per person (and per address for guests)
     chat_message = {
         "id": secrets.token_hex(8),
         "user_id": identity.user_id,
@@ -71,13 +68,18 @@ async def chat_send(ctx: Context, conn: Connection, message: dict) -> dict:
         "ts": int(time.time() * 1000),
     }
     privileged = identity.can("moderate")
-    seq = await ctx.engine.store.post_chat(conn.room, chat_message, privileged=privileged)
+    # A guest's slow mode is their address's: a new guest identity is no way around it.
+    slow_key = (ctx.app[GUESTS].address_user(conn.address)
+                if identity.guest and conn.address is not None else None)
+    seq = await ctx.engine.store.post_chat(conn.room, chat_message, privileged=privileged,
+                                           slow_key=slow_key)
     return {"message_id": chat_message["id"], "seq": seq}
 
 
 @ROOM_COMMANDS.command("like", capability="like", fields=("count",))
 async def like(ctx: Context, conn: Connection, message: dict) -> dict:
     count = check_int(message.get("count", 1), "count", low=1, high=MAX_LIKES_PER_COMMAND)
+    ctx.app[ALLOWANCES].take("likes", conn, count)
     # Aggregated: the tickers publish one likes event per room and interval, not one per tap.
     ctx.tally.add_likes(conn.room, count)
     return {}

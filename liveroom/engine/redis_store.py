@@ -148,11 +148,13 @@ class RedisStore(Store):
 
     # --- live state --------------------------------------------------------------------------
     @unavailable_on_failure
-    async def post_chat(self, room: str, message: dict[str, Any], *, privileged: bool) -> int:
+    async def post_chat(self, room: str, message: dict[str, Any], *, privileged: bool,
+                        slow_key: str | None = None) -> int:
         k = self._k(room)
         user = message["user_id"]
         return await self._scripts.chat_post(
-            keys=[*k.stream, k.chat, k.mutes, k.bans, k.state, k.slow(user), k.record],
+            keys=[*k.stream, k.chat, k.mutes, k.bans, k.state, k.slow(slow_key or user),
+                  k.record],
             args=[
                 *self._broker.stream_args(k),
                 user,

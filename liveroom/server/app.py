@@ -24,6 +24,7 @@ from ..channel import setup_channel
 from ..config import SETTINGS, with_secret
 from ..engine import ENGINE, create_engine
 from ..gate import GATE, RoomGate
+from ..guests import GUEST_TTL, GUESTS, Guests
 from ..lifecycle import setup_lifecycle
 from ..metrics import METRICS, setup_metrics
 from ..room_views import ROOM_VIEWS, RoomViews
@@ -42,6 +43,8 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     app[GATE] = RoomGate(engine.store, settings.signing_secret,
                          max_token_lifetime=settings.max_token_lifetime)
     app[ROOM_VIEWS] = RoomViews(engine)
+    app[GUESTS] = Guests(settings.signing_secret, ttl=min(GUEST_TTL, settings.max_token_lifetime),
+                         secure=settings.base_url.startswith("https://"))
     try:
         if settings.demo:
             await demo.seed(engine.store)
