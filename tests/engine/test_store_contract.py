@@ -181,6 +181,19 @@ async def test_slow_mode_spaces_a_viewers_messages_but_not_a_moderators(engine, 
     await store.post_chat(room, _message("a3", "viewer"), privileged=False)
 
 
+async def test_senders_sharing_a_slow_key_share_one_message_per_interval(engine, room):
+    """Guests from one address: slow mode counts their messages against one key."""
+    store = engine.store
+    await store.set_slow_mode(room, 30, "mod-1")
+    await store.post_chat(room, _message("g1", "guest-1"), privileged=False, slow_key="addr-1")
+    with pytest.raises(LiveroomError) as slow:
+        await store.post_chat(room, _message("g2", "guest-2"), privileged=False,
+                              slow_key="addr-1")
+    assert slow.value.code == "slow_mode"
+    await store.post_chat(room, _message("g3", "guest-3"), privileged=False, slow_key="addr-2")
+    assert [m["id"] for m in (await store.snapshot(room)).chat] == ["g1", "g3"]
+
+
 async def test_likes_add_up_and_announce_the_total(engine, room):
     await engine.store.add_likes(room, 3)
     await engine.store.add_likes(room, 4)
