@@ -12,7 +12,8 @@ It checks, in this order, and refuses with the first rule broken:
 3. the token is for this room (or "*", an operator)   wrong_room
 4. the token's role grants the act                    forbidden
 5. the caller is not banned from the room (staff
-   cannot be: bans are for the audience)              banned
+   cannot be: bans are for the audience); a guest,
+   nor the guest of their address either              banned
 
 Acts are the capabilities of domain/auth.py ("watch", "chat", "publish", "sales", ...). Each
 surface turns a refusal into its own wire form: an error frame and a close code on the
@@ -91,9 +92,11 @@ class RoomGate:
             raise LiveroomError("room_not_found", f"no room {room_id!r}")
         return room
 
-    async def enter(self, room_id: str, token: str | None, act: str) -> Admission:
+    async def enter(self, room_id: str, token: str | None, act: str, *,
+                    guest_address: str | None = None) -> Admission:
         """Rules 1 to 5 for doing `act` in the room; a tokenless caller who may watch becomes
-        a guest (a fresh anonymous viewer)."""
+        a guest (a fresh anonymous viewer). `guest_address` is the guest of the caller's
+        address (guests.py): banning it keeps out every guest identity from there."""
         room = await self.room(room_id)
         identity = self.identify(token)
         if identity is None:
@@ -106,6 +109,10 @@ class RoomGate:
             if not identity.can("moderate") and await self._store.is_banned(
                     room["id"], identity.user_id):
                 raise LiveroomError("banned", "you are banned from this room")
+            if identity.guest and guest_address and await self._store.is_banned(
+                    room["id"], guest_address):
+                raise LiveroomError("banned", "guests from your address are banned from this "
+                                    "room")
         return Admission(room, identity, token)
 
     def check(self, identity: auth.Identity, room_id: str, act: str) -> None:

@@ -170,7 +170,8 @@ async def _welcome(request: web.Request, ws: web.WebSocketResponse, room_id: str
     """Let them in through the room gate; welcome them with their connection."""
     app = request.app
     settings, engine = app[SETTINGS], app[ENGINE]
-    admission = await app[GATE].enter(room_id, token, "watch")
+    guest_address = app[GUESTS].address_user(address) if address is not None else None
+    admission = await app[GATE].enter(room_id, token, "watch", guest_address=guest_address)
     identity = admission.identity
     # A guest keeps its identity by presenting its guest token again: hand one out.
     guest_token = None
@@ -191,6 +192,7 @@ async def _welcome(request: web.Request, ws: web.WebSocketResponse, room_id: str
         buys_per_second=settings.buys_per_second,
         metrics=app[METRICS],
         address=address,
+        guest_address=guest_address if identity.guest else None,
     )
     logs.connection_id.set(conn.id)
     logs.room.set(room_id)

@@ -68,11 +68,10 @@ async def chat_send(ctx: Context, conn: Connection, message: dict) -> dict:
         "ts": int(time.time() * 1000),
     }
     privileged = identity.can("moderate")
-    # A guest's slow mode is their address's: a new guest identity is no way around it.
-    slow_key = (ctx.app[GUESTS].address_user(conn.address)
-                if identity.guest and conn.address is not None else None)
+    # A guest speaks for their address too: its slow mode, bans and mutes hold for every guest
+    # identity from there, so a new one is no way around them.
     seq = await ctx.engine.store.post_chat(conn.room, chat_message, privileged=privileged,
-                                           slow_key=slow_key)
+                                           sender=conn.guest_address)
     return {"message_id": chat_message["id"], "seq": seq}
 
 

@@ -200,17 +200,18 @@ class MemoryStore(Store):
 
     # --- live state --------------------------------------------------------------------------
     async def post_chat(self, room: str, message: dict[str, Any], *, privileged: bool,
-                        slow_key: str | None = None) -> int:
+                        sender: str | None = None) -> int:
         state = self._room(room)
         user = message["user_id"]
-        sender = slow_key or user
         if not privileged:  # staff are exempt from bans, mutes and slow mode
-            if user in state.bans:
-                raise LiveroomError("banned", "you are banned from this room")
-            until = state.mutes.get(user, 0)
-            if until > _now_ms():
-                raise LiveroomError("muted", "you are muted in this room", until=until)
-            state.mutes.pop(user, None)
+            for who in (user, sender) if sender else (user,):
+                if who in state.bans:
+                    raise LiveroomError("banned", "you are banned from this room")
+                until = state.mutes.get(who, 0)
+                if until > _now_ms():
+                    raise LiveroomError("muted", "you are muted in this room", until=until)
+                state.mutes.pop(who, None)
+        sender = sender or user
         if state.slow_mode and not privileged:
             now = time.monotonic()
             wait = state.last_chat.get(sender, -1e18) + state.slow_mode - now

@@ -114,3 +114,29 @@ async def test_a_guest_token_never_opens_a_private_room(server):
         ws, refused = await join(http, srv.base_url, guest_token)
         assert (refused["type"], refused["code"]) == ("error", "unauthorized")
         await ws.close()
+
+
+async def test_banning_an_addresses_guest_keeps_out_every_guest_identity_from_there(server):
+    """A guest who sheds their cookie to come back as someone new: the moderator bans the
+    guest of their address (`via` in presence.list), and no guest identity from there gets in
+    or chats; a signed-in shopper from the same address still does."""
+    srv = await server()
+    async with browser() as hopper:
+        await hopper.get(f"{srv.base_url}/rooms/thailand")
+        ws, welcome = await join(hopper, srv.base_url)
+        async with aiohttp.ClientSession() as http:
+            mod, _ = await join(http, srv.base_url, MOD)
+            members = (await command(mod, 1, "presence.list"))["members"]
+            via = next(m["via"] for m in members if m["user_id"] == welcome["you"]["user_id"])
+            assert (await command(mod, 2, "user.ban", user_id=via))["type"] == "ack"
+            await mod.close()
+        await ws.close()
+    async with browser() as fresh:  # a new browser profile: a new guest identity
+        await fresh.get(f"{srv.base_url}/rooms/thailand")
+        ws, refused = await join(fresh, srv.base_url)
+        assert (refused["type"], refused["code"]) == ("error", "banned")
+        await ws.close()
+    async with aiohttp.ClientSession() as http:
+        ws, welcome = await join(http, srv.base_url, token("thailand", user="shopper"))
+        assert welcome["type"] == "welcome"
+        await ws.close()
