@@ -63,8 +63,6 @@ class Connection:
         fmt: str,
         send_buffer_bytes: int,
         commands_per_second: float,
-        chat_per_second: float,
-        chat_burst: int,
         buys_per_second: float = 5.0,
         metrics: Metrics | None = None,
         address: str | None = None,

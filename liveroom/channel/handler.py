@@ -187,8 +187,6 @@ async def _welcome(request: web.Request, ws: web.WebSocketResponse, room_id: str
         fmt=fmt,
         send_buffer_bytes=settings.send_buffer_bytes,
         commands_per_second=settings.commands_per_second,
-        chat_per_second=settings.chat_per_second,
-        chat_burst=settings.chat_burst,
         buys_per_second=settings.buys_per_second,
         metrics=app[METRICS],
         address=address,
