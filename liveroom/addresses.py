@@ -1,11 +1,13 @@
 """Where a request comes from: the client's address, as far as this server may believe it.
 
 Directly connected, the client is the TCP peer. Behind a load balancer the peer is the
-balancer, and the client is what it forwards (`Forwarded: for=`, RFC 7239, or
-`X-Forwarded-For`); but anybody can send those headers, so they are believed only from the
-operator's proxies (LIVEROOM_TRUSTED_PROXIES, networks; none by default). The forwarded list
-is read from the right, each trusted hop skipped: the first address not among the proxies is
-the client, so a client cannot pass off an address of its choosing by prepending it.
+balancer, and the client is what it forwards in the one header the operator names
+(LIVEROOM_FORWARDED_HEADER: `X-Forwarded-For`, as nginx sets it, or `Forwarded: for=`, RFC
+7239). Anybody can send those headers, so they are believed only from the operator's proxies
+(LIVEROOM_TRUSTED_PROXIES, networks; none by default), and only the named one: a proxy passes
+the other through untouched, so reading it would let a client choose its address. The
+forwarded list is read from the right, each trusted hop skipped: the first address not among
+the proxies is the client, so a client cannot pass off an address by prepending it.
 
 Every per-address limit (connections, chat, guests' media sessions) asks here, so they all
 follow one rule.
@@ -54,8 +56,10 @@ def _address(value: str | None) -> Address | None:
 class ClientAddresses:
     """The one rule for "which address is this client?"."""
 
-    def __init__(self, trusted_proxies: Iterable[str] = ()) -> None:
+    def __init__(self, trusted_proxies: Iterable[str] = (),
+                 header: str = "x-forwarded-for") -> None:
         self._proxies = parse_networks(trusted_proxies)
+        self._header = header.lower()
 
     def is_proxy(self, peer: str | None) -> bool:
         """Whether a TCP peer is one of the operator's proxies (whose forwarding is believed,
@@ -68,7 +72,8 @@ class ClientAddresses:
         """The client's address given the TCP peer and the forwarding headers it sent."""
         if not self._proxies or not self.is_proxy(peer):
             return _normal(peer)
-        hops = _forwarded_for(forwarded) if forwarded else _x_forwarded_for(x_forwarded_for)
+        hops = (_forwarded_for(forwarded or "") if self._header == "forwarded"
+                else _x_forwarded_for(x_forwarded_for))
         for hop in reversed(hops):
             address = _address(hop)
             if address is None:

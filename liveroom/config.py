@@ -109,6 +109,8 @@ class Settings:
     # The load balancers whose X-Forwarded-For / Forwarded are believed (addresses.py), as
     # CIDRs or single addresses; none by default, so the client is the TCP peer.
     trusted_proxies: tuple[str, ...] = ()
+    # The header they put the client's address in: "x-forwarded-for" or "forwarded".
+    forwarded_header: str = "x-forwarded-for"
     # Slow and idle clients (server/guard.py): seconds for a new connection's first request
     # head, for a request's whole body, and for the next request on a kept-alive connection.
     header_timeout: float = 10.0
@@ -196,6 +198,7 @@ VARIABLES: Variables = {
     "signin_url": ("LIVEROOM_SIGNIN_URL", str),
     "webhook_allowed_networks": ("LIVEROOM_WEBHOOK_ALLOWED_NETWORKS", lambda v: csv(v)),
     "trusted_proxies": ("LIVEROOM_TRUSTED_PROXIES", lambda v: csv(v)),
+    "forwarded_header": ("LIVEROOM_FORWARDED_HEADER", lambda v: v.strip().lower()),
     "header_timeout": ("LIVEROOM_HEADER_TIMEOUT", float),
     "body_timeout": ("LIVEROOM_BODY_TIMEOUT", float),
     "idle_timeout": ("LIVEROOM_IDLE_TIMEOUT", float),
@@ -360,6 +363,10 @@ def _validate_operations(settings: Settings) -> None:
         parse_networks(settings.trusted_proxies)
     except ValueError as exc:
         raise ConfigError(f"trusted-proxies (LIVEROOM_TRUSTED_PROXIES): {exc}") from None
+    if settings.forwarded_header not in ("x-forwarded-for", "forwarded"):
+        raise ConfigError(
+            f"forwarded-header (LIVEROOM_FORWARDED_HEADER): {settings.forwarded_header!r} is "
+            "not one of x-forwarded-for, forwarded")
     for network in settings.webhook_allowed_networks:
         try:
             ipaddress.ip_network(network, strict=False)

@@ -70,7 +70,8 @@ def create_app(server_settings: ServerSettings) -> web.Application:
     app = web.Application(middlewares=[request_context, json_errors, deadline],
                           client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
-    app[CLIENT_ADDRESSES] = ClientAddresses(settings.trusted_proxies)
+    app[CLIENT_ADDRESSES] = ClientAddresses(settings.trusted_proxies,
+                                            settings.forwarded_header)
     app.on_response_prepare.append(add_request_id)
     app.cleanup_ctx.append(_engine_ctx)
     setup_lifecycle(app, settings.drain_timeout)
