@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
 
 from .domain import auth
 from .domain.errors import LiveroomError
+from .domain.public_ids import public_user_id
 from .domain.token_policy import RevocationList, check_lifetime
 from .domain.validation import SLUG
 from .engine import Store
@@ -106,14 +107,21 @@ class RoomGate:
             if identity.guest and not room.get("public", True):
                 # A guest token is the server's note of a tokenless viewer: never a way in.
                 raise LiveroomError("unauthorized", "this room needs an access token")
-            if not identity.can("moderate") and await self._store.is_banned(
-                    room["id"], identity.user_id):
-                raise LiveroomError("banned", "you are banned from this room")
-            if identity.guest and guest_address and await self._store.is_banned(
-                    room["id"], guest_address):
-                raise LiveroomError("banned", "guests from your address are banned from this "
-                                    "room")
+        # Mutes and bans are kept by public id: the id moderators see and act on.
+        identity = replace(identity, public_id=public_user_id(self._secret, room["id"],
+                                                              identity.user_id))
+        if token is not None and not identity.can("moderate") and await self._banned(
+                room["id"], identity):
+            raise LiveroomError("banned", "you are banned from this room")
+        if identity.guest and guest_address and await self._store.is_banned(
+                room["id"], public_user_id(self._secret, room["id"], guest_address)):
+            raise LiveroomError("banned", "guests from your address are banned from this room")
         return Admission(room, identity, token)
+
+    async def _banned(self, room_id: str, identity: auth.Identity) -> bool:
+        # Bans made before rooms showed public ids were kept by user id: they still hold.
+        return (await self._store.is_banned(room_id, identity.public_id)
+                or await self._store.is_banned(room_id, identity.user_id))
 
     def check(self, identity: auth.Identity, room_id: str, act: str) -> None:
         """Rules 3 and 4 for someone already identified (a command on an open channel)."""
