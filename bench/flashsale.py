@@ -66,6 +66,7 @@ def start_liveroom(redis_port: int, workdir: Path) -> tuple[subprocess.Popen, st
     port = free_port()
     log = workdir / f"liveroom-{port}.log"
     env = {**os.environ, "LIVEROOM_PORT": str(port), "LIVEROOM_SECRET": SECRET,
+           "LIVEROOM_CONNECTIONS_PER_ADDRESS": "0",  # the whole crowd is 127.0.0.1
            "LIVEROOM_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
            "LIVEROOM_DATA_DIR": str(workdir / f"data-{port}"), "LIVEROOM_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen([sys.executable, "-m", "liveroom.server", "serve"], env=env,
