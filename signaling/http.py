@@ -25,6 +25,7 @@ from liveroom.config import SETTINGS
 from liveroom.domain import auth
 from liveroom.domain.errors import LiveroomError
 from liveroom.gate import GATE
+from liveroom.guests import GUEST_COOKIE, GUESTS
 
 from . import client_address, cors, trickle
 from .config import MEDIA_SETTINGS
@@ -43,9 +44,17 @@ def owner_of(identity: auth.Identity, address: str | None = None) -> dict[str, A
 
 
 async def _enter(request: web.Request, act: str) -> tuple[str, auth.Identity]:
-    """Through the room gate: the room's id and who entered it."""
+    """Through the room gate: the room's id and who entered it. A player without a token is
+    the guest its browser keeps (the cookie the room page and channel set), so a banned guest
+    is refused video as well as chat; the guest of its address is checked for a ban too."""
+    room = request.match_info["room"]
     token = auth.bearer(request.headers.get("Authorization"))
-    admission = await request.app[GATE].enter(request.match_info["room"], token, act)
+    guest_address = None
+    if token is None and act == "watch":
+        guests = request.app[GUESTS]
+        token = guests.for_room(request.cookies.get(GUEST_COOKIE), room)
+        guest_address = guests.address_user(client_address.of_request(request))
+    admission = await request.app[GATE].enter(room, token, act, guest_address=guest_address)
     return admission.room_id, admission.identity
 
 

@@ -140,3 +140,33 @@ async def test_banning_an_addresses_guest_keeps_out_every_guest_identity_from_th
         ws, welcome = await join(http, srv.base_url, token("thailand", user="shopper"))
         assert welcome["type"] == "welcome"
         await ws.close()
+
+
+async def _whep_refusal(http: aiohttp.ClientSession, base_url: str) -> str | None:
+    """The gate's answer to a tokenless WHEP offer (never read when the gate refuses)."""
+    async with http.post(f"{base_url}/whep/rooms/thailand", data="v=0\r\n",
+                         headers={"Content-Type": "application/sdp"}) as response:
+        if response.status != 403:
+            return None
+        return (await response.json())["error"]["code"]
+
+
+async def _open_room_page(http: aiohttp.ClientSession, base_url: str) -> None:
+    """As a browser does first: the room page hands out the guest identity it keeps."""
+    async with http.get(f"{base_url}/rooms/thailand") as page:
+        assert page.status == 200
+
+
+async def test_a_banned_guest_is_refused_video_too(server):
+    srv = await server()
+    async with browser() as http:
+        await _open_room_page(http, srv.base_url)
+        ws, welcome = await join(http, srv.base_url)
+        guest = welcome["you"]["user_id"]
+        await ws.close()
+        assert await _whep_refusal(http, srv.base_url) is None  # let in (no one is live)
+        assert (await _moderate(srv.base_url, "user.ban", user_id=guest))["type"] == "ack"
+        assert await _whep_refusal(http, srv.base_url) == "banned"
+    async with browser() as other:  # another browser on the same machine still watches
+        await _open_room_page(other, srv.base_url)
+        assert await _whep_refusal(other, srv.base_url) is None
