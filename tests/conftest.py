@@ -24,6 +24,7 @@ from liveroom.engine import create_engine
 from liveroom.server.app import create_app
 from liveroom.server.settings import ServerSettings
 
+from .ha.servers import Cluster, SentinelGroup
 from .helpers import SECRET, RedisServer, SharedRedis
 
 ENGINES = ["memory", "redis"]
@@ -56,6 +57,31 @@ def private_redis():
     server.start()
     yield server
     server.cleanup()
+
+
+def _start_ha(make):
+    """A highly available Redis for the session; missing binaries fail the run, never skip."""
+    try:
+        return make().start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def sentinel_group():
+    """A primary, two replicas and three sentinels for the session (tests/ha/servers.py). A
+    test that kills a node revives it before it ends."""
+    group = _start_ha(SentinelGroup)
+    yield group
+    group.cleanup()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster():
+    """A six-node Redis Cluster (three primaries, three replicas) for the session."""
+    cluster = _start_ha(Cluster)
+    yield cluster
+    cluster.cleanup()
 
 
 RUN = secrets.token_hex(3)  # this test run, so that two runs on one Redis never meet
@@ -94,6 +120,11 @@ def make_settings(tmp_path: Path, request):
         if kind == "redis":
             shared = request.getfixturevalue("shared_redis")
             settings = settings.replace(redis_url=shared.url, redis_namespace=shared.namespace)
+        elif kind in ("sentinel", "cluster"):
+            ha = request.getfixturevalue("sentinel_group" if kind == "sentinel"
+                                         else "redis_cluster")
+            settings = settings.replace(redis_url=ha.url,
+                                        redis_namespace=f"t{RUN}-{next(_namespaces)}")
         return settings.replace(**overrides)
 
     return make

@@ -10,6 +10,14 @@ restarted, or flushed its cache) answers NOSCRIPT; it is loaded then, and those 
 
 Each call brings the function that reads its reply (redis_replies.script_result), so its future
 completes with what the caller wants: the value, or the refusal as an exception.
+
+A batcher made with `replicas` (LIVEROOM_REDIS_MIN_REPLICAS, for buys) ends each pipeline with
+WAIT: Redis answers once this connection's writes are on that many replicas, or at the timeout
+with how many have them. Replication is asynchronous, so without it a failover can promote a
+replica that never got an order the buyer saw confirmed. When WAIT counts fewer, every call
+that went through answers not_replicated instead: the order may exist, and the buyer's retry
+with the same idempotency key returns it (the buy scripts write again on that path, so the
+retry's WAIT covers it).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
+from ..domain.errors import LiveroomError
 from .redis_replies import About, script_result
 
 MAX_BATCH = 1000
@@ -38,8 +47,10 @@ class _Call(NamedTuple):
 
 
 class Batcher:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, replicas: int = 0, wait_timeout: float = 1.0) -> None:
         self._redis = redis
+        self._replicas = replicas
+        self._wait_ms = max(int(wait_timeout * 1000), 1)  # WAIT 0 would wait forever
         self._queue: list[_Call] = []
         self._scheduled = False
         self._running: set[asyncio.Task[None]] = set()
@@ -98,7 +109,24 @@ class Batcher:
         async with self._redis.pipeline(transaction=False) as pipe:
             for call in batch:
                 pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
-            return await pipe.execute(raise_on_error=False)
+            if self._replicas:
+                pipe.execute_command("WAIT", self._replicas, self._wait_ms)
+            results = await pipe.execute(raise_on_error=False)
+        if self._replicas:
+            acked = results.pop()
+            if isinstance(acked, Exception) or int(acked) < self._replicas:
+                results = [_unconfirmed(r, acked, self._replicas) for r in results]
+        return results
+
+
+def _unconfirmed(result: Any, acked: Any, wanted: int) -> Any:
+    """A script's reply, or not_replicated in place of what it wrote (an ok reply)."""
+    if isinstance(result, list) and result and result[0] == b"ok":
+        return LiveroomError(
+            "not_replicated", f"the order is not yet on {wanted} replica(s) of Redis "
+            f"(WAIT answered {acked!r}); retry with the same idempotency key",
+            retry_after_ms=200)
+    return result
 
 
 class BatchedScript:

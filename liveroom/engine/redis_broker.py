@@ -7,6 +7,12 @@ So every room this instance follows is tracked as a stream with its last deliver
 number, and any sign of a gap (a message whose seq jumps, a reconnect, the periodic audit) makes
 the stream *sync*: read the current position, replay what was missed from the history list, or,
 when the history no longer has it, tell the handler to reset the room.
+
+Behind Sentinel, a failover promotes a replica that may lack the last events the old primary
+published, and that would number new events with sequence numbers already delivered: a gap no
+sequence check sees. So when the subscriber reconnects to another server than before, every
+followed room's stream gets a new epoch (lua/stream_renew.lua) before the rooms sync: each
+follower, and each client resuming with the old epoch, resynchronises instead.
 """
 
 from __future__ import annotations
@@ -73,6 +79,7 @@ class RedisBroker(Broker):
         self._subscription_lock = asyncio.Lock()
         self.connected = asyncio.Event()
         self._closing = False
+        self._server: tuple[Any, ...] | None = None  # where the subscriber last connected
 
     def keys(self, room: str) -> RoomKeys:
         return self.keyspace.room(room)
@@ -208,6 +215,10 @@ class RedisBroker(Broker):
                     if late:
                         await pubsub.subscribe(*late)
                     self._pubsub = pubsub
+                server = _server_of(pubsub)
+                if self._server is not None and server != self._server:
+                    await self._renew_epochs(server)
+                self._server = server
                 if failures:
                     log.info("pub/sub reconnected; syncing %d room(s)", len(channels))
                 failures = 0
@@ -238,6 +249,17 @@ class RedisBroker(Broker):
                     pass
             if not self._closing:
                 await asyncio.sleep(delay)
+
+    async def _renew_epochs(self, server: tuple[Any, ...]) -> None:
+        rooms = [(room, s.epoch) for room, s in self._streams.items() if s.epoch is not None]
+        log.warning("Redis moved from %s to %s (a failover?): new epochs for %d room(s)",
+                    self._server, server, len(rooms))
+        renewals = []
+        for room, epoch in rooms:
+            k = self.keys(room)
+            renewals.append(self._scripts.stream_renew(keys=k.stream,
+                                                       args=[*self.stream_args(k), epoch]))
+        await asyncio.gather(*renewals)  # one pipeline (redis_batch.py)
 
     def _on_message(self, message: dict) -> None:
         kind = message["type"]
@@ -298,7 +320,8 @@ class RedisBroker(Broker):
             position = await self.position(room)
             if stream.last_seq is None:
                 stream.epoch, stream.last_seq = position.epoch, position.seq
-            elif stream.lost or position.epoch != stream.epoch:
+            elif (stream.lost or position.epoch != stream.epoch
+                  or position.seq < stream.last_seq):  # behind us: Redis lost events
                 self._reset(room, stream, position)
             elif position.seq > stream.last_seq:
                 missed = await self.history(room, Position(stream.epoch, stream.last_seq))
@@ -331,3 +354,10 @@ class RedisBroker(Broker):
         log.warning("room %s: events lost beyond history; resetting its clients", room)
         stream.epoch, stream.last_seq, stream.lost = position.epoch, position.seq, False
         self.handler.on_reset(room, position)
+
+
+def _server_of(pubsub: PubSub) -> tuple[Any, ...]:
+    """The address the pub/sub connection reached (behind Sentinel: the primary it found)."""
+    connection = pubsub.connection
+    return (getattr(connection, "host", None), getattr(connection, "port", None),
+            getattr(connection, "path", None))

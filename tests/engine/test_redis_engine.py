@@ -324,7 +324,7 @@ async def test_a_script_call_that_timed_out_is_not_sent_again(instances, redis_u
     """A publish that Redis ran but whose reply came too late fails with EngineUnavailable; it
     is not sent again behind the caller's back (that would be a second chat message)."""
     from liveroom.domain.errors import EngineUnavailable
-    from liveroom.engine.redis_engine import SOCKET_TIMEOUT
+    from liveroom.engine.redis_connect import SOCKET_TIMEOUT
 
     real = urlsplit(redis_url)
     proxy = _ReplyHoldingProxy(real.port)
