@@ -81,7 +81,7 @@ class Batcher:
             again = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
             if again:
                 for script in {batch[i].script for i in again}:
-                    await self._redis.script_load(script.script)
+                    await self.load(script)
                 retried = await self._evalsha_all([batch[i] for i in again])
                 for i, result in zip(again, retried):
                     results[i] = result
@@ -105,10 +105,17 @@ class Batcher:
             else:
                 call.future.set_result(value)
 
+    async def load(self, script: AsyncScript) -> None:
+        """Load a script (on a cluster: on every primary)."""
+        await self._redis.script_load(script.script)
+
     async def _evalsha_all(self, batch: list[_Call]) -> list[Any]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for call in batch:
-                pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
+                # As a command: a cluster's pipeline routes it by its keys (one room, one slot)
+                # but refuses the evalsha method.
+                pipe.execute_command("EVALSHA", call.script.sha, len(call.keys), *call.keys,
+                                     *call.args)
             if self._replicas:
                 pipe.execute_command("WAIT", self._replicas, self._wait_ms)
             results = await pipe.execute(raise_on_error=False)
@@ -135,6 +142,7 @@ class BatchedScript:
     def __init__(self, script: AsyncScript, batcher: Batcher) -> None:
         self._script = script
         self._batcher = batcher
+        self._loaded = False
 
     def __call__(self, keys: list[Any], args: list[Any], *,
                  about: About | None = None) -> asyncio.Future[Any]:
@@ -145,4 +153,11 @@ class BatchedScript:
 
     async def queue(self, pipe: Pipeline, keys: list[Any], args: list[Any]) -> None:
         """Add a call to the caller's pipeline instead; read its result with script_result()."""
-        await self._script(keys=keys, args=args, client=pipe)
+        if isinstance(pipe, Pipeline):
+            await self._script(keys=keys, args=args, client=pipe)  # loads it first if need be
+            return
+        # A cluster's pipeline: load the script on every primary once, then a bare EVALSHA.
+        if not self._loaded:
+            await self._batcher.load(self._script)
+            self._loaded = True
+        pipe.execute_command("EVALSHA", self._script.sha, len(keys), *keys, *args)

@@ -54,12 +54,13 @@ class RedisEngine(Engine):
         # then syncs every room, which a silent internal reconnect would skip.
         self._pubsub_redis = connector.subscriber(Retry(NoBackoff(), 0))
         scripts = Scripts(self._scripts_redis, min_replicas=settings.redis_min_replicas,
-                          wait_timeout=settings.redis_wait_timeout)
+                          wait_timeout=settings.redis_wait_timeout, sharded=connector.sharded)
         keyspace = Keyspace(settings.redis_namespace)
         self.broker = RedisBroker(
             self.redis,
             self._pubsub_redis,
             scripts,
+            connector=connector,
             instance_id=settings.instance_id,
             history_size=settings.history_size,
             keyspace=keyspace,
@@ -73,6 +74,7 @@ class RedisEngine(Engine):
 
     async def start(self) -> None:
         await self.ping()
+        await self._connector.refresh()  # a cluster's slot map, before the broker needs it
         await self.broker.start()
         self._heartbeat = asyncio.create_task(self._beat(), name="redis-heartbeat")
 

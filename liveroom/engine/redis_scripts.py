@@ -34,9 +34,12 @@ BUYS = ("sale_buy", "product_buy")
 class Scripts:
     """Each script as an attribute: `await scripts.pin(keys=..., args=..., about=...)`."""
 
-    def __init__(self, redis: Redis, *, min_replicas: int = 0, wait_timeout: float = 1.0
-                 ) -> None:
+    def __init__(self, redis: Redis, *, min_replicas: int = 0, wait_timeout: float = 1.0,
+                 sharded: bool = False) -> None:
         prelude = _source("prelude")
+        if sharded:  # a cluster: events stay on the room's shard (redis_connect.py)
+            prelude = prelude.replace("redis.call('PUBLISH'", "redis.call('SPUBLISH'")
+            assert "SPUBLISH" in prelude
         batcher = Batcher(redis)
         # Buys get batches of their own, so the wait for replicas delays no chat or count.
         buys = Batcher(redis, replicas=min_replicas, wait_timeout=wait_timeout

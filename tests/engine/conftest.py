@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-CONFIGURATIONS = ["memory", "redis", "sentinel"]
+CONFIGURATIONS = ["memory", "redis", "sentinel", "cluster"]
 
 
 @pytest.fixture(params=CONFIGURATIONS)

@@ -40,6 +40,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (the port + 10000) is free and valid too."""
+    while True:
+        port = free_port()
+        if port + 10000 < 65536:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port + 10000))
+                except OSError:
+                    continue
+            return port
+
+
 def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> object:
     deadline = time.monotonic() + timeout
     while True:
@@ -58,7 +71,7 @@ class Node:
     """One redis-server (or redis-sentinel) process with a directory of its own."""
 
     def __init__(self, root: Path, *args: str, sentinel: bool = False) -> None:
-        self.port = free_port()
+        self.port = free_cluster_port() if "--cluster-enabled" in args else free_port()
         self.dir = root / str(self.port)
         self.dir.mkdir(parents=True)
         self.args = args
