@@ -213,13 +213,16 @@ class RedisBroker(Broker):
 
     async def _sub(self, pubsub: PubSub, *channels: str) -> None:
         if self._sharded:
-            await pubsub.ssubscribe(*channels)
+            # One SSUBSCRIBE per channel: Redis refuses one whose channels span slots.
+            for channel in channels:
+                await pubsub.ssubscribe(channel)
         else:
             await pubsub.subscribe(*channels)
 
     async def _unsub(self, pubsub: PubSub, *channels: str) -> None:
         if self._sharded:
-            await pubsub.sunsubscribe(*channels)
+            for channel in channels:
+                await pubsub.sunsubscribe(channel)
         else:
             await pubsub.unsubscribe(*channels)
 

@@ -22,7 +22,8 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from ..config import RedisTarget, Settings, redis_target
 
@@ -48,7 +49,8 @@ class Connector:
         self.sharded = self.target.mode == "cluster"  # pub/sub by shard (SPUBLISH)
         self._sentinel: Sentinel | None = None
         self._cluster: RedisCluster | None = None  # the one that knows the slot map
-        self._shards: dict[str, Redis] = {}
+        self._shards: dict[str, Redis] = {}  # subscriber clients, per shard primary
+        self._pools: dict[str, Redis] = {}  # the scripts' clients, per shard primary
         self._subscriber_retry: Retry | None = None
         if self.target.mode == "sentinel":
             self._sentinel = Sentinel(
@@ -126,6 +128,23 @@ class Connector:
                 client_name=f"liveroom-sub-{self._instance}")
         return client
 
+    def shard_pool(self, name: str) -> Redis:
+        """A pooled client of one shard primary, for the scripts' pipelines (redis_batch.py)."""
+        client = self._pools.get(name)
+        if client is None:
+            host, _, port = name.rpartition(":")
+            client = self._pools[name] = Redis.from_pool(BlockingConnectionPool(
+                host=host, port=int(port), username=self.target.username,
+                password=self.target.password, max_connections=MAX_CONNECTIONS,
+                timeout=POOL_TIMEOUT, socket_connect_timeout=CONNECT_TIMEOUT,
+                socket_timeout=SOCKET_TIMEOUT,
+                # Only a connection that failed, never a timeout: a script that may have run
+                # is never sent twice (as the single server's scripts, redis_engine.py).
+                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2,
+                            supported_errors=(RedisConnectionError,)),
+                client_name=f"liveroom-scripts-{self._instance}"))
+        return client
+
     async def refresh(self) -> None:
         """Read the cluster's slot map again (after a shard failed over); no-op otherwise."""
         if self._cluster is not None:
@@ -135,7 +154,7 @@ class Connector:
                 await self._cluster.nodes_manager.initialize()
 
     async def close(self) -> None:
-        for client in self._shards.values():
+        for client in [*self._shards.values(), *self._pools.values()]:
             await client.aclose()
         if self._sentinel is not None:
             for client in self._sentinel.sentinels:

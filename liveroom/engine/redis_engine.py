@@ -54,7 +54,8 @@ class RedisEngine(Engine):
         # then syncs every room, which a silent internal reconnect would skip.
         self._pubsub_redis = connector.subscriber(Retry(NoBackoff(), 0))
         scripts = Scripts(self._scripts_redis, min_replicas=settings.redis_min_replicas,
-                          wait_timeout=settings.redis_wait_timeout, sharded=connector.sharded)
+                          wait_timeout=settings.redis_wait_timeout,
+                          shards=connector if connector.sharded else None)
         keyspace = Keyspace(settings.redis_namespace)
         self.broker = RedisBroker(
             self.redis,

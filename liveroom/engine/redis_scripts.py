@@ -11,7 +11,7 @@ from importlib import resources
 
 from redis.asyncio import Redis
 
-from .redis_batch import BatchedScript, Batcher
+from .redis_batch import BatchedScript, Batcher, Shards
 
 NAMES = (
     "publish", "position", "history", "publish_latest", "chat_post", "chat_delete", "pin",
@@ -35,14 +35,17 @@ class Scripts:
     """Each script as an attribute: `await scripts.pin(keys=..., args=..., about=...)`."""
 
     def __init__(self, redis: Redis, *, min_replicas: int = 0, wait_timeout: float = 1.0,
-                 sharded: bool = False) -> None:
+                 shards: Shards | None = None) -> None:
+        """`shards` (a cluster's) makes events go by sharded pub/sub and calls go to each
+        shard apart (redis_batch.py)."""
+        sharded = shards is not None
         prelude = _source("prelude")
         if sharded:  # a cluster: events stay on the room's shard (redis_connect.py)
             prelude = prelude.replace("redis.call('PUBLISH'", "redis.call('SPUBLISH'")
             assert "SPUBLISH" in prelude
-        batcher = Batcher(redis)
+        batcher = Batcher(redis, shards=shards)
         # Buys get batches of their own, so the wait for replicas delays no chat or count.
-        buys = Batcher(redis, replicas=min_replicas, wait_timeout=wait_timeout
+        buys = Batcher(redis, replicas=min_replicas, wait_timeout=wait_timeout, shards=shards
                        ) if min_replicas else batcher
         for name in NAMES:
             script = redis.register_script(prelude + "\n" + _source(name))

@@ -238,6 +238,9 @@ class Cluster:
                            "--cluster-node-timeout", str(CLUSTER_NODE_TIMEOUT_MS),
                            "--cluster-config-file", "nodes.conf",
                            "--cluster-replica-validity-factor", "0",
+                           # While a failed shard's replica takes over, the others serve on
+                           # (by default the whole cluster refuses commands meanwhile).
+                           "--cluster-require-full-coverage", "no",
                            "--enable-debug-command", "local")
                       for _ in range(primaries * (replicas + 1))]
 
@@ -274,13 +277,18 @@ class Cluster:
         return self.slots()[int(live.client().cluster("KEYSLOT", key))]
 
     def wait_settled(self, timeout: float = 30) -> None:
-        """Until every live node says the cluster is ok and all 16384 slots are served."""
+        """Until every live node says the cluster is ok, all 16384 slots are served and every
+        live replica is in sync with its primary (else a failover would lose its data)."""
         def ok() -> bool:
             for node in self.nodes:
                 if node.alive:
                     info = node.client().cluster("INFO")
                     if (info["cluster_state"] != "ok"
                             or int(info["cluster_slots_ok"]) != 16384):
+                        return False
+                    replication = node.client().info("replication")
+                    if (replication["role"] == "slave"
+                            and replication["master_link_status"] != "up"):
                         return False
             return len(self.slots()) == 16384 and all(n.alive for n in self.primaries())
         wait_for(ok, timeout, "the cluster to be ok")

@@ -48,3 +48,4 @@ def test_a_malformed_url_stops_start_up_saying_why(url, says):
 def test_replica_settings_are_checked(field, value, var):
     with pytest.raises(ConfigError, match=var):
         validate(Settings(secret="s" * 40, **{field: value}))
+
