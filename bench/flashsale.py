@@ -1,6 +1,12 @@
 """A flash sale through the whole server: N buyers on two instances, one Redis, stock S.
 
     python bench/flashsale.py --buyers 5000 --stock 500
+    python bench/flashsale.py --redis sentinel --min-replicas 1
+
+--redis picks what the instances share: `single` (one redis-server), `sentinel` (a primary, two
+replicas and three sentinels) or `cluster` (three primaries, three replicas), the last two
+started as the tests start them (tests/ha/servers.py). --min-replicas sets
+LIVEROOM_REDIS_MIN_REPLICAS: a buy is answered once its order is on that many replicas (WAIT).
 
 The bench starts a private Redis (append-only, fsync every second) and two `liveroom serve`
 processes, creates a room, a product and a sale, connects the buyers (split evenly between the
@@ -43,6 +49,7 @@ from common import cpu_seconds, free_port, percentile, raise_fd_limit  # noqa: E
 
 SECRET = "flashsale-bench-secret-0123456789abcdefghijkl"
 ROOM = "bench"
+BENCHMARK_ROOM = "rb"  # redis-benchmark's own keys
 INSTANCES = 2
 
 
@@ -62,11 +69,29 @@ def start_redis(workdir: Path) -> tuple[subprocess.Popen, int]:
     raise SystemExit("redis-server did not start")
 
 
-def start_liveroom(redis_port: int, workdir: Path) -> tuple[subprocess.Popen, str, Path]:
+def start_deployment(kind: str, workdir: Path):
+    """(the instances' Redis URL, the port of the server redis-benchmark measures, the
+    processes to stop, a cleanup) for --redis `kind`."""
+    if kind == "single":
+        proc, port = start_redis(workdir)
+        return f"redis://127.0.0.1:{port}/0", port, [proc], lambda: None
+    from tests.ha.servers import Cluster, SentinelGroup
+
+    if kind == "sentinel":
+        group = SentinelGroup().start()
+        return group.url, group.primary().port, [], group.cleanup
+    cluster = Cluster().start()
+    # redis-benchmark goes to the shard that holds its room's keys
+    return cluster.url, cluster.node_of(f"{{{BENCHMARK_ROOM}}}").port, [], cluster.cleanup
+
+
+def start_liveroom(redis_url: str, workdir: Path, min_replicas: int
+                   ) -> tuple[subprocess.Popen, str, Path]:
     port = free_port()
     log = workdir / f"liveroom-{port}.log"
     env = {**os.environ, "LIVEROOM_PORT": str(port), "LIVEROOM_SECRET": SECRET,
-           "LIVEROOM_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+           "LIVEROOM_REDIS_URL": redis_url,
+           "LIVEROOM_REDIS_MIN_REPLICAS": str(min_replicas),
            "LIVEROOM_DATA_DIR": str(workdir / f"data-{port}"), "LIVEROOM_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen([sys.executable, "-m", "liveroom.server", "serve"], env=env,
                             stdout=open(log, "wb"), stderr=subprocess.STDOUT)
@@ -179,11 +204,12 @@ def redis_rate(redis_port: int, requests: int) -> float:
 
     client = redis.Redis(port=redis_port)
     sha = client.script_load(_source("prelude") + "\n" + _source("sale_buy"))
-    k = RoomKeys("rb")
+    k = RoomKeys(BENCHMARK_ROOM)
     sale = {"id": "s", "starts_at": 1, "ends_at": 10**13, "per_user_limit": 10**9,
             "stock": 10**9}
     client.hset(k.sales, "s", pack(sale))
     client.hset(k.sale_stock, "s", str(10**9))
+    client.set(k.record, pack({"id": BENCHMARK_ROOM}))  # a deleted room sells nothing
     client.close()
     # A realistic order record (a command-line argument cannot hold a NUL byte, and this
     # one has none).
@@ -195,7 +221,7 @@ def redis_rate(redis_port: int, requests: int) -> float:
     assert b"\0" not in order
     keys = [*k.stream, k.sales, k.sale_stock, k.sale_flags, k.sale_buyers, k.sale_idem,
             k.orders, k.order_index, k.user_orders("u__rand_int__"), k.sale_orders("s"),
-            k.order_expiry, *k.outbox_keys]
+            k.order_expiry, *k.outbox_keys, k.record]
     args = [k.channel, "1000", "e", "s", "u__rand_int__", "key__rand_int__", "1",
             "o__rand_int__", order, "1795872201234", "1795873101234"]
     command = ["redis-benchmark", "-p", str(redis_port), "-n", str(requests), "-c", "50",
@@ -219,16 +245,21 @@ def main() -> None:
     parser.add_argument("--replays", type=int, default=500, help="buyers who retry once")
     parser.add_argument("--loaders", type=int, default=2, help="load-generator processes")
     parser.add_argument("--redis-requests", type=int, default=100_000)
+    parser.add_argument("--redis", choices=("single", "sentinel", "cluster"), default="single")
+    parser.add_argument("--min-replicas", type=int, default=0,
+                        help="LIVEROOM_REDIS_MIN_REPLICAS (sentinel or cluster)")
     args = parser.parse_args()
     raise_fd_limit()
     print("$ python bench/flashsale.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
 
     workdir = Path(tempfile.mkdtemp(prefix="flashsale-"))
     procs: list[subprocess.Popen] = []
+    cleanup = None
     try:
-        redis, redis_port = start_redis(workdir)
-        procs.append(redis)
-        servers = [start_liveroom(redis_port, workdir) for _ in range(INSTANCES)]
+        redis_url, redis_port, redis_procs, cleanup = start_deployment(args.redis, workdir)
+        procs += redis_procs
+        servers = [start_liveroom(redis_url, workdir, args.min_replicas)
+                   for _ in range(INSTANCES)]
         procs += [p for p, _u, _l in servers]
         urls = [u for _p, u, _l in servers]
         sale = set_up_sale(urls[0], args.stock, args.limit, starts_in=3600)
@@ -260,6 +291,8 @@ def main() -> None:
             proc.terminate()
         for proc in procs:
             proc.wait(10)
+        if cleanup is not None:
+            cleanup()
 
 
 def reopen_now(url: str, scheduled: dict) -> dict:
@@ -297,6 +330,7 @@ def report(args, connected, results, cpu, redis_per_second, url, sale) -> None:
     codes: dict[str, int] = {}
     for a in rejected:
         codes[a[1]] = codes.get(a[1], 0) + 1
+    print(f"Redis: {args.redis}, LIVEROOM_REDIS_MIN_REPLICAS={args.min_replicas}")
     print(f"buyers {args.buyers} (connected {connected}) on {INSTANCES} instances, stock "
           f"{args.stock}, limit {args.limit}, {args.quantity} unit(s) per buy, "
           f"{args.replays} replays")
