@@ -27,7 +27,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from ..config import RedisTarget, Settings, redis_target
 
-MAX_CONNECTIONS = 64  # per server: on a cluster, per shard node
+MAX_CONNECTIONS = 64  # per server; on a cluster, per shard primary for the scripts
+MAX_CLUSTER_CONNECTIONS = 1024  # per node, for the cluster client's plain commands
 POOL_TIMEOUT = 10.0
 SOCKET_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 2.0
@@ -78,7 +79,10 @@ class Connector:
                                              connection_pool_class=_BlockingSentinelPool,
                                              **self._auth(), **options)
         if self.sharded:
-            del options["timeout"]  # a cluster node's pool waits for a free connection anyway
+            # redis-py's cluster client cannot make a burst wait for a free connection (it
+            # fails with "too many connections"): its pools get room for the burst instead.
+            del options["timeout"]
+            options["max_connections"] = MAX_CLUSTER_CONNECTIONS
             cluster = RedisCluster(
                 startup_nodes=[ClusterNode(host, port) for host, port in self.target.nodes],
                 username=self.target.username, password=self.target.password, **options)
