@@ -7,6 +7,10 @@ a host's encoded media to every viewer (aiortc). The only package that imports a
     aiortc_forwarding.py  the only code that reaches into aiortc's internals
     sdp.py                offer checks and the codec choice (h264.py: any H.264 profile)
     service.py            publish / play / trickle / stop, here or routed (routing.py)
+    legs.py               relay legs: a room's media from its origin instance, served here
+    leg_feed.py           the origin's end of relay legs (leg_wire.py: the format;
+                          leg_auth.py: who may open one)
+    media_metrics.py      its Prometheus metrics, read from the registry when scraped
     http.py               WHIP and WHEP (cors.py: for pages of other origins)
     commands.py           the room channel commands
     ice.py                STUN/TURN servers and TURN credentials

@@ -46,6 +46,13 @@ class MediaSettings:
     # Signaling for a room whose media is on another instance: "route" it there through the
     # engine, or answer WHIP/WHEP with a 307 "redirect" to that instance's public URL.
     media_routing: str = "route"
+    # Relay legs (legs.py, leg_feed.py): the URL other instances open this one's legs at
+    # (empty: http://<host>:<port>, the machine's name when listening on every interface);
+    # how long a leg stays open after its last local viewer left; how long an origin waits
+    # for a leg to acknowledge what it was sent before cutting it.
+    instance_url: str = ""
+    leg_linger: float = 5.0
+    leg_stall_timeout: float = 5.0
     # With --demo, each demo room gets a synthetic host streaming a test card.
     demo_video: bool = True
     # Decode and re-encode for every viewer instead of forwarding (benchmark comparison only).
@@ -70,6 +77,9 @@ VARIABLES: Variables = {
     "guest_peers_per_room": ("LIVEROOM_GUEST_PEERS_PER_ROOM", int),
     "media_origins": ("LIVEROOM_MEDIA_ORIGINS", csv),
     "media_routing": ("LIVEROOM_MEDIA_ROUTING", str),
+    "instance_url": ("LIVEROOM_INSTANCE_URL", str),
+    "leg_linger": ("LIVEROOM_LEG_LINGER", float),
+    "leg_stall_timeout": ("LIVEROOM_LEG_STALL_TIMEOUT", float),
     "demo_video": ("LIVEROOM_DEMO_VIDEO", lambda v: parse_bool("LIVEROOM_DEMO_VIDEO", v)),
     "media_transcode": (
         "LIVEROOM_MEDIA_TRANSCODE", lambda v: parse_bool("LIVEROOM_MEDIA_TRANSCODE", v)
@@ -120,5 +130,12 @@ def validate(settings: MediaSettings) -> None:
             f"media-routing (LIVEROOM_MEDIA_ROUTING): {settings.media_routing!r} is not one of "
             "route, redirect"
         )
-    must_be_positive(settings, VARIABLES, "turn_ttl", "ice_start_timeout", "ice_timeout",
+    if settings.instance_url:
+        parts = urlsplit(settings.instance_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+            raise ConfigError(f"instance-url (LIVEROOM_INSTANCE_URL): {settings.instance_url!r} "
+                              "is not a URL of the form http[s]://host[:port]")
+    if settings.leg_linger < 0:
+        raise ConfigError("leg-linger (LIVEROOM_LEG_LINGER) must be 0 or more")
+    must_be_positive(settings, VARIABLES, "leg_stall_timeout", "turn_ttl", "ice_start_timeout", "ice_timeout",
                      "media_timeout", "player_timeout", "max_peers")

@@ -24,7 +24,6 @@ from multidict import CIMultiDict
 from liveroom.config import SETTINGS
 from liveroom.domain import auth
 from liveroom.domain.errors import LiveroomError
-from liveroom.engine import ENGINE
 from liveroom.gate import GATE
 
 from . import client_address, cors, trickle
@@ -72,14 +71,13 @@ async def _offer(request: web.Request) -> str:
     return await request.text()
 
 
-async def _redirect(request: web.Request, room: str, *, publishing: bool) -> web.Response | None:
-    """With redirect routing: a 307 to the instance holding the room's media, if not here."""
+async def _redirect(request: web.Request, room: str) -> web.Response | None:
+    """With redirect routing: a publisher's 307 to the instance holding the room's media, if
+    not here. Players are never redirected: this instance serves them (through a relay leg)."""
     settings = request.app[SETTINGS]
     if request.app[MEDIA_SETTINGS].media_routing != "redirect":
         return None
-    service = request.app[SERVICE]
-    holder = (await service.media_instance(room) if publishing
-              else await request.app[ENGINE].media.owner(room))
+    holder = await request.app[SERVICE].media_instance(room)
     if holder is None or holder["instance"] == settings.instance_id:
         return None
     return web.Response(status=307, headers={"Location": holder["url"] + request.path_qs})
@@ -102,7 +100,7 @@ async def whip_post(request: web.Request) -> web.Response:
     cors.check(request)
     room, identity = await _enter(request, "publish")
     offer = await _offer(request)
-    redirect = await _redirect(request, room, publishing=True)
+    redirect = await _redirect(request, room)
     if redirect is not None:
         return redirect
     result = await request.app[SERVICE].publish(room, owner_of(identity), offer, "whip")
@@ -116,9 +114,6 @@ async def whep_post(request: web.Request) -> web.Response:
     if slot not in ("host", "cohost"):
         raise LiveroomError("bad_request", "slot must be host or cohost")
     offer = await _offer(request)
-    redirect = await _redirect(request, room, publishing=False)
-    if redirect is not None:
-        return redirect
     result = await request.app[SERVICE].play(
         room, slot, owner_of(identity, client_address.of_request(request)), offer, "whep")
     return _created(request, "whep", room, result, identity)

@@ -7,8 +7,13 @@ offer nobody follows up) or never completed it (`ice_timeout`), and publishers w
 stopped arriving (`media_timeout`: a publisher that vanished without a word). Every
 heartbeat it refreshes this instance's publisher claims in the engine (a claim that lapsed or
 was taken over closes its publisher), sweeps lapsed claims of crashed instances, closes the
-sessions of deleted rooms, lets go of viewers whose room's media moved to another instance, and
-puts the demo host back in demo rooms nobody publishes in.
+sessions of deleted rooms, points relay legs at their room's origin if it moved, and puts the
+demo host back in demo rooms nobody publishes in.
+
+Viewers read a slot's local publisher, or, when the room's media is on another instance, what
+that instance relays here over the room's leg (legs.py): every tick the registry opens the legs
+its waiting viewers need and lets go of those nobody watched for a while. As an origin it tells
+the legs it serves (leg_feed.py) whenever a room's publisher changes.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from liveroom.config import Settings
@@ -28,6 +34,7 @@ from . import capacity, trickle
 from .config import MediaSettings
 from .demo_host import DEMO_VIDEO, DemoHost
 from .ice import server_configuration
+from .legs import Legs, Relayed
 from .peer_addresses import PeerAddresses
 from .peers import Broadcast, Publisher, Session, Viewer, new_session_id
 from .relay import Codec
@@ -71,6 +78,17 @@ class Registry:
         self._last_beat = 0.0
         self._grace_until = 0.0  # after a stall of the loop: no timeouts before this
         self.closing = False
+        # Viewers of rooms whose media is on another instance are served from a relay leg.
+        self.legs = Legs(self.instance, settings.signing_secret, engine.media.owner,
+                         self._rebind, media.leg_linger)
+        # The legs this instance serves as an origin (leg_feed.Feed, which imports this
+        # module), and who wants to hear of a room's publishers.
+        self.feeds: set[Any] = set()
+        self._listeners: dict[str, set[Callable[[str], None]]] = {}
+        # Set by setup.py: told the number of publishers and of viewers when either changes.
+        self.count_peers: Callable[[str, int], None] | None = None
+        # What closed viewers forwarded and skipped, per room (metrics).
+        self.retired: dict[str, list[int]] = {}
 
     @property
     def ttl(self) -> float:
@@ -84,6 +102,7 @@ class Registry:
         """Close every session (publishers announce themselves offline), then stop."""
         self.closing = True
         await stop_tasks(self._loop)
+        await self.legs.close()
         await asyncio.gather(*(self._close(s, "shutdown") for s in list(self.sessions.values())),
                              return_exceptions=True)
         if self._tasks:
@@ -102,6 +121,33 @@ class Registry:
         capacity.admit(self.media, session, self.sessions.values())
         self.sessions[session.id] = session
         session.on_state = self._state_changed
+        self._count_peers()
+
+    def _count_peers(self) -> None:
+        if self.count_peers is not None:
+            sessions = self.sessions.values()
+            self.count_peers("publisher", sum(isinstance(s, Publisher) for s in sessions))
+            self.count_peers("viewer", sum(isinstance(s, Viewer) for s in sessions))
+
+    # --- who hears of a room's publishers (the origin's legs) ---------------------------------
+    def listen(self, room: str, callback: Callable[[str], None]) -> None:
+        """callback(slot) whenever the room's local publisher of a slot changes."""
+        self._listeners.setdefault(room, set()).add(callback)
+
+    def unlisten(self, room: str, callback: Callable[[str], None]) -> None:
+        listeners = self._listeners.get(room)
+        if listeners is not None:
+            listeners.discard(callback)
+            if not listeners:
+                del self._listeners[room]
+
+    def _publisher_changed(self, room: str, slot: str) -> None:
+        for callback in list(self._listeners.get(room, ())):
+            callback(slot)
+
+    def broadcast(self, room: str, slot: str) -> Broadcast | Relayed | None:
+        """What a slot's viewers here read: its local publisher, else what a leg relays."""
+        return self.publishers.get((room, slot)) or self.legs.relayed(room, slot)
 
     def _parse(self, offer_text: Any) -> Offer:
         """The checked offer, its candidates cut to those the server may check."""
@@ -114,7 +160,8 @@ class Registry:
         codecs = session.codecs
         return {
             "slot": session.slot, "session": session.id, "instance": self.instance,
-            "url": self.settings.base_url, "user_id": session.owner["user_id"],
+            "url": self.settings.base_url, "leg_url": self.media.instance_url or None,
+            "user_id": session.owner["user_id"],
             "name": session.owner.get("name"),
             "source": {"demo": "demo", "whip": "whip"}.get(session.transport, "browser"),
             "replaceable": session.transport == "demo",
@@ -149,6 +196,7 @@ class Registry:
         self.publishers[(room, slot)] = session
         session.on_first_frame = self._first_frame
         self._rebind(room, slot)
+        self._publisher_changed(room, slot)
         log.info("room %s: %s publishing as %s over %s (%s)", room, owner["user_id"], slot,
                  transport, ", ".join(c.name for c in codecs.values()))
         return session, answer
@@ -164,8 +212,8 @@ class Registry:
             log.warning("room %s: could not announce live video: %s", session.room, exc)
 
     def _rebind(self, room: str, slot: str) -> None:
-        """Viewers waiting in a slot read its new publisher, if they can."""
-        publisher = self.publishers.get((room, slot))
+        """Viewers waiting in a slot read its new publisher (here or relayed), if they can."""
+        publisher = self.broadcast(room, slot)
         if publisher is None:
             return
         for viewer in list(self.viewers.get((room, slot), ())):
@@ -176,7 +224,7 @@ class Registry:
     async def play(self, room: str, slot: str, owner: dict[str, Any], offer_text: Any,
                    transport: str) -> tuple[Viewer, str]:
         offer = self._parse(offer_text)
-        publisher = self.publishers.get((room, slot))
+        publisher = self.broadcast(room, slot) or await self.legs.broadcast(room, slot)
         if publisher is None or publisher.closed:
             raise LiveroomError("not_live", f"nobody is live in this room's {slot} slot",
                                 slot=slot)
@@ -199,7 +247,7 @@ class Registry:
         return viewer, answer
 
     def _viewer_ready(self, viewer: Viewer) -> None:
-        publisher = self.publishers.get((viewer.room, viewer.slot))
+        publisher = self.broadcast(viewer.room, viewer.slot)
         if publisher is not None and not viewer.attach(publisher.sources):
             self._spawn(self._close(viewer, "codec_changed"))
             return
@@ -282,7 +330,15 @@ class Registry:
                     del self.viewers[key]
         was_closed = session.closed
         await session.close(reason)
+        self._count_peers()
+        if isinstance(session, Broadcast):
+            self._publisher_changed(session.room, session.slot)
         if isinstance(session, Viewer):
+            if not was_closed:
+                forwarded = self.retired.setdefault(session.room, [0, 0])
+                for track in session.tracks.values():
+                    forwarded[0] += track.frames_out
+                    forwarded[1] += track.dropped
             await self._count_out(session)
         if session.role == "publish" and not was_closed:
             if session.room in self.demo_rooms and session.slot == "host" and (
@@ -312,6 +368,7 @@ class Registry:
             due = now + TICK
             try:
                 await self._check_timeouts()
+                await self._keep_legs()
                 if time.monotonic() - self._last_beat >= self.settings.heartbeat_interval:
                     self._last_beat = time.monotonic()
                     await self._beat()
@@ -339,6 +396,12 @@ class Registry:
                 if now - last > self.media.player_timeout:
                     await self._close(session, "gone")  # closed its side without a DELETE
 
+    async def _keep_legs(self) -> None:
+        watched = {room for (room, _), viewers in self.viewers.items() if viewers}
+        waiting = {room for (room, slot), viewers in self.viewers.items()
+                   if viewers and (room, slot) not in self.publishers}
+        await self.legs.keep(watched, waiting)
+
     async def _beat(self) -> None:
         held = [(s.room, s.slot, s.id) for s in self.publishers.values()]
         for (room, slot, session_id), ok in zip(held, await self.engine.media.refresh(held,
@@ -351,13 +414,7 @@ class Registry:
         for room in rooms:
             if await self.engine.store.get_room(room) is None:
                 await self.close_room(room, "room_deleted")
-        for (room, slot), viewers in list(self.viewers.items()):
-            if (room, slot) in self.publishers or not viewers:
-                continue
-            owner = await self.engine.media.owner(room)
-            if owner is not None and owner["instance"] != self.instance:
-                for viewer in list(viewers):
-                    await self._close(viewer, "moved")
+        await self.legs.follow()
         await self._demo_hosts()
 
     async def _demo_hosts(self) -> None:
@@ -381,6 +438,7 @@ class Registry:
             self._vacant_since.pop(room, None)
             await self._go_live(demo)
             self._rebind(room, "host")
+            self._publisher_changed(room, "host")
 
     def _waiting_video(self, room: str) -> Codec | None:
         """The video codec most of the room's waiting players can take (they stay connected
@@ -404,6 +462,10 @@ class Registry:
             "sessions": len(self.sessions),
             "publishers": {f"{room}/{slot}": p.id for (room, slot), p in self.publishers.items()},
             "viewers": {f"{room}/{slot}": len(v) for (room, slot), v in self.viewers.items()},
+            "legs": {room: {"origin": leg.origin, "connected": leg.connected,
+                            "frames": leg.frames_in} for room, leg in self.legs.legs.items()},
+            "feeds": [{"room": f.room, "to": f.downstream, "sent": f.sent,
+                       "skipped": f.skipped} for f in self.feeds],
         }
 
 

@@ -1,6 +1,9 @@
 """What clients can ask of live video (publish, play, trickle candidates, stop), wherever the
-request lands: run here when this instance holds the room's media, sent to the instance that
-does otherwise (routing.py). The room channel commands and the WHIP/WHEP endpoints both use it.
+request lands. Playing is always served here: a room whose media is on another instance reaches
+this one's viewers through a relay leg (legs.py). Publishing runs here when this instance holds
+the room's media (or nobody does), and is sent to the instance that does otherwise
+(routing.py); so are a session's trickle and stop, to the instance its id names. The room
+channel commands and the WHIP/WHEP endpoints both use it.
 """
 
 from __future__ import annotations
@@ -50,9 +53,11 @@ class MediaService:
     async def play(self, room: str, slot: str, owner: dict[str, Any], offer: Any,
                    transport: str) -> dict[str, Any]:
         holder = await self.engine.media.owner(room)
-        if holder is None or holder["instance"] == self.instance:
+        if holder is None or holder["instance"] == self.instance or holder.get("leg_url"):
             return await self._local("play", room=room, slot=slot, owner=owner, offer=offer,
                                      transport=transport)
+        # An origin that opens no legs (an older version, during a rolling upgrade): its
+        # viewers are served there, as before legs.
         return await self.router.request(holder["instance"], "play", {
             "room": room, "slot": slot, "owner": owner, "offer": offer, "transport": transport})
 

@@ -5,19 +5,24 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 from aiohttp import web
 
 from liveroom.channel.commands import COMMANDS
 from liveroom.config import SETTINGS, Settings
 from liveroom.engine import ENGINE
+from liveroom.metrics import METRICS, set_peer_connections
 
 from . import aiortc_forwarding
 from .commands import MEDIA_COMMANDS
 from .config import MEDIA_SETTINGS, MediaSettings
 from .http import setup_routes
 from .keys import ICE_HOSTS, REGISTRY, SERVICE
+from .leg_feed import close_feeds, leg_endpoint
+from .media_metrics import MediaCollector
 from .peer_addresses import PeerAddresses
 from .registry import Registry
 from .service import MediaService
@@ -43,8 +48,23 @@ def ice_addresses(settings: Settings, media: MediaSettings) -> tuple[str, ...]:
     return ("127.0.0.1", *aiortc_forwarding.host_addresses())
 
 
+def instance_url(settings: Settings, media: MediaSettings) -> str:
+    """LIVEROOM_INSTANCE_URL, where other instances open this one's relay legs; without it,
+    http://<host>:<port>, with the machine's name for a server listening on every interface
+    (a container's name in a compose network, a host's on a LAN)."""
+    if media.instance_url:
+        return media.instance_url.rstrip("/")
+    host = settings.host
+    if host in ("", "0.0.0.0", "::"):
+        host = socket.gethostname()
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
 async def _media_ctx(app: web.Application, demo_rooms: dict[str, dict]) -> AsyncIterator[None]:
-    settings, media, engine = app[SETTINGS], app[MEDIA_SETTINGS], app[ENGINE]
+    settings, engine = app[SETTINGS], app[ENGINE]
+    media = replace(app[MEDIA_SETTINGS], instance_url=instance_url(settings, app[MEDIA_SETTINGS]))
     aiortc_forwarding.check()
     aiortc_forwarding.restrict_host_addresses(ice_addresses(settings, media))
     own = app[ICE_HOSTS] = tuple(aiortc_forwarding.host_addresses())
@@ -52,6 +72,10 @@ async def _media_ctx(app: web.Application, demo_rooms: dict[str, dict]) -> Async
     log.info("media: ICE host candidates on %s; checks go to %s", ", ".join(own) or "none",
              peer_addresses.describe())
     registry = app[REGISTRY] = Registry(engine, settings, media, peer_addresses)
+    if METRICS in app:
+        registry.count_peers = functools.partial(set_peer_connections, app)
+        collector = MediaCollector(registry)
+        app[METRICS].registry.register(collector)
     service = app[SERVICE] = MediaService(registry, engine)
     if demo_rooms:
         registry.enable_demo(demo_rooms)
@@ -64,6 +88,8 @@ async def _media_ctx(app: web.Application, demo_rooms: dict[str, dict]) -> Async
         await thumbnails.close()
         await registry.close()
         await service.close()
+        if METRICS in app:
+            app[METRICS].registry.unregister(collector)
 
 
 def setup_signaling(app: web.Application, media: MediaSettings, *,
@@ -77,6 +103,8 @@ def setup_signaling(app: web.Application, media: MediaSettings, *,
     app.cleanup_ctx.append(functools.partial(_media_ctx, demo_rooms=demo_rooms or {}))
     setup_routes(app)
     app.router.add_get("/rooms/{room}/thumbnail.jpg", serve, name="room_thumbnail")
+    app.router.add_get("/internal/media/legs/{room}", leg_endpoint)
+    app.on_shutdown.append(close_feeds)
 
 
 def describe(app: web.Application) -> str:

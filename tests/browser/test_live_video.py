@@ -32,8 +32,12 @@ async def playing(page: Page, selector: str) -> None:
 
 
 async def go_live(open_page, srv) -> Page:
+    return await go_live_at(open_page, srv.base_url)
+
+
+async def go_live_at(open_page, base_url: str) -> Page:
     studio = await connected(await open_page(
-        f"{srv.base_url}/studio/{ROOM}?token={token(ROOM, 'host', user='siam', name='Siam')}"))
+        f"{base_url}/studio/{ROOM}?token={token(ROOM, 'host', user='siam', name='Siam')}"))
     await studio.get_by_role("button", name="Go live").click()
     await expect(studio.get_by_role("status").filter(has_text="You are live.")).to_be_visible(
         timeout=15_000)

@@ -1,7 +1,7 @@
 """Live video across real server processes sharing a Redis: a room's media lives on the
-instance its host publishes to; viewers on any other instance get it, through signaling routed
-over the engine (or a WHEP 307 with redirect routing), and a crashed instance's room goes
-offline by itself."""
+instance its host publishes to; viewers on any other instance are served there (from a relay
+leg), a publisher's signaling that lands elsewhere is routed over the engine (or answered with
+a WHIP 307 with redirect routing), and a crashed instance's room goes offline by itself."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from ..signaling.clients import (
     publisher_pc,
     viewer_pc,
 )
+from .cascade import instance_id, metrics, sample
 
 pytestmark = pytest.mark.multi
 ROOM = "thailand"
@@ -63,18 +64,19 @@ async def test_a_viewer_on_another_instance_gets_the_video(shared_redis, start_s
     await _publish(one.url, peers)
     await eventually(lambda: _live(two.url), timeout=10, what="instance two to show live")
 
-    # The room channel on instance two: media.subscribe is routed to instance one.
+    # The room channel on instance two: media.subscribe is answered there, and instance two
+    # serves the player from its leg from instance one.
     async with RoomClient(two.url, ROOM, token=token(ROOM, user="ann")) as room:
         assert room.snapshot["media"]["live"] is True
         pc = viewer_pc()
         peers(pc)
         ack = await room.command("media.subscribe", offer=await local_offer(pc))
-        assert ack["session"].rsplit("-", 1)[0] != ""  # a session held by instance one
+        assert ack["session"].rsplit("-", 1)[0] == await instance_id(two.url)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=ack["answer"], type="answer"))
         watcher = Watcher(pc)
-        await eventually(lambda: watcher.counts_up(20), timeout=15, what="routed frames")
+        await eventually(lambda: watcher.counts_up(20), timeout=15, what="relayed frames")
         watcher.stop()
-        await room.command("media.stop", session=ack["session"])  # routed too
+        await room.command("media.stop", session=ack["session"])
 
     # WHEP on instance two, behind a load balancer that does not know where media lives.
     pc = viewer_pc()
@@ -96,24 +98,46 @@ async def test_a_viewer_on_another_instance_gets_the_video(shared_redis, start_s
     assert not await _live(two.url)
 
 
-async def test_whep_redirects_to_the_instance_holding_the_media(shared_redis, start_servers,
+async def test_whip_redirects_to_the_instance_holding_the_media(shared_redis, start_servers,
                                                                 peers):
+    """Redirect routing is for publishers: a co-host's WHIP offer that reaches instance two is
+    sent to instance one, which holds the room's media; a player is served where it landed."""
     one, two = start_servers(shared_redis,
                              extra_env={**LOOPBACK, "LIVEROOM_MEDIA_ROUTING": "redirect"})
     await create_room(one.url)
     await _publish(one.url, peers)
     await eventually(lambda: _live(two.url), timeout=10, what="live")
-    pc = viewer_pc()
-    peers(pc)
-    offer = await local_offer(pc)
+    cohost = publisher_pc()
+    peers(cohost)
+    offer = await local_offer(cohost)
     async with aiohttp.ClientSession() as http:
-        redirect = await post_sdp(http, f"{two.url}/whep/rooms/{ROOM}", offer,
-                                  allow_redirects=False)
+        redirect = await post_sdp(http, f"{two.url}/whip/rooms/{ROOM}", offer,
+                                  token(ROOM, "cohost"), allow_redirects=False)
         assert redirect.status == 307
-        assert redirect.headers["Location"] == f"{one.url}/whep/rooms/{ROOM}"
-        followed = await post_sdp(http, f"{two.url}/whep/rooms/{ROOM}", offer)
-        assert str(followed.url).startswith(one.url)
-        await answer(pc, followed)
+        assert redirect.headers["Location"] == f"{one.url}/whip/rooms/{ROOM}"
+        followed = await post_sdp(http, redirect.headers["Location"], offer,
+                                  token(ROOM, "cohost"))
+        await answer(cohost, followed)
+
+        pc = viewer_pc()
+        peers(pc)
+        played = await post_sdp(http, f"{two.url}/whep/rooms/{ROOM}", await local_offer(pc),
+                                allow_redirects=False)
+        assert played.status == 201 and str(played.url).startswith(two.url)
+        await answer(pc, played)
     watcher = Watcher(pc)
     await eventually(lambda: watcher.counts_up(10), timeout=15, what="frames")
     watcher.stop()
+
+    # The co-host's media reaches instance two over the same leg as the host's.
+    pc = viewer_pc()
+    peers(pc)
+    async with aiohttp.ClientSession() as http:
+        played = await post_sdp(http, f"{two.url}/whep/rooms/{ROOM}?slot=cohost",
+                                await local_offer(pc))
+        await answer(pc, played)
+    watcher = Watcher(pc)
+    await eventually(lambda: watcher.counts_up(10), timeout=15, what="the co-host's frames")
+    watcher.stop()
+    samples = await metrics(one.url)
+    assert sample(samples, "liveroom_media_legs", room=ROOM, direction="out") == 1

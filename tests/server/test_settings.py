@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from liveroom.config import ConfigError, with_secret
 from liveroom.server.settings import settings_from
+from signaling.setup import instance_url
 
 
 def test_flags_win_over_the_environment_and_the_environment_over_defaults():
@@ -46,6 +49,10 @@ def test_the_embedded_secret_is_generated_once_and_kept(tmp_path):
     ({"LIVEROOM_MEDIA_TIMEOUT": "0"}, "LIVEROOM_MEDIA_TIMEOUT"),
     ({"LIVEROOM_TURN_TTL": "-1"}, "LIVEROOM_TURN_TTL"),
     ({"LIVEROOM_DEMO_VIDEO": "sometimes"}, "LIVEROOM_DEMO_VIDEO"),
+    ({"LIVEROOM_INSTANCE_URL": "10.0.0.12:8081"}, "LIVEROOM_INSTANCE_URL"),
+    ({"LIVEROOM_INSTANCE_URL": "http://10.0.0.12:8081/liveroom"}, "LIVEROOM_INSTANCE_URL"),
+    ({"LIVEROOM_LEG_LINGER": "-1"}, "LIVEROOM_LEG_LINGER"),
+    ({"LIVEROOM_LEG_STALL_TIMEOUT": "0"}, "LIVEROOM_LEG_STALL_TIMEOUT"),
 ])
 def test_a_bad_media_setting_is_refused_naming_it(env, names):
     with pytest.raises(ConfigError, match=names):
@@ -61,3 +68,14 @@ def test_media_settings_from_the_environment():
     assert settings.ice_servers == ("stun:stun.example.net:3478", "turn:turn.example.net:3478")
     assert settings.ice_addresses == ("127.0.0.1",)
     assert (settings.media_routing, settings.demo_video) == ("redirect", False)
+
+
+def test_where_other_instances_open_relay_legs():
+    def url(env: dict[str, str]) -> str:
+        settings = settings_from({}, env)
+        return instance_url(settings.core, settings.media)
+
+    assert url({"LIVEROOM_PORT": "8081"}) == "http://127.0.0.1:8081"
+    assert url({"LIVEROOM_HOST": "0.0.0.0"}) == f"http://{socket.gethostname()}:8080"
+    assert url({"LIVEROOM_HOST": "::1", "LIVEROOM_PORT": "8082"}) == "http://[::1]:8082"
+    assert url({"LIVEROOM_INSTANCE_URL": "http://10.0.0.12:8081/"}) == "http://10.0.0.12:8081"

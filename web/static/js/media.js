@@ -103,11 +103,24 @@ export class LivePlayer {
     this.live = false;
     this.retry = null;
     this.peer = new ChannelPeer(channel, { onState: (s) => this.peerState(s) });
+    this.cut = false; // the channel dropped: the instance serving our video may be gone
     video.addEventListener("playing", () => this.live && this.show("playing"));
-    channel.on("snapshot", (snap) => this.follow(Boolean(snap.media?.publishers?.[slot])));
+    channel.on("status", ({ state }) => state === "reconnecting" && (this.cut = true));
+    channel.on("snapshot", (snap) => this.follow(Boolean(snap.media?.publishers?.[slot]), this.rejoined()));
+    channel.on("resumed", () => this.rejoined() && this.live && this.start());
     channel.on("media.live", (event) => event.slot === slot && this.follow(true, true));
     channel.on("media.offline", (event) => event.slot === slot && this.follow(false));
     window.addEventListener("pagehide", () => this.peer.close());
+  }
+
+  /** Back on the channel after it dropped: the video session was held by the instance the
+   * channel reached before, which may have gone (a crash, a drain), and the one reached now
+   * serves the room's video too; so play from here at once rather than wait for the old
+   * peer connection to be declared failed. Whether this join follows a drop. */
+  rejoined() {
+    const cut = this.cut;
+    this.cut = false;
+    return cut;
   }
 
   show(state) {
@@ -168,6 +181,9 @@ export class LivePublisher {
     this.preview = preview;
     this.onState = onState;
     this.stream = null;
+    this.wanted = false; // the host pressed Go live and has not stopped: keep going out
+    this.cut = false;
+    this.retry = null;
     this.peer = new ChannelPeer(channel, { onState: (s) => this.peerState(s) });
     channel.on("media.live", (event) => {
       if (this.peer.session && event.publisher?.session === this.peer.session) this.emit("live");
@@ -176,10 +192,24 @@ export class LivePublisher {
       if (this.peer.session && event.session === this.peer.session) {
         this.peer.session = null;
         this.peer.close();
+        if (this.wanted && !["replaced", "stopped", "room_deleted"].includes(event.reason)) {
+          this.republish(); // the instance we published to failed or lost us: go out again
+          return;
+        }
+        this.wanted = false;
         this.release();
         this.emit(event.reason === "replaced" ? "replaced" : "stopped");
       }
     });
+    // The channel dropped and came back (perhaps through another instance, the one we
+    // published to having crashed): publish again through the instance reached now.
+    channel.on("status", ({ state }) => state === "reconnecting" && (this.cut = true));
+    const rejoined = () => {
+      if (this.cut && this.wanted) this.republish();
+      this.cut = false;
+    };
+    channel.on("snapshot", rejoined);
+    channel.on("resumed", rejoined);
     window.addEventListener("pagehide", () => (this.peer.close(), this.release()));
   }
 
@@ -217,20 +247,47 @@ export class LivePublisher {
     if (!this.stream) await this.openDevices();
     this.emit("connecting");
     try {
-      await this.peer.open("media.publish", {}, (pc) => {
-        for (const track of this.stream.getTracks()) {
-          pc.addTransceiver(track, { direction: "sendonly", streams: [this.stream] });
-        }
-      });
+      await this.publish();
+      this.wanted = true;
     } catch (err) {
       this.emit("failed");
       throw err;
     }
   }
 
+  publish() {
+    return this.peer.open("media.publish", {}, (pc) => {
+      for (const track of this.stream.getTracks()) {
+        pc.addTransceiver(track, { direction: "sendonly", streams: [this.stream] });
+      }
+    });
+  }
+
+  /** Go out again with the same camera, until it works or the host stops: while the old
+   * instance's hold on the room lapses (a few seconds after a crash) the server answers
+   * unavailable, and the channel may still be reconnecting. */
+  async republish() {
+    clearTimeout(this.retry);
+    if (!this.wanted || !this.stream) return;
+    this.emit("connecting");
+    try {
+      await this.publish();
+    } catch (err) {
+      if (["forbidden", "unauthorized", "publisher_exists", "room_not_found"].includes(err.code)) {
+        this.wanted = false;
+        this.release();
+        this.emit("failed");
+        return;
+      }
+      this.retry = setTimeout(() => this.republish(), RETRY_MS / 2);
+    }
+  }
+
   /** Stop going out, and let go of the camera and microphone (their lights go off): the
    * tracks are stopped and the preview is cleared, so nothing keeps filming after Stop. */
   stop() {
+    this.wanted = false;
+    clearTimeout(this.retry);
     this.peer.close();
     this.release();
     this.emit("stopped");
@@ -246,6 +303,10 @@ export class LivePublisher {
   peerState(state) {
     if (state === "failed") {
       this.peer.close();
+      if (this.wanted) {
+        this.republish();
+        return;
+      }
       this.release();
       this.emit("failed");
     }

@@ -1,0 +1,75 @@
+"""What the media cascade tests share: instances on loopback, a publisher, players that decode
+the pattern, and each instance's metrics."""
+
+from __future__ import annotations
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+
+from ..helpers import token
+from ..signaling.clients import (
+    Watcher,
+    answer,
+    local_offer,
+    post_sdp,
+    publisher_pc,
+    viewer_pc,
+)
+
+ROOM = "thailand"
+LOOPBACK = {"LIVEROOM_ICE_ADDRESSES": "127.0.0.1", "LIVEROOM_LEG_LINGER": "1"}
+
+
+async def live(base_url: str, room: str = ROOM) -> bool:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base_url}/api/rooms/{room}") as response:
+            return (await response.json())["live"]
+
+
+async def publish(url: str, peers, **kwargs) -> tuple[object, str]:
+    """A pattern publisher over WHIP on `url`; its peer connection and session URL."""
+    pc = publisher_pc(**kwargs)
+    peers(pc)
+    async with aiohttp.ClientSession() as http:
+        response = await post_sdp(http, f"{url}/whip/rooms/{ROOM}", await local_offer(pc),
+                                  token(ROOM, "host"))
+        await answer(pc, response)
+        return pc, str(response.url.origin()) + response.headers["Location"]
+
+
+async def play(url: str, peers) -> tuple[Watcher, str]:
+    """A WHEP player on `url` that decodes the pattern; its watcher and session URL."""
+    pc = viewer_pc()
+    peers(pc)
+    async with aiohttp.ClientSession() as http:
+        response = await post_sdp(http, f"{url}/whep/rooms/{ROOM}", await local_offer(pc))
+        await answer(pc, response)
+        return Watcher(pc), url + response.headers["Location"]
+
+
+async def stop(session_url: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.delete(session_url) as response:
+            assert response.status == 200, await response.text()
+
+
+async def metrics(url: str) -> dict[tuple[str, tuple], float]:
+    """Every sample an instance exports: (name, sorted labels) -> value."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{url}/metrics") as response:
+            text = await response.text()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def sample(samples: dict, name: str, **labels) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+async def instance_id(url: str) -> str:
+    samples = await metrics(url)
+    return next(dict(labels)["instance"] for (name, labels) in samples if name == "liveroom_info")
+
+
+def session_instance(session_url: str) -> str:
+    return session_url.rsplit("/", 1)[1].rsplit("-", 1)[0]

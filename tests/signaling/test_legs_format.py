@@ -1,0 +1,77 @@
+"""The relay leg's format and its signature, on their own (tests/multi/test_media_cascade*.py
+run real legs between real instances)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from liveroom.domain.errors import LiveroomError
+from signaling import leg_auth, leg_wire
+from signaling.relay import Codec
+
+SECRET = "a secret every instance shares, long enough"
+H264 = Codec("video", "video/H264", 90000, None, {
+    "profile-level-id": "4d001f", "packetization-mode": "1", "level-asymmetry-allowed": "1"})
+OPUS = Codec("audio", "audio/opus", 48000, 2, {"minptime": "10", "useinbandfec": "1"})
+
+
+def test_tracks_travel_with_their_codec_parameters():
+    message = json.loads(leg_wire.tracks_message([(1, "host", "video", H264),
+                                                  (2, "cohost", "audio", OPUS)]))
+    tracks = leg_wire.read_tracks(message)
+    assert [(t, slot, kind) for t, slot, kind, _ in tracks] == [
+        (1, "host", "video"), (2, "cohost", "audio")]
+    assert tracks[0][3].same_as(H264) and tracks[0][3].parameters["profile-level-id"] == "4d001f"
+    assert tracks[1][3].same_as(OPUS) and tracks[1][3].channels == 2
+
+
+def test_a_frame_keeps_its_track_timestamp_keyframe_flag_and_bytes():
+    data = b"\x00\x00\x00\x01\x65" + bytes(range(256)) * 10
+    track, key, timestamp, sent_at, payload = leg_wire.read_frame(
+        leg_wire.frame(513, True, 2**40 + 7, data))
+    assert (track, key, timestamp, payload) == (513, True, 2**40 + 7, data)
+    assert sent_at > 0
+    with pytest.raises(leg_wire.BadMessage):
+        leg_wire.read_frame(b"short")
+
+
+@pytest.mark.parametrize("tracks", [
+    None, [1], [{"id": -1, "slot": "host", "kind": "video", "codec": {}}],
+    [{"id": 1, "slot": "guest", "kind": "video", "codec": {}}],
+    [{"id": 1, "slot": "host", "kind": "video",
+      "codec": {"mime": "audio/opus", "clock_rate": 48000}}],
+    [{"id": 1, "slot": "host", "kind": "video", "codec": {"mime": "video/VP8",
+                                                          "clock_rate": "fast"}}],
+])
+def test_a_tracks_message_out_of_shape_is_refused(tracks):
+    with pytest.raises(leg_wire.BadMessage):
+        leg_wire.read_tracks({"type": "tracks", "tracks": tracks})
+
+
+@pytest.mark.parametrize("text", ["not json", "[1, 2]", '{"frames": 3}'])
+def test_a_control_message_must_be_an_object_with_a_type(text):
+    with pytest.raises(leg_wire.BadMessage):
+        leg_wire.control(text)
+
+
+def test_a_leg_token_opens_only_its_room_until_it_lapses():
+    header = leg_auth.header(SECRET, "thailand", "0a1b2c", now=1000)
+    assert leg_auth.check(SECRET, "thailand", header, now=1000 + leg_auth.TTL) == "0a1b2c"
+    refusals = [
+        (SECRET, "chile", header, 1000),  # another room
+        (SECRET, "thailand", header, 1001 + leg_auth.TTL),  # lapsed
+        ("another secret, just as long as ours", "thailand", header, 1000),
+        (SECRET, "thailand", header.replace("0a1b2c", "ffffff"), 1000),  # another instance
+        (SECRET, "thailand", header[:-1] + ("0" if header[-1] != "0" else "1"), 1000),
+        (SECRET, "thailand", f"{leg_auth.SCHEME} 0a1b2c.soon.abc", 1000),
+    ]
+    for secret, room, value, now in refusals:
+        with pytest.raises(LiveroomError) as refused:
+            leg_auth.check(secret, room, value, now=now)
+        assert refused.value.code == "forbidden"
+    for value in (None, "", "Bearer abc", f"{leg_auth.SCHEME} "):
+        with pytest.raises(LiveroomError) as refused:
+            leg_auth.check(SECRET, "thailand", value, now=1000)
+        assert refused.value.code == "unauthorized"
