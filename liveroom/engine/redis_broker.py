@@ -232,6 +232,12 @@ class RedisBroker(Broker):
         for room, stream in list(self._streams.items()):
             if stream.sync_task is not None or stream.last_seq is None:
                 continue
+            link = self._links.get(stream.link or "")
+            if link is None or link.pubsub is None:
+                # Its subscriber is reconnecting, maybe to another server after a failover:
+                # a position read now could be the new primary's, whose sequence numbers may
+                # repeat ones delivered. The reconnect renews the epoch if so, then syncs.
+                continue
             try:
                 position = await self.position(room)
             except EngineUnavailable:
