@@ -8,6 +8,7 @@ import collections
 import contextlib
 import json
 import random
+import threading
 import time
 
 import aiohttp
@@ -126,9 +127,23 @@ async def test_no_acknowledged_order_is_lost_when_the_primary_dies_mid_sale(
         started = time.monotonic()
         crowd = asyncio.gather(*(b.buy(sale["id"], spread=4.0) for b in buyers))
         await asyncio.sleep(1.0)  # about a quarter of the crowd has pressed buy
+        # The worst moment: the replicas lag (here: stalled for 0.8 s, less than the sentinels'
+        # down-after, so they stay eligible) and the primary dies with orders they never got.
+        primary = sentinel.primary()
+        stalled = [threading.Thread(target=_stall, args=(n, 0.8)) for n in sentinel.nodes
+                   if n is not primary]
+        for thread in stalled:
+            thread.start()
+        await asyncio.sleep(0.05)
+        # What a slow network does: the replication links break, the writes queue up in the
+        # primary's backlog and never leave it.
+        primary.client().client_kill_filter(_type="replica")
+        await asyncio.sleep(0.4)
         old = sentinel.kill_primary()
         await in_thread(sentinel.wait_promoted, old)
         await crowd
+        for thread in stalled:
+            thread.join()
         for buyer in buyers:
             await buyer.ws.close()
         orders = await _all_orders(http, one.url)
@@ -190,6 +205,10 @@ class Buyer:
             self.retries += 1
             await asyncio.sleep(0.2)
         self.outcome = "gave up"
+
+
+def _stall(node, seconds: float) -> None:
+    node.client(socket_timeout=seconds + 5).execute_command("DEBUG", "SLEEP", seconds)
 
 
 async def _all_orders(http: aiohttp.ClientSession, url: str) -> list[dict]:
