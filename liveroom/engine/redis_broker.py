@@ -10,8 +10,9 @@ when the history no longer has it, tell the handler to reset the room.
 
 Behind Sentinel, a failover promotes a replica that may lack the last events the old primary
 published, and that would number new events with sequence numbers already delivered: a gap no
-sequence check sees. So when the subscriber reconnects to another server than before, every
-followed room's stream gets a new epoch (lua/stream_renew.lua) before the rooms sync: each
+sequence check sees. So when the subscriber reconnects to another server than before (or a
+cluster shard's rooms move to a promoted replica), the streams of the rooms on it get a new
+epoch (lua/stream_renew.lua, once per failover whoever notices it) before they sync: each
 follower, and each client resuming with the old epoch, resynchronises instead.
 """
 
@@ -32,6 +33,7 @@ from .redis_connect import Connector
 from .redis_errors import UNREACHABLE, unavailable_on_failure
 from .redis_keys import Keyspace, RoomKeys, room_of_channel
 from .redis_scripts import Scripts
+from .redis_types import as_text
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +62,11 @@ class _Link:
     """One subscriber connection: to the one Redis (its primary, behind Sentinel), or to one
     shard primary of a cluster."""
 
-    __slots__ = ("name", "pubsub", "task", "lock")
+    __slots__ = ("name", "pubsub", "task", "lock", "server")
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.server: tuple[Any, ...] | None = None  # where it last connected
         self.pubsub: PubSub | None = None
         self.task: asyncio.Task | None = None
         # Serialises (un)subscribing on the connection with the listener's own subscribing.
@@ -94,6 +97,7 @@ class RedisBroker(Broker):
         self._connector = connector
         self._sharded = connector.sharded
         self._links: dict[str, _Link] = {}
+        self._shards_seen: set[str] = set()  # every shard primary a link has reached
         self._listener: asyncio.Task | None = None  # that of the link with the control channel
         self._sync_tasks: set[asyncio.Task] = set()
         self.connected = asyncio.Event()
@@ -151,6 +155,7 @@ class RedisBroker(Broker):
 
     # --- subscribing -------------------------------------------------------------------------
     async def start(self) -> None:
+        self._shards_seen.update(self._connector.primaries())
         self._listener = self._link(self._connector.shard_of(self._control_channel)).task
 
     async def close(self) -> None:
@@ -283,7 +288,7 @@ class RedisBroker(Broker):
                         await self._sub(pubsub, *late)
                     link.pubsub = pubsub
                 rooms = [r for r, s in self._streams.items() if s.link == link.name]
-                await self._arrived(rooms, _server_of(pubsub))
+                await self._arrived(rooms, _server_of(pubsub), link)
                 if failures:
                     log.info("pub/sub reconnected; syncing %d room(s)", len(rooms))
                 failures = 0
@@ -346,7 +351,7 @@ class RedisBroker(Broker):
                     continue  # its listener subscribes them when it connects
                 try:
                     await self._sub(target.pubsub, *(self.keys(r).channel for r in rooms))
-                    await self._arrived(rooms, _server_of(target.pubsub))
+                    await self._arrived(rooms, _server_of(target.pubsub), target)
                 except (EngineUnavailable, *UNREACHABLE) as exc:
                     log.warning("could not move rooms to %s yet: %s", name, exc)
                     continue
@@ -354,19 +359,31 @@ class RedisBroker(Broker):
                 if room in self._streams:
                     self._start_sync(room)
 
-    async def _arrived(self, rooms: list[str], server: tuple[Any, ...]) -> None:
-        """`rooms` are now followed through `server`. Those followed through another server
-        before may have lost events there (a failover): their streams get a new epoch."""
-        renew = [r for r in rooms if (s := self._streams.get(r)) is not None
-                 and s.server is not None and s.server != server and s.epoch is not None]
+    async def _arrived(self, rooms: list[str], server: tuple[Any, ...], link: _Link) -> None:
+        """`rooms` are now followed through `server`, on `link`. After a failover the new
+        primary may lack events the old one published: the streams of the rooms followed
+        through another server before get a new epoch, and so do those of every room of the
+        shard when the link itself came back to another server, or is a shard never seen
+        before (a promoted replica), so that a client coming back later resyncs too."""
+        renew = {r for r in rooms if (s := self._streams.get(r)) is not None
+                 and s.server is not None and s.server != server}
+        failover = ((link.server is not None and link.server != server)
+                    or link.name not in self._shards_seen)
+        link.server = server
+        self._shards_seen.add(link.name)
+        if failover:
+            indexed = await self._redis.smembers(self.keyspace.rooms)
+            renew.update(room for room in map(as_text, indexed)
+                         if self._connector.shard_of(self.keys(room).channel) == link.name)
         if renew:
             log.warning("Redis moved to %s (a failover?): new epochs for %d room(s)",
                         server, len(renew))
+            generation = ":".join(str(part) for part in server if part is not None)
             calls = []
             for room in renew:
                 k = self.keys(room)
                 calls.append(self._scripts.stream_renew(
-                    keys=k.stream, args=[*self.stream_args(k), self._streams[room].epoch]))
+                    keys=[*k.stream, k.record], args=[*self.stream_args(k), generation]))
             await asyncio.gather(*calls)  # one pipeline (redis_batch.py)
         for room in rooms:
             if (stream := self._streams.get(room)) is not None:

@@ -117,6 +117,12 @@ class Connector:
         assert node is not None
         return node.name
 
+    def primaries(self) -> list[str]:
+        """The shard primaries' names, as the slot map last read."""
+        if self._cluster is None:
+            return ["main"]
+        return [node.name for node in self._cluster.get_primaries()]
+
     def shard_client(self, name: str, fallback: Redis) -> Redis:
         """The client of a shard's subscriber connection (`fallback` without shards)."""
         if self._cluster is None:

@@ -11,7 +11,7 @@ import pytest
 
 from liveroom.engine import create_engine
 
-from ..conftest import Recorder
+from ..conftest import Recorder, demo_room
 from ..helpers import eventually
 from .conftest import in_thread
 
@@ -46,6 +46,14 @@ async def test_events_lost_in_a_failover_reset_the_followers(deployment, make_se
         engine.broker.attach(Recorder())
         await engine.start()
     try:
+        await a.store.create_room(demo_room())
+        # A room nobody follows, on the same primary (on a cluster: the same shard).
+        home = primary_of(a.broker.keys(ROOM).seq)
+        other = next(f"quiet{i}" for i in range(1000)
+                     if primary_of(a.broker.keys(f"quiet{i}").seq) is home)
+        await a.store.create_room(demo_room(other, title="Quiet", country="Chile",
+                                            country_code="CL"))
+        quiet = await a.broker.position(other)
         await b.broker.subscribe(ROOM)
         for i in range(3):
             await a.broker.publish(ROOM, {"type": "t", "n": i})
@@ -80,6 +88,9 @@ async def test_events_lost_in_a_failover_reset_the_followers(deployment, make_se
         # The new primary numbered these 4 and 5 again (its counter stopped at 3). b has
         # delivered 4 and 5 already: only a reset makes them reach its clients.
         await eventually(lambda: b.broker.handler.resets, timeout=15, what="a reset")
+        # The room nobody followed was renewed too: a client coming back to it with a
+        # position from before the failover resyncs.
+        assert (await a.broker.position(other)).epoch != quiet.epoch
         await a.broker.publish(ROOM, {"type": "t", "n": "after-3"})
         await eventually(lambda: b.broker.handler.events[-1][2]["n"] == "after-3",
                          what="delivery after the reset")
