@@ -19,6 +19,7 @@ follower, and each client resuming with the old epoch, resynchronises instead.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 from typing import Any
@@ -378,7 +379,9 @@ class RedisBroker(Broker):
         if renew:
             log.warning("Redis moved to %s (a failover?): new epochs for %d room(s)",
                         server, len(renew))
-            generation = ":".join(str(part) for part in server if part is not None)
+            # Short and URL-safe: clients send the epoch back (at most 32 characters).
+            address = ":".join(str(part) for part in server if part is not None)
+            generation = hashlib.blake2s(address.encode(), digest_size=4).hexdigest()
             calls = []
             for room in renew:
                 k = self.keys(room)
