@@ -1,22 +1,34 @@
-"""Media relay benchmark: one publisher (640x480, 30 fps, about 1 Mbps VP8, plus Opus) and N
-viewers through a real `liveroom serve`, forwarding (the default) or transcoding (aiortc's
-decode and re-encode per viewer, LIVEROOM_MEDIA_TRANSCODE=1) for comparison.
+"""Media relay benchmark: one publisher (640x480, 30 fps, about 1 Mbps VP8 or H.264, plus Opus)
+and N viewers through real `liveroom serve` processes.
 
-    python bench/media.py                       # N = 1, 10, 50, forwarding
+    python bench/media.py                           # N = 10, 50: lean and aiortc's sender
+    python bench/media.py --viewers 50 --forward lean --seconds 20
     python bench/media.py --viewers 1 10 --transcode
-    python bench/media.py --viewers 50 --seconds 20
-    python bench/media.py --demo                # the demo hosts' cost, idle and watched
+    python bench/media.py --instances 3 --viewers 60  # A, B, C on one Redis, + capacity
+    python bench/media.py --capacity 50 100 150 200   # the largest N at >= 29 fps
+    python bench/media.py --demo                    # the demo hosts' cost, idle and watched
 
-Three kinds of processes, so that only the server's own work is measured: the server; a
+Three kinds of processes, so that only the server's own work is measured: the server(s); a
 publisher that sends a pre-encoded loop in real time (no encoding while measuring); and viewer
-processes whose viewers count the frames they receive without decoding them, except one
-sample viewer that decodes every picture and checks its pattern (the frame number written in
-blocks, as in tests/signaling/clients.py). All traffic stays on 127.0.0.1.
+processes. Viewers are cheap: each takes its SRTP packets straight off its ICE socket, decrypts
+them and counts whole frames (marker bits) and gaps in the sequence numbers, without aiortc's
+jitter buffer, depacketizer or decoder; one sample viewer decodes every picture and checks its
+pattern (the frame number written in blocks, as in tests/signaling/clients.py). All traffic
+stays on 127.0.0.1.
 
 Printed per N: server CPU per viewer (the server's CPU with N viewers minus with none, over
-N, in % of one core), frames delivered per viewer per second (mean and the slowest viewer),
-time to first frame (p50, p95: from sending the WHEP offer to the first whole frame), the
-server's resident memory, and the sample viewer's pattern check.
+N, in % of one core), frames per viewer per second (mean, median and the slowest viewer),
+frames lost (frames with a packet missing), time to first frame (p50, p95: from sending the
+WHEP offer to the first whole frame), the server's resident memory, the load generator's CPU
+(all viewer processes, % of one core), how busy the whole machine was (all cores, whatever
+ran: on a shared machine other work shows here) and the sample viewer's pattern check; then
+the floor: SRTP-protect and sendto of the same packet sequence in a tight loop on one socket,
+per viewer.
+
+With --instances 3, per instance (A holds the publisher): its viewers, the sessions it serves,
+its CPU and CPU per served viewer, fps (slowest, median), frames lost, first frame p50/p95 and
+how much later the same frames reach its viewers than A's (a relay leg's latency, once legs
+exist); then the floor, and the capacity search of one instance.
 """
 
 from __future__ import annotations
@@ -54,6 +66,14 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_times() -> tuple[float, float]:
+    """(busy, all) jiffies of every core since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
 
 
 def rss_mib(pid: int) -> float:
@@ -116,11 +136,12 @@ def read_pattern(frame) -> int | None:
                if luma[(BLOCK // 2) * line + bit * BLOCK + BLOCK // 2] > 128)
 
 
-def encoded_loop() -> list[bytes]:
-    """LOOP frames of VP8 at BITRATE, a keyframe every two seconds; cached on disk."""
+def encoded_loop(codec: str = "vp8") -> list[bytes]:
+    """LOOP frames at BITRATE, a keyframe every two seconds; cached on disk. H.264 as OBS sends
+    it: no B-frames, Annex B, SPS/PPS with every keyframe."""
     import av
 
-    cache = Path(tempfile.gettempdir()) / f"liveroom-bench-vp8-{W}x{H}-{LOOP}.bin"
+    cache = Path(tempfile.gettempdir()) / f"liveroom-bench-{codec}-{W}x{H}-{LOOP}.bin"
     if cache.exists():
         data = cache.read_bytes()
         out, pos = [], 0
@@ -129,14 +150,23 @@ def encoded_loop() -> list[bytes]:
             out.append(data[pos + 4:pos + 4 + size])
             pos += 4 + size
         return out
-    codec = av.CodecContext.create("libvpx", "w")
-    codec.width, codec.height, codec.pix_fmt = W, H, "yuv420p"
-    codec.bit_rate = BITRATE
-    codec.time_base = fractions.Fraction(1, FPS)
-    codec.framerate = fractions.Fraction(FPS, 1)
-    codec.gop_size = 2 * FPS
-    codec.options = {"deadline": "realtime", "cpu-used": "4", "lag-in-frames": "0",
-                     "minrate": str(BITRATE), "maxrate": str(BITRATE), "bufsize": str(BITRATE)}
+    if codec == "h264":
+        encoder = av.CodecContext.create("libx264", "w")
+        encoder.options = {"preset": "veryfast", "tune": "zerolatency", "g": str(2 * FPS),
+                           "keyint_min": str(2 * FPS), "sc_threshold": "0", "bf": "0",
+                           "profile": "baseline", "nal-hrd": "cbr",
+                           "x264-params": f"vbv-maxrate={BITRATE // 1000}:"
+                                          f"vbv-bufsize={BITRATE // 1000}:repeat-headers=1"}
+    else:
+        encoder = av.CodecContext.create("libvpx", "w")
+        encoder.options = {"deadline": "realtime", "cpu-used": "4", "lag-in-frames": "0",
+                           "minrate": str(BITRATE), "maxrate": str(BITRATE),
+                           "bufsize": str(BITRATE)}
+        encoder.gop_size = 2 * FPS
+    encoder.width, encoder.height, encoder.pix_fmt = W, H, "yuv420p"
+    encoder.bit_rate = BITRATE
+    encoder.time_base = fractions.Fraction(1, FPS)
+    encoder.framerate = fractions.Fraction(FPS, 1)
     noise = bytes(96 + (b & 0x3F) for b in os.urandom(W * 400))
     packets: list[bytes] = []
     for n in range(LOOP):
@@ -144,14 +174,18 @@ def encoded_loop() -> list[bytes]:
         frame.pts = n
         if n % (2 * FPS) == 0:
             frame.pict_type = av.video.frame.PictureType.I
-        packets += [bytes(p) for p in codec.encode(frame)]
-    packets += [bytes(p) for p in codec.encode(None)]
+        packets += [bytes(p) for p in encoder.encode(frame)]
+    packets += [bytes(p) for p in encoder.encode(None)]
     cache.write_bytes(b"".join(len(p).to_bytes(4, "big") + p for p in packets))
     return packets
 
 
+def kbps(packets: list[bytes]) -> int:
+    return round(sum(map(len, packets)) * 8 / (len(packets) / FPS) / 1000)
+
+
 # --- the publisher process -------------------------------------------------------------------
-async def publisher_main(url: str, token: str) -> None:
+async def publisher_main(url: str, token: str, codec: str) -> None:
     import aiohttp
     import av
     from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
@@ -180,11 +214,13 @@ async def publisher_main(url: str, token: str) -> None:
             self.i += 1
             return packet
 
-    video = encoded_loop()
+    video = encoded_loop(codec)
+    mime = {"vp8": "video/VP8", "h264": "video/H264"}[codec]
     pc = RTCPeerConnection()
     transceiver = pc.addTransceiver(Loop("video", video, 90000, 1 / FPS), direction="sendonly")
-    transceiver.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs
-                                     if c.mimeType == "video/VP8"])
+    transceiver.setCodecPreferences([
+        c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == mime
+        and c.parameters.get("profile-level-id", "42e01f") == "42e01f"])
     pc.addTransceiver(Loop("audio", list(beep_packets()), 48000, 0.02), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
     async with aiohttp.ClientSession() as http:
@@ -192,32 +228,87 @@ async def publisher_main(url: str, token: str) -> None:
                 "Content-Type": "application/sdp", "Authorization": f"Bearer {token}"}) as r:
             assert r.status == 201, await r.text()
             answer = await r.text()
+            location = r.headers["Location"]
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-    bytes_per_second = sum(map(len, video)) * 8 / (len(video) / FPS)
-    print(json.dumps({"publisher": "live", "kbps": round(bytes_per_second / 1000)}), flush=True)
+    print(json.dumps({"publisher": "live", "kbps": kbps(video),
+                      "instance": location.rsplit("/", 1)[1].rsplit("-", 1)[0]}), flush=True)
     await asyncio.Event().wait()
 
 
 # --- the viewer processes --------------------------------------------------------------------
+class Counter:
+    """One cheap viewer: whole video frames (marker bits on the video payload type) and the
+    frames that had a packet missing, from its decrypted RTP."""
+
+    def __init__(self) -> None:
+        self.frames = self.lost = 0
+        self.first: float | None = None
+        self.start = 0.0
+        self.video_pt: int | None = None
+        self.instance = ""  # the instance that holds the session (serves its media)
+        self.arrivals: dict[str, float] | None = None  # frame's last bytes -> when (sampled)
+        self._next: int | None = None
+        self._gap = False
+
+    def on_rtp(self, data: bytes) -> None:
+        if data[1] & 0x7F != self.video_pt:
+            return
+        seq = int.from_bytes(data[2:4], "big")
+        if self._next is not None and seq != self._next:
+            if (seq - self._next) & 0xFFFF >= 0x8000:
+                return  # late or repeated
+            self._gap = True
+        self._next = (seq + 1) & 0xFFFF
+        if data[1] & 0x80:
+            if self._gap:
+                self.lost += 1
+                self._gap = False
+                return
+            self.frames += 1
+            if self.first is None:
+                self.first = time.monotonic() - self.start
+            if self.arrivals is not None:
+                # The end of a frame is the same bytes for every viewer on every instance: a
+                # stamp to compare one frame's arrival through different instances.
+                self.arrivals[data[-24:].hex()] = time.monotonic()
+
+    def on_frame(self) -> None:  # the decoding sample viewer
+        self.frames += 1
+        if self.first is None:
+            self.first = time.monotonic() - self.start
+
+
+def count_after_srtp(pc, counter: Counter) -> None:
+    """Take the viewer's RTP off its ICE connection, decrypt it and count it, before aiortc's
+    receiver sees it (the bench's own shortcut: RTCP and DTLS still go to aiortc)."""
+    transceiver = pc.getTransceivers()[0]
+    dtls = transceiver.receiver.transport
+    connection = dtls.transport.iceGatherer._connection
+    original = connection.data_received
+
+    def data_received(data: bytes, component: int) -> None:
+        srtp = dtls._rx_srtp
+        if srtp is not None and len(data) > 12 and 127 < data[0] < 192 and not (
+                192 <= data[1] <= 223):
+            try:
+                counter.on_rtp(srtp.unprotect(data))
+            except Exception:
+                counter._gap = True
+            return
+        original(data, component)
+
+    connection.data_received = data_received
+
+
 async def viewers_main(url: str, count: int, sample: bool) -> None:
     """`count` viewers; on "report" (a line on stdin) print their counters as JSON."""
     import aiohttp
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
-    from signaling.aiortc_forwarding import restrict_host_addresses, tap_receiver
+    from signaling.aiortc_forwarding import restrict_host_addresses
 
     restrict_host_addresses(["127.0.0.1"])
     viewers = []
-
-    class Counter:
-        def __init__(self):
-            self.frames, self.first, self.start = 0, None, None
-
-        def on_frame(self, mime, data, ts):
-            self.frames += 1
-            if self.first is None:
-                self.first = time.monotonic() - self.start
-
     checked = {"frames": 0, "valid": 0, "ordered": 0, "last": None}
 
     async def decode(track, counter):
@@ -226,7 +317,7 @@ async def viewers_main(url: str, count: int, sample: bool) -> None:
                 frame = await track.recv()
             except Exception:
                 return
-            counter.on_frame("video", b"", 0)
+            counter.on_frame()
             checked["frames"] += 1
             n = read_pattern(frame)
             if n is not None:
@@ -242,14 +333,19 @@ async def viewers_main(url: str, count: int, sample: bool) -> None:
             pc.addTransceiver("audio", direction="recvonly")
             counter = Counter()
             decoding = sample and i == 0
-            if not decoding:
-                tap_receiver(video.receiver, counter.on_frame)
+            if i == 1:
+                counter.arrivals = {}
             await pc.setLocalDescription(await pc.createOffer())
+            if not decoding:
+                count_after_srtp(pc, counter)
             counter.start = time.monotonic()
             async with http.post(url, data=pc.localDescription.sdp,
                                  headers={"Content-Type": "application/sdp"}) as r:
                 assert r.status == 201, await r.text()
                 answer = await r.text()
+                counter.instance = r.headers["Location"].rsplit("/", 1)[1].rsplit("-", 1)[0]
+            m_video = next(line for line in answer.splitlines() if line.startswith("m=video"))
+            counter.video_pt = int(m_video.split()[3])
             await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
             task = asyncio.ensure_future(decode(video.receiver.track, counter)) if decoding \
                 else None
@@ -262,9 +358,16 @@ async def viewers_main(url: str, count: int, sample: bool) -> None:
                 return
             print(json.dumps({
                 "frames": [c.frames for _pc, c, _t in viewers],
+                "lost": [c.lost for _pc, c, _t in viewers],
                 "first": [c.first for _pc, c, _t in viewers],
+                "instance": [c.instance for _pc, c, _t in viewers],
+                "arrivals": next((c.arrivals for _pc, c, _t in viewers
+                                  if c.arrivals is not None), {}),
                 "sample": checked if sample else None,
             }), flush=True)
+            for _pc, c, _t in viewers:
+                if c.arrivals is not None:
+                    c.arrivals = {}
 
 
 # --- the orchestration -----------------------------------------------------------------------
@@ -300,7 +403,8 @@ class Proc:
                 self.proc.wait()
 
 
-def start_server(port: int, data_dir: str, transcode: bool, demo: bool = False
+def start_server(port: int, data_dir: str, *, transcode: bool = False, demo: bool = False,
+                 forward: str = "lean", redis: tuple[str, str] | None = None
                  ) -> subprocess.Popen:
     env = {**os.environ, "LIVEROOM_SECRET": SECRET, "LIVEROOM_PORT": str(port),
            "LIVEROOM_DEMO": "1" if demo else "0",
@@ -308,8 +412,11 @@ def start_server(port: int, data_dir: str, transcode: bool, demo: bool = False
            "LIVEROOM_LOG_LEVEL": "WARNING", "LIVEROOM_MAX_PEERS": "1000",
            # Every bench viewer is a guest from 127.0.0.1.
            "LIVEROOM_GUEST_PEERS_PER_ADDRESS": "0", "LIVEROOM_GUEST_PEERS_PER_ROOM": "0",
-           "LIVEROOM_MEDIA_TRANSCODE": "1" if transcode else "0"}
+           "LIVEROOM_MEDIA_TRANSCODE": "1" if transcode else "0",
+           "LIVEROOM_MEDIA_FORWARD": forward}
     env.pop("LIVEROOM_REDIS_URL", None)
+    if redis is not None:
+        env["LIVEROOM_REDIS_URL"], env["LIVEROOM_REDIS_NAMESPACE"] = redis
     proc = subprocess.Popen([sys.executable, "-m", "liveroom.server", "serve"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
@@ -351,59 +458,299 @@ def measure_cpu(pid: int, seconds: float) -> float:
     return (cpu_seconds(pid) - before) / (time.monotonic() - start) * 100
 
 
-def run(n: int, seconds: float, transcode: bool) -> dict:
+def median(values: list[float]) -> float:
+    return percentile(values, 50)
+
+
+def start_viewers(bases: list[str], n: int) -> list[tuple[str, Proc]]:
+    """n viewers spread evenly over `bases`, VIEWERS_PER_PROCESS a process; the first
+    process's first viewer decodes (the sample)."""
+    groups: list[tuple[str, Proc]] = []
+    shares = [n // len(bases) + (1 if i < n % len(bases) else 0) for i in range(len(bases))]
+    for base, share in zip(bases, shares):
+        while share > 0:
+            size = min(share, VIEWERS_PER_PROCESS)
+            groups.append((base, Proc([sys.executable, __file__, "--role", "viewers", base,
+                                       str(size), "sample" if not groups else "-"])))
+            share -= size
+    for _base, group in groups:
+        group.read(timeout=300)
+    return groups
+
+
+def watch(servers: dict[str, int], groups: list[tuple[str, Proc]], seconds: float) -> dict:
+    """Every server's CPU and every viewer's counters over one window."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # every viewer connected and past its first frames
+        time.sleep(2)
+        if all(t is not None for _b, g in groups for t in g.ask()["first"]):
+            break
+    first = [g.ask() for _b, g in groups]
+    load = [g.proc.pid for _b, g in groups]
+    before = {name: cpu_seconds(pid) for name, pid in servers.items()}
+    load_before, start = sum(cpu_seconds(pid) for pid in load), time.monotonic()
+    busy_before, all_before = machine_times()
+    time.sleep(seconds)
+    busy_after, all_after = machine_times()
+    last = [g.ask() for _b, g in groups]
+    elapsed = time.monotonic() - start
+    cpu = {name: (cpu_seconds(pid) - before[name]) / elapsed * 100
+           for name, pid in servers.items()}
+    load_busy = (sum(cpu_seconds(pid) for pid in load) - load_before) / elapsed * 100
+    viewers = []  # (base posted to, instance holding it, fps, lost, first frame)
+    for (base, _g), f, lst in zip(groups, first, last):
+        for i in range(len(lst["frames"])):
+            viewers.append((base, lst["instance"][i],
+                            (lst["frames"][i] - f["frames"][i]) / elapsed,
+                            lst["lost"][i] - f["lost"][i], lst["first"][i]))
+    sample = last[0]["sample"]
+    arrivals = [(base, lst["arrivals"]) for (base, _g), lst in zip(groups, last)]
+    return {"cpu": cpu, "load": load_busy, "load_per_process": load_busy / len(load),
+            "viewers": viewers, "arrivals": arrivals,
+            # every core of the machine, whoever keeps it busy (other work included)
+            "machine": (busy_after - busy_before) / max(1, all_after - all_before) * 100,
+            "sample": f"{sample['valid']}/{sample['frames']} pattern, "
+                      f"{sample['ordered']} in order"}
+
+
+def run(n: int, seconds: float, *, transcode: bool = False, forward: str = "lean",
+        codec: str = "vp8", redis: tuple[str, str] | None = None) -> dict:
     from liveroom.domain import auth
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = tempfile.mkdtemp(prefix="liveroom-bench-")
-    server = start_server(port, data_dir, transcode)
+    server = start_server(port, data_dir, transcode=transcode, forward=forward, redis=redis)
     procs: list[Proc] = []
     try:
         create_room(base)
         host = auth.mint(SECRET, room=ROOM, role="host", user_id="bench-host")
-        publisher = Proc([sys.executable, __file__, "--role", "publisher", base, host])
+        publisher = Proc([sys.executable, __file__, "--role", "publisher", base, host, codec])
         procs.append(publisher)
-        kbps = publisher.read()["kbps"]
+        rate = publisher.read()["kbps"]
         time.sleep(2)
         idle = measure_cpu(server.pid, min(seconds, 5))
-        groups = []
-        left = n
-        while left > 0:
-            size = min(left, VIEWERS_PER_PROCESS)
-            groups.append(Proc([sys.executable, __file__, "--role", "viewers", base, str(size),
-                                "sample" if not groups else "-"]))
-            left -= size
-        procs += groups
-        for group in groups:
-            group.read(timeout=300)
-        time.sleep(3)  # every viewer connected and past its first frames
-        first = [g.ask() for g in groups]
-        load = [g.proc.pid for g in groups]
-        cpu_before, start = cpu_seconds(server.pid), time.monotonic()
-        load_before = sum(cpu_seconds(pid) for pid in load)
-        time.sleep(seconds)
-        last = [g.ask() for g in groups]
-        elapsed = time.monotonic() - start
-        busy = (cpu_seconds(server.pid) - cpu_before) / elapsed * 100
-        load_busy = (sum(cpu_seconds(pid) for pid in load) - load_before) / elapsed * 100
-        rates = [(b - a) / elapsed for f, l in zip(first, last)
-                 for a, b in zip(f["frames"], l["frames"])]
-        firsts = [t for l in last for t in l["first"] if t is not None]
-        sample = last[0]["sample"]
+        groups = start_viewers([base], n)
+        procs += [g for _b, g in groups]
+        seen = watch({"A": server.pid}, groups, seconds)
+        rates = [v[2] for v in seen["viewers"]]
+        firsts = [v[4] for v in seen["viewers"] if v[4] is not None]
+        busy = seen["cpu"]["A"]
         return {
-            "n": n, "mode": "transcode" if transcode else "forward", "kbps": kbps,
+            "n": n, "mode": "transcode" if transcode else forward, "kbps": rate,
             "idle_cpu": idle, "cpu": busy, "per_viewer": (busy - idle) / n,
-            "fps_mean": sum(rates) / len(rates), "fps_min": min(rates),
+            "fps_mean": sum(rates) / len(rates), "fps_median": median(rates),
+            "fps_min": min(rates), "lost": sum(v[3] for v in seen["viewers"]),
+            "below": sum(1 for rate in rates if rate < 29),
             "ttff_p50": percentile(firsts, 50), "ttff_p95": percentile(firsts, 95),
-            "never": n - len(firsts), "rss": rss_mib(server.pid), "load": load_busy,
-            "sample": f"{sample['valid']}/{sample['frames']} pattern, "
-                      f"{sample['ordered']} in order",
+            "never": n - len(firsts), "rss": rss_mib(server.pid), "load": seen["load"],
+            "load_per_process": seen["load_per_process"], "sample": seen["sample"],
+            "machine": seen["machine"],
         }
     finally:
         for proc in procs:
             proc.stop()
         stop_server(server, data_dir)
+
+
+# --- the floor -------------------------------------------------------------------------------
+DRAIN = """
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1], flush=True)
+while True:
+    s.recv(2048)
+"""
+
+
+def floor(codec: str, seconds: float = 3.0) -> float:
+    """% of a core per viewer for nothing but SRTP-protecting and sending a viewer's packets:
+    one second of the publisher's stream (30 video frames, 50 Opus packets) as RTP, protected
+    with pylibsrtp (the profile aiortc picks) and sent with sendto on one UDP socket, in a
+    tight loop, to a socket another process reads (on loopback the sender's CPU also carries
+    the delivery, as the server's does for its viewers)."""
+    import pylibsrtp
+    from aiortc.rtcdtlstransport import SRTP_PROFILES
+
+    from signaling.aiortc_forwarding import packetizer
+    from signaling.demo_host import beep_packets
+    from signaling.rtp_fanout import RtpStream
+
+    video = encoded_loop(codec)
+    packetize = packetizer({"vp8": "video/VP8", "h264": "video/H264"}[codec])
+    stream, sound = RtpStream(0x1234, 96), RtpStream(0x5678, 111)
+    packets: list[bytes] = []
+    for i in range(FPS):
+        packets += stream.frame(packetize(video[i], i), i * 3000)
+    for i, opus in enumerate(beep_packets()):
+        packets += sound.frame([opus], i * 960)
+    profile = SRTP_PROFILES[0]
+    policy = pylibsrtp.Policy(key=os.urandom(profile.key_length + profile.salt_length),
+                              ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND,
+                              srtp_profile=profile.libsrtp_profile)
+    policy.allow_repeat_tx = True  # the same packets again and again
+    policy.window_size = 4096  # more packets a second than the default window
+    session = pylibsrtp.Session(policy)
+    drain = subprocess.Popen([sys.executable, "-c", DRAIN], stdout=subprocess.PIPE, text=True)
+    address = ("127.0.0.1", int(drain.stdout.readline()))
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    out.setblocking(False)
+    protect, sendto = session.protect, out.sendto
+    rounds, start = 0, time.process_time()
+    while time.process_time() - start < seconds:
+        for packet in packets:
+            try:
+                sendto(protect(packet), address)
+            except BlockingIOError:
+                pass
+        rounds += 1
+    used = time.process_time() - start
+    drain.kill()
+    drain.wait()
+    out.close()
+    return used / rounds * 100  # CPU seconds per viewer-second, in % of a core
+
+
+# --- three instances -------------------------------------------------------------------------
+def run_three(n: int, seconds: float, forward: str, codec: str) -> dict:
+    """Instances A, B, C on one Redis; the publisher on A; n viewers spread over A, B, C."""
+    import redis
+
+    from liveroom.domain import auth
+
+    namespace = f"lrbench{os.getpid()}"
+    url = os.environ.get("LIVEROOM_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+    names = ["A", "B", "C"]
+    ports = [free_port() for _ in names]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    dirs = [tempfile.mkdtemp(prefix="liveroom-bench-") for _ in names]
+    servers = [start_server(port, d, forward=forward, redis=(url, namespace))
+               for port, d in zip(ports, dirs)]
+    procs: list[Proc] = []
+    try:
+        create_room(bases[0])
+        host = auth.mint(SECRET, room=ROOM, role="host", user_id="bench-host")
+        publisher = Proc([sys.executable, __file__, "--role", "publisher", bases[0], host,
+                          codec])
+        procs.append(publisher)
+        live = publisher.read()
+        time.sleep(2)
+        pids = dict(zip(names, (s.pid for s in servers)))
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        time.sleep(min(seconds, 5))
+        idle = {name: (cpu_seconds(pid) - before[name]) / min(seconds, 5) * 100
+                for name, pid in pids.items()}
+        groups = start_viewers(bases, n)
+        procs += [g for _b, g in groups]
+        seen = watch(pids, groups, seconds)
+        # Which instance holds each viewer's session (and so serves its media): A's id is in
+        # the publisher's session; B's and C's, in their own viewers' sessions if they serve.
+        ids = {"A": {live["instance"]}}
+        for name, base in zip(names[1:], bases[1:]):
+            ids[name] = {v[1] for v in seen["viewers"] if v[0] == base} - ids["A"]
+        reference = [a for b, a in seen["arrivals"] if b == bases[0] and a]
+        rows = []
+        for name, base in zip(names, bases):
+            mine = [v for v in seen["viewers"] if v[0] == base]
+            rates = [v[2] for v in mine]
+            firsts = [v[4] for v in mine if v[4] is not None]
+            serves = sum(1 for v in seen["viewers"] if v[1] in ids[name])
+            theirs = [a for b, a in seen["arrivals"] if b == base and a]
+            rows.append({
+                "name": name, "viewers": len(mine), "cpu": seen["cpu"][name],
+                "idle": idle[name], "serves": serves,
+                "per_viewer": (seen["cpu"][name] - idle[name]) / serves if serves else None,
+                "fps_min": min(rates), "fps_median": median(rates),
+                "lost": sum(v[3] for v in mine), "never": len(mine) - len(firsts),
+                "ttff_p50": percentile(firsts, 50), "ttff_p95": percentile(firsts, 95),
+                "later": None if name == "A" or not reference or not theirs
+                else later_than(theirs[0], reference[0]),
+            })
+        total = sum(seen["cpu"][x] - idle[x] for x in names) / n
+        legs = any(row["serves"] for row in rows[1:])
+        alone = None
+        if legs:  # A with as many viewers as it serves plus one per leg, to price a leg
+            legs_open = sum(1 for row in rows[1:] if row["serves"])
+            # on the same engine as A (Redis), its own namespace
+            alone = run(rows[0]["serves"] + legs_open, seconds, forward=forward, codec=codec,
+                        redis=(url, f"{namespace}a"))
+        return {"rows": rows, "kbps": live["kbps"], "load": seen["load"], "legs": legs,
+                "machine": seen["machine"],
+                "alone": alone,
+                "load_per_process": seen["load_per_process"], "sample": seen["sample"],
+                "per_viewer_all": total}
+    finally:
+        for proc in procs:
+            proc.stop()
+        for server, d in zip(servers, dirs):
+            stop_server(server, d)
+        client = redis.Redis.from_url(url)
+        for pattern in (f"{namespace}:*", f"{namespace}a:*"):
+            for key in client.scan_iter(pattern, count=1000):
+                client.delete(key)
+        client.close()
+
+
+def later_than(theirs: dict[str, float], reference: dict[str, float]) -> float | None:
+    """Median of how much later the same frames reached `theirs` than `reference` (s)."""
+    gaps = [theirs[k] - reference[k] for k in theirs.keys() & reference.keys()
+            if abs(theirs[k] - reference[k]) < 1.0]
+    return median(gaps) if gaps else None
+
+
+def print_three(r: dict, n: int, seconds: float, codec: str, forward: str) -> None:
+    print(f"Three instances on one Redis, {forward} forwarding: publisher on A ({W}x{H} {FPS} fps "
+          f"{codec.upper()} {r['kbps']} kbps + Opus), {n} viewers spread over A, B, C; "
+          f"{seconds:.0f} s window")
+    print(f"{'instance':>8} {'viewers':>7} {'serves':>6} {'CPU':>7} {'CPU/served':>10} "
+          f"{'fps min':>7} {'fps med':>7} {'lost':>5} {'TTFF p50':>9} {'TTFF p95':>9} "
+          f"{'later than A':>12}")
+    for row in r["rows"]:
+        never = f"  ({row['never']} never got a frame)" if row["never"] else ""
+        per = "-" if row["per_viewer"] is None else f"{row['per_viewer']:.2f}%"
+        later = "-" if row["later"] is None else f"{row['later'] * 1000:.1f}ms"
+        print(f"{row['name']:>8} {row['viewers']:>7} {row['serves']:>6} "
+              f"{row['cpu']:>6.1f}% {per:>10} {row['fps_min']:>7.1f} "
+              f"{row['fps_median']:>7.1f} {row['lost']:>5} {row['ttff_p50'] * 1000:>7.0f}ms "
+              f"{row['ttff_p95'] * 1000:>7.0f}ms {later:>12}{never}")
+    print(f"  all instances: {r['per_viewer_all']:.2f}% of a core per viewer; load generator "
+          f"{r['load']:.0f}% ({r['load_per_process']:.0f}% per viewer process); machine "
+          f"{r['machine']:.0f}% busy; sample viewer {r['sample']}")
+    if not r["legs"]:
+        print("  no relay legs opened: B and C routed their viewers' media to A (serves = "
+              "sessions held); 'later than A' is only the order of A's fan-out; a leg's cost "
+              "and its added latency: n/a")
+    else:
+        a, alone = r["rows"][0], r["alone"]
+        legs = sum(1 for row in r["rows"][1:] if row["serves"])
+        per_leg = ((a["cpu"] - a["idle"]) - a["serves"] * alone["per_viewer"]) / legs
+        print(f"  A with {a['serves']} viewers + {legs} legs: {a['cpu'] - a['idle']:.1f}%; A alone "
+              f"with {alone['n']} viewers: {alone['cpu'] - alone['idle_cpu']:.1f}%: a leg costs "
+              f"{per_leg:.2f}% against {alone['per_viewer']:.2f}% per viewer; a leg adds the "
+              "'later than A' column")
+
+
+# --- capacity --------------------------------------------------------------------------------
+def capacity(steps: list[int], seconds: float, codec: str) -> tuple[int | None, str]:
+    """The largest N of `steps` one instance serves with every viewer at >= 29 fps while no
+    viewer process is saturated (under 85 % of a core); why it stopped."""
+    best = None
+    for n in steps:
+        r = run(n, seconds, forward="lean", codec=codec)
+        line = (f"  {n:>4} viewers: server {r['cpu']:.0f}%, {r['per_viewer']:.2f}% per viewer, "
+                f"fps median {r['fps_median']:.1f}, slowest {r['fps_min']:.1f} "
+                f"({r['below']} under 29), {r['lost']} frames lost, TTFF p95 "
+                f"{r['ttff_p95'] * 1000:.0f}ms, load generator {r['load_per_process']:.0f}% "
+                f"per process, machine {r['machine']:.0f}% busy")
+        print(line, flush=True)
+        if r["load_per_process"] > 85:
+            return best, f"the load generator saturated at {n} viewers"
+        if r["fps_min"] < 29:
+            saturated = " with the machine saturated" if r["machine"] > 90 else ""
+            return best, f"the slowest viewer got {r['fps_min']:.1f} fps at {n}{saturated}"
+        best = n
+    return best, "every step held (try more)"
 
 
 def run_demo(seconds: float) -> None:
@@ -414,7 +761,7 @@ def run_demo(seconds: float) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = tempfile.mkdtemp(prefix="liveroom-bench-")
-    server = start_server(port, data_dir, False, demo=True)
+    server = start_server(port, data_dir, demo=True)
     groups: list[Proc] = []
     try:
         time.sleep(5)  # the demo hosts claim their rooms
@@ -443,17 +790,29 @@ def run_demo(seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--viewers", type=int, nargs="+", default=[1, 10, 50])
+    parser.add_argument("--viewers", type=int, nargs="+", default=None)
     parser.add_argument("--seconds", type=float, default=15.0, help="measuring window per N")
+    parser.add_argument("--forward", nargs="+", choices=["lean", "aiortc"],
+                        default=["lean", "aiortc"],
+                        help="LIVEROOM_MEDIA_FORWARD of the server(s); several: each in turn")
+    parser.add_argument("--codec", choices=["vp8", "h264"], default=None,
+                        help="the publisher's video (default: vp8; h264 with --instances 3)")
     parser.add_argument("--transcode", action="store_true",
                         help="the server decodes and re-encodes for every viewer")
+    parser.add_argument("--instances", type=int, choices=[1, 3], default=1,
+                        help="3: A, B, C on one Redis (LIVEROOM_BENCH_REDIS, default "
+                             "redis://127.0.0.1:6379/0), the publisher on A")
+    parser.add_argument("--capacity", type=int, nargs="*", default=None,
+                        help="viewer counts to try on one instance for the largest at "
+                             ">= 29 fps (with --instances 3: default 50 100 150 200)")
     parser.add_argument("--demo", action="store_true",
                         help="measure the demo hosts of a --demo server instead")
     parser.add_argument("--role", choices=["publisher", "viewers"], help=argparse.SUPPRESS)
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role == "publisher":
-        asyncio.run(publisher_main(f"{args.rest[0]}/whip/rooms/{ROOM}", args.rest[1]))
+        asyncio.run(publisher_main(f"{args.rest[0]}/whip/rooms/{ROOM}", args.rest[1],
+                                   args.rest[2] if len(args.rest) > 2 else "vp8"))
         return
     if args.role == "viewers":
         room = args.rest[3] if len(args.rest) > 3 else ROOM
@@ -463,22 +822,54 @@ def main() -> None:
     if args.demo:
         run_demo(args.seconds)
         return
-    encoded_loop()  # encode (or load) the publisher's loop before anything is measured
-    mode = "transcoding" if args.transcode else "forwarding"
-    print(f"Media relay, {mode}: 1 publisher {W}x{H} {FPS} fps VP8 + Opus; "
-          f"{args.seconds:.0f} s windows; {os.cpu_count()} cores")
-    header = (f"{'viewers':>7} {'video kbps':>10} {'server CPU':>10} {'CPU/viewer':>10} "
-              f"{'fps/viewer':>10} {'slowest':>8} {'TTFF p50':>9} {'TTFF p95':>9} "
-              f"{'RSS MiB':>8} {'viewers CPU':>11}  sample viewer")
-    print(header)
-    for n in args.viewers:
-        r = run(n, args.seconds, args.transcode)
-        never = f" ({r['never']} never got a frame)" if r["never"] else ""
-        print(f"{n:>7} {r['kbps']:>10} {r['cpu']:>9.1f}% {r['per_viewer']:>9.2f}% "
-              f"{r['fps_mean']:>10.1f} {r['fps_min']:>8.1f} {r['ttff_p50'] * 1000:>7.0f}ms "
-              f"{r['ttff_p95'] * 1000:>7.0f}ms {r['rss']:>8.0f} {r['load']:>10.0f}%  "
-              f"{r['sample']}{never}",
+    codec = args.codec or ("h264" if args.instances == 3 else "vp8")
+    encoded_loop(codec)  # encode (or load) the publisher's loop before anything is measured
+    cores = os.cpu_count()
+    if args.instances == 3:
+        n = (args.viewers or [60])[0]
+        forward = args.forward[0]
+        r = run_three(n, args.seconds, forward, codec)
+        print_three(r, n, args.seconds, codec, forward)
+        base = floor(codec)
+        print(f"  floor (SRTP-protect + sendto, one socket): {base:.3f}% of a core per viewer; "
+              f"all instances' per-viewer CPU is {r['per_viewer_all'] / base:.1f}x it")
+        steps = args.capacity if args.capacity else [50, 100, 150, 200]
+    else:
+        steps = args.capacity or []
+        viewers = args.viewers if args.viewers is not None else ([] if steps else [10, 50])
+        modes = ["transcode"] if args.transcode else args.forward
+        if viewers:
+            print(f"Media relay, one instance: 1 publisher {W}x{H} {FPS} fps {codec.upper()} + "
+                  f"Opus; {args.seconds:.0f} s windows; {cores} cores")
+            print(f"{'viewers':>7} {'forward':>9} {'kbps':>5} {'server CPU':>10} "
+                  f"{'CPU/viewer':>10} {'fps mean':>8} {'median':>6} {'slowest':>7} "
+                  f"{'lost':>5} {'TTFF p50':>9} {'TTFF p95':>9} {'RSS MiB':>7} "
+                  f"{'viewers CPU':>11} {'machine':>7}  sample viewer")
+        results = []
+        for n in viewers:
+            for mode in modes:
+                r = run(n, args.seconds, transcode=mode == "transcode",
+                        forward=mode if mode != "transcode" else "lean", codec=codec)
+                results.append(r)
+                never = f" ({r['never']} never got a frame)" if r["never"] else ""
+                print(f"{n:>7} {mode:>9} {r['kbps']:>5} {r['cpu']:>9.1f}% "
+                      f"{r['per_viewer']:>9.2f}% {r['fps_mean']:>8.1f} {r['fps_median']:>6.1f} "
+                      f"{r['fps_min']:>7.1f} {r['lost']:>5} {r['ttff_p50'] * 1000:>7.0f}ms "
+                      f"{r['ttff_p95'] * 1000:>7.0f}ms {r['rss']:>7.0f} {r['load']:>10.0f}% "
+                      f"{r['machine']:>6.0f}%  {r['sample']}{never}", flush=True)
+        if results:
+            base = floor(codec)
+            print(f"floor (SRTP-protect + sendto of the same packets, one socket): "
+                  f"{base:.3f}% of a core per viewer")
+            for r in results:
+                print(f"  {r['n']:>4} viewers, {r['mode']:>9}: {r['per_viewer'] / base:5.1f}x "
+                      "the floor")
+    if steps:
+        print(f"Capacity of one instance (lean, {codec.upper()}, {args.seconds:.0f} s windows):",
               flush=True)
+        best, why = capacity(steps, args.seconds, codec)
+        print(f"  largest viewer count at >= 29 fps with the load generator unsaturated: "
+              f"{best if best is not None else 'below ' + str(steps[0])} ({why})")
 
 
 if __name__ == "__main__":

@@ -21,13 +21,14 @@ in the same atomic step that would post it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
 
 from .domain import auth
 from .domain.errors import LiveroomError
+from .domain.public_ids import public_user_id
 from .domain.validation import SLUG
 from .engine import Store
 
@@ -77,10 +78,18 @@ class RoomGate:
             identity = self._guest(room, act)
         else:
             self.check(identity, room["id"], act)
-            if not identity.can("moderate") and await self._store.is_banned(
-                    room["id"], identity.user_id):
-                raise LiveroomError("banned", "you are banned from this room")
+        # Mutes and bans are kept by public id: the id moderators see and act on.
+        identity = replace(identity, public_id=public_user_id(self._secret, room["id"],
+                                                              identity.user_id))
+        if token is not None and not identity.can("moderate") and await self._banned(
+                room["id"], identity):
+            raise LiveroomError("banned", "you are banned from this room")
         return Admission(room, identity, token)
+
+    async def _banned(self, room_id: str, identity: auth.Identity) -> bool:
+        # Bans made before rooms showed public ids were kept by user id: they still hold.
+        return (await self._store.is_banned(room_id, identity.public_id)
+                or await self._store.is_banned(room_id, identity.user_id))
 
     def check(self, identity: auth.Identity, room_id: str, act: str) -> None:
         """Rules 3 and 4 for someone already identified (a command on an open channel)."""

@@ -5,8 +5,10 @@ Draining takes at most LIVEROOM_DRAIN_TIMEOUT seconds:
 1. `/readyz` answers 503 and the instance stops accepting: its listening socket is closed, so a
    load balancer's next attempt to connect is refused and goes to another instance at once.
 2. Every room-channel client first gets the answer to the command it is running (a buy in
-   flight is answered), then an `error` frame with code `draining` and a close with 1012: it
-   reconnects through the load balancer and resumes on another instance where it left off.
+   flight is answered) and to every command read meanwhile (`draining`); then the server reads
+   nothing more from it, answers what it had read, sends an `error` frame with code `draining`
+   and closes with 1012: it reconnects through the load balancer and resumes on another
+   instance where it left off, resending what got no answer (it was not run).
 3. REST requests in flight are answered; then the app's cleanup contexts run: signaling closes
    its media sessions, webhook delivery stops (the outbox lease hands what was not delivered to
    another instance), the engine leaves presence and disconnects.

@@ -4,7 +4,9 @@ a host's encoded media to every viewer (aiortc). The only package that imports a
     registry.py           every peer session of this instance, and the background checks
     peers.py              a publisher's or a viewer's peer connection
     relay.py              Sources and ForwardTracks: encoded frames from one to many
-    aiortc_forwarding.py  the only code that reaches into aiortc's internals
+    rtp_fanout.py         one viewer's RTP headers over packets shared by all (and its NACKs)
+    aiortc_forwarding.py  the only code that reaches into aiortc's internals (Wire: the lean
+                          sender that writes those packets)
     sdp.py                offer checks and the codec choice (h264.py: any H.264 profile)
     service.py            publish / play / trickle / stop, here or routed (routing.py)
     legs.py               relay legs: a room's media from its origin instance, served here

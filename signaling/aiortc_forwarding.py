@@ -20,6 +20,13 @@ transcoding therefore needs four things aiortc has no public API for:
 - `on_peer_check`, `on_peer_data`: what the remote peer sends (its ICE agent's checks; and
   any packet: RTCP reports, DTLS), the sign that somebody is still there: a session nobody
   checks is dropped early, and a player that falls silent soon after.
+- `packetizer`, `Wire`: the lean forward path. A sender packetizes, builds an RtpPacket,
+  serializes it and awaits three coroutines per packet for every viewer; for forwarded tracks
+  the relay packetizes a frame once (aiortc's own H.264/VP8 packetizers) and a Wire takes over
+  the viewer's sender: it stands in for its RTP loop (`_run_rtp`) and its NACK answer
+  (`_retransmit`), writes rtp_fanout.py's packets through the connection's SRTP session and the
+  ICE pair's socket directly, and keeps the counters its RTCP sender reports come from. aiortc
+  keeps ICE, DTLS, SRTP keys and every incoming RTCP (PLI, NACK, REMB, reports).
 
 `check()` verifies each of these against the installed aiortc and raises IncompatibleAiortc
 with what changed; tests/signaling/test_aiortc_forwarding.py runs it and the real paths, so an aiortc
@@ -30,9 +37,12 @@ pyproject.toml pins aiortc to the versions checked here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterable
 
 import aioice.ice
@@ -40,10 +50,17 @@ import aiortc
 from aiortc import (
     RTCDtlsTransport,
     RTCIceGatherer,
+    RTCIceTransport,
     RTCPeerConnection,
     RTCRtpReceiver,
     RTCRtpSender,
 )
+from aiortc import clock as aiortc_clock
+from aiortc.codecs.h264 import H264Encoder
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
+
+from .rtp_fanout import ExtensionLayout, RtpStream
 
 SUPPORTED = ((1, 9), (1, 17))  # [low, high): keep in step with pyproject.toml
 
@@ -102,6 +119,7 @@ def check() -> None:
         problems.append("aioice no longer hands STUN requests to Connection.request_received")
     if "self.receiver.data_received(data, self.local_candidate.component)" not in received:
         problems.append("aioice no longer hands other packets to Connection.data_received")
+    problems += _lean_problems()
     if problems:
         raise IncompatibleAiortc("encoded forwarding cannot work with this aiortc: "
                                  + "; ".join(problems))
@@ -216,3 +234,208 @@ def on_peer_data(pc: RTCPeerConnection, callback: Callable[[], None]) -> None:
             _original(data, component)
 
         agent.data_received = data_received
+
+
+# --- the lean forward path ----------------------------------------------------------------------
+# (encoded frame, index of the frame in its source) -> RTP payloads; the index is VP8's picture id
+Packetizer = Callable[[bytes, int], list[bytes]]
+
+MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
+ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+WRITE_BUFFER_LIMIT = 256 * 1024  # bytes the socket could not take yet: the viewer is behind
+RELAYED_LIMIT = 256  # datagrams waiting for a TURN client: the viewer is behind
+_SENDER = "_RTCRtpSender__"
+
+
+def packetizer(mime: str) -> Packetizer:
+    """Split a frame into RTP payloads exactly as aiortc's sender would (its packetizers)."""
+    name = mime.lower()
+    if name == "video/h264":
+        return lambda data, index: H264Encoder._packetize(H264Encoder._split_bitstream(data))
+    if name == "video/vp8":
+        return lambda data, index: Vp8Encoder._packetize(data, index & 0x7FFF)
+    return lambda data, index: [data]  # Opus: one frame, one packet
+
+
+def _lean_problems() -> list[str]:
+    problems = []
+    try:
+        h264 = packetizer("video/H264")(b"\x00\x00\x00\x01\x65" + b"\x00" * 3000, 0)
+        vp8 = packetizer("video/VP8")(b"\x10" + b"\x00" * 3000, 300)
+        if len(h264) < 2 or h264[0][0] & 0x1F != 28:  # FU-A fragments
+            problems.append("aiortc's H.264 packetizer no longer splits a frame into FU-A")
+        if len(vp8) < 2 or vp8[0][:4] != bytes([0x90, 0x80, 0x81, 0x2C]):
+            problems.append("aiortc's VP8 packetizer no longer writes a long picture id")
+    except Exception as exc:
+        problems.append(f"aiortc's H.264/VP8 packetizers changed: {exc!r}")
+    if abs(ntp_now() - aiortc_clock.current_ntp_time()) > 1 << 32:
+        problems.append("aiortc's clock no longer gives NTP time as 32.32 fixed point")
+    send = inspect.getsource(RTCRtpSender.send)
+    if "self._run_rtp(parameters.codecs[0])" not in send:
+        problems.append("RTCRtpSender.send() no longer starts self._run_rtp(codec)")
+    if "await self._retransmit(seq)" not in inspect.getsource(RTCRtpSender._handle_rtcp_packet):
+        problems.append("RTCRtpSender no longer answers NACKs with self._retransmit(seq)")
+    stop = inspect.getsource(RTCRtpSender.stop)
+    if "self.__rtp_started.wait()" not in stop or "self.__rtp_exited.wait()" not in stop:
+        problems.append("RTCRtpSender.stop() no longer waits for __rtp_started/__rtp_exited")
+    rtcp = inspect.getsource(RTCRtpSender._run_rtcp)
+    for name in ("__ntp_timestamp", "__rtp_timestamp", "__packet_count", "__octet_count"):
+        if f"self.{name}" not in rtcp:
+            problems.append(f"RTCRtpSender's sender reports no longer read self.{name}")
+    rtp = inspect.getsource(RTCDtlsTransport._send_rtp)
+    if "self._tx_srtp.protect(data)" not in rtp or "self.transport._send(data)" not in rtp:
+        problems.append("RTCDtlsTransport._send_rtp no longer protects with _tx_srtp and "
+                        "writes to its ICE transport")
+    if "self._connection = gatherer._connection" not in inspect.getsource(
+            RTCIceTransport.__init__):
+        problems.append("RTCIceTransport no longer shares its gatherer's aioice Connection")
+    sendto = inspect.getsource(aioice.ice.Connection.sendto)
+    if ("self._nominated.get(component)" not in sendto
+            or "active_pair.protocol.send_data(data, active_pair.remote_addr)" not in sendto):
+        problems.append("aioice's Connection.sendto no longer writes to its nominated pair")
+    if "self.transport.sendto(data, addr)" not in inspect.getsource(
+            aioice.ice.StunProtocol.send_data):
+        problems.append("aioice's StunProtocol.send_data no longer writes to its transport")
+    return problems
+
+
+class Wire:
+    """One viewer's sender, taken over for forwarded frames.
+
+    `take_over` replaces the sender's RTP loop with `run` (started by aiortc's own send(),
+    stopped by its stop()) and its NACK answer with `retransmit`; `on_start(wire)` is called once
+    the connection is up and the negotiated parameters known, `on_stop()` when the sender stops.
+    `send(payloads, ts, picture)` then writes one frame: headers per viewer (rtp_fanout), SRTP,
+    and the ICE pair's socket, without a coroutine per packet; it answers False when the socket
+    holds too much unsent (the viewer is behind) or the connection is gone.
+    """
+
+    def __init__(self, sender: RTCRtpSender, on_start: Callable[[Wire], None],
+                 on_stop: Callable[[], None], *, vp8: bool = False) -> None:
+        self.sender = sender
+        self.vp8 = vp8
+        self.stream: RtpStream | None = None
+        self._on_start, self._on_stop = on_start, on_stop
+        self._extensions = ExtensionLayout((), None)
+        self.dropped_writes = 0  # packets a filter (tests) or a full socket did not take
+        self._nominated: dict = {}  # the ICE connection's nominated pairs (by component)
+        self._pair = None  # the pair the cached route below is for
+        self._route: tuple = ()  # (asyncio datagram transport or None, protocol, address)
+        self._relayed: deque[bytes] = deque()  # for a TURN client, waiting to be sent
+        self._relaying: asyncio.Future | None = None
+        self.write_filter: Callable[[bytes], bool] | None = None  # tests: lose a packet
+
+    @classmethod
+    def take_over(cls, sender: RTCRtpSender, on_start: Callable[[Wire], None],
+                  on_stop: Callable[[], None], *, vp8: bool = False) -> Wire:
+        wire = cls(sender, on_start, on_stop, vp8=vp8)
+        original_send = sender.send
+
+        async def send(parameters: RTCRtpSendParameters) -> None:
+            wire._configure(parameters)
+            await original_send(parameters)
+
+        sender.send = send  # type: ignore[method-assign]
+        sender._run_rtp = wire.run  # type: ignore[method-assign]
+        sender._retransmit = wire.retransmit  # type: ignore[method-assign]
+        return wire
+
+    def _configure(self, parameters: RTCRtpSendParameters) -> None:
+        codec = parameters.codecs[0]
+        assert codec.payloadType is not None  # negotiated before the sender starts
+        rtx = next((c.payloadType for c in parameters.codecs
+                    if c.mimeType.lower().endswith("/rtx")
+                    and c.parameters.get("apt") == codec.payloadType), None)
+        self.stream = RtpStream(self.sender._ssrc, codec.payloadType, vp8=self.vp8,
+                                rtx=None if rtx is None else (rtx, self.sender._rtx_ssrc))
+        ids = {x.uri: x.id for x in parameters.headerExtensions}
+        mid = (parameters.muxId or "").encode()
+        self._extensions = ExtensionLayout(
+            [(ids[MID], mid)] if MID in ids and mid else [], ids.get(ABS_SEND_TIME))
+
+    def _extension(self, ntp: int) -> bytes:
+        # abs-send-time: 6.18 fixed point seconds, as aiortc stamps it (NTP time >> 14)
+        return self._extensions.block(ntp >> 14)
+
+    async def run(self, codec) -> None:
+        getattr(self.sender, _SENDER + "rtp_started").set()
+        try:
+            # Final by now: bundling replaced transports before the sender was started.
+            self._nominated = self.sender.transport.transport._connection._nominated
+            if self.stream is not None:
+                self._on_start(self)
+            await asyncio.get_running_loop().create_future()  # until stop() cancels it
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._on_stop()
+            getattr(self.sender, _SENDER + "rtp_exited").set()
+
+    def send(self, payloads: list[bytes], ts: int, picture: tuple[object, int] | None) -> bool:
+        stream = self.stream
+        if stream is None:
+            return False
+        ntp = ntp_now()
+        packets = stream.frame(payloads, ts, self._extension(ntp), picture)
+        ok = self._write(packets)
+        sender = self.sender  # the figures its RTCP sender reports carry
+        setattr(sender, _SENDER + "ntp_timestamp", ntp)
+        setattr(sender, _SENDER + "rtp_timestamp", stream.last_timestamp)
+        setattr(sender, _SENDER + "packet_count", stream.packets_sent)
+        setattr(sender, _SENDER + "octet_count", stream.octets_sent)
+        return ok
+
+    async def retransmit(self, sequence_number: int) -> None:
+        if self.stream is not None:
+            packet = self.stream.retransmission(sequence_number, self._extension(ntp_now()))
+            if packet is not None:
+                self._write([packet])
+
+    def _write(self, packets: list[bytes]) -> bool:
+        dtls = self.sender.transport
+        srtp = dtls._tx_srtp
+        pair = self._nominated.get(1)
+        if srtp is None or pair is None or dtls.state != "connected":
+            return False
+        if pair is not self._pair:
+            protocol = pair.protocol
+            direct = protocol.transport if type(protocol) is aioice.ice.StunProtocol else None
+            self._pair, self._route = pair, (direct, protocol, pair.remote_addr)
+        transport, protocol, addr = self._route
+        if self.write_filter is not None:
+            kept = [p for p in packets if self.write_filter(p)]
+            self.dropped_writes += len(packets) - len(kept)
+            packets = kept
+        if transport is not None:
+            # asyncio's datagram transports buffer what the socket refuses (typeshed's stub
+            # lacks the method that tells how much)
+            if transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
+                self.dropped_writes += len(packets)
+                return False
+            protect, sendto = srtp.protect, transport.sendto
+            for packet in packets:
+                sendto(protect(packet), addr)
+            return True
+        # Relayed through TURN: the TURN client frames each datagram itself, a coroutine that
+        # may wait (TCP); one task sends them in order from a bounded queue.
+        if len(self._relayed) > RELAYED_LIMIT:
+            self.dropped_writes += len(packets)
+            return False
+        self._relayed.extend(srtp.protect(p) for p in packets)
+        if self._relaying is None or self._relaying.done():
+            self._relaying = asyncio.ensure_future(self._send_relayed(protocol, addr))
+        return True
+
+    async def _send_relayed(self, protocol, addr) -> None:
+        with contextlib.suppress(Exception):  # the connection is closing: nothing to do
+            while self._relayed:
+                await protocol.send_data(self._relayed.popleft(), addr)
+
+
+_NTP_EPOCH = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
+
+
+def ntp_now() -> int:
+    """NTP time as 32.32 fixed point, as aiortc.clock.current_ntp_time() gives it, without a
+    datetime per call."""
+    return int((time.time() + _NTP_EPOCH) * 4294967296.0)

@@ -57,6 +57,9 @@ class MediaSettings:
     demo_video: bool = True
     # Decode and re-encode for every viewer instead of forwarding (benchmark comparison only).
     media_transcode: bool = False
+    # How forwarded frames reach viewers: "lean" (each frame packetized once, its packets
+    # shared by every viewer) or "aiortc" (aiortc's own sender per viewer: the comparison).
+    media_forward: str = "lean"
 
 
 MEDIA_SETTINGS = web.AppKey("media_settings", MediaSettings)
@@ -84,6 +87,7 @@ VARIABLES: Variables = {
     "media_transcode": (
         "LIVEROOM_MEDIA_TRANSCODE", lambda v: parse_bool("LIVEROOM_MEDIA_TRANSCODE", v)
     ),
+    "media_forward": ("LIVEROOM_MEDIA_FORWARD", str),
 }
 
 
@@ -125,6 +129,11 @@ def validate(settings: MediaSettings) -> None:
                               or parts.path.strip("/")):
             raise ConfigError(f"media-origins (LIVEROOM_MEDIA_ORIGINS): {origin!r} is not an "
                               "origin (scheme://host[:port]) or *")
+    if settings.media_forward not in ("lean", "aiortc"):
+        raise ConfigError(
+            f"media-forward (LIVEROOM_MEDIA_FORWARD): {settings.media_forward!r} is not one of "
+            "lean, aiortc"
+        )
     if settings.media_routing not in ("route", "redirect"):
         raise ConfigError(
             f"media-routing (LIVEROOM_MEDIA_ROUTING): {settings.media_routing!r} is not one of "

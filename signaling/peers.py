@@ -249,10 +249,14 @@ class Viewer(Session):
     """A viewer receiving a publisher slot's media through ForwardTracks."""
 
     role = "play"
+    # How forwarded frames are sent (LIVEROOM_MEDIA_FORWARD, set at start-up for the process):
+    # "lean", packets shared by all viewers and written by a Wire; "aiortc", its own sender.
+    forward = "lean"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tracks: dict[str, ForwardTrack] = {}
+        self.wires: dict[str, forwarding.Wire] = {}
         self.on_ready: Callable[[Viewer], None] | None = None  # connected: attach to sources
         self.counted = False  # in the room's presence (the viewer count)
 
@@ -268,6 +272,10 @@ class Viewer(Session):
                 self.tracks[kind] = track
                 transceiver = pc.addTransceiver(track, direction="sendonly")
                 forwarding.on_keyframe_request(transceiver.sender, self._keyframe_request(track))
+                if self.forward == "lean":
+                    self.wires[kind] = forwarding.Wire.take_over(
+                        transceiver.sender, functools.partial(_bind, track), track.stop,
+                        vp8=codec.mime.lower() == "video/vp8")
             transceiver.setCodecPreferences(preferences(kind, codec, receiving=False))
         answer = await self._answer(pc, offer, negotiation.h264)
         forwarding.on_peer_data(pc, self._heard)  # its RTCP reports: still watching
@@ -306,3 +314,7 @@ class Viewer(Session):
     def stats(self) -> dict[str, Any]:
         return {kind: {"frames": t.frames_out, "dropped": t.dropped, "queued": t.queued()}
                 for kind, t in self.tracks.items()}
+
+
+def _bind(track: ForwardTrack, wire: forwarding.Wire) -> None:
+    track.bind(wire.send)

@@ -27,6 +27,7 @@ from typing import Any
 
 from liveroom.config import Settings
 from liveroom.domain.errors import EngineUnavailable, LiveroomError
+from liveroom.domain.public_ids import public_user_id
 from liveroom.engine import Engine
 from liveroom.tasks import stop_tasks
 
@@ -161,7 +162,9 @@ class Registry:
         return {
             "slot": session.slot, "session": session.id, "instance": self.instance,
             "url": self.settings.base_url, "leg_url": self.media.instance_url or None,
-            "user_id": session.owner["user_id"],
+            # The room sees its publisher by public id, like everyone in it.
+            "user_id": public_user_id(self.settings.signing_secret, session.room,
+                                      session.owner["user_id"]),
             "name": session.owner.get("name"),
             "source": {"demo": "demo", "whip": "whip"}.get(session.transport, "browser"),
             "replaceable": session.transport == "demo",

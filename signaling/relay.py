@@ -2,9 +2,12 @@
 
 A `Source` is one track (audio or video) of one publisher. It is fed encoded frames (by a
 tapped receiver, see aiortc_forwarding.py, or by the demo host's encoder) and hands each one to
-every `ForwardTrack` attached to it; a ForwardTrack is what a viewer's RTCRtpSender reads, and
-it yields `av.Packet`s, which aiortc packetizes without encoding. The bytes of a frame are
-shared by all viewers; per viewer there is only a queue of references and a timestamp offset.
+every `ForwardTrack` attached to it. A ForwardTrack hands each frame to its viewer's lean
+sender (aiortc_forwarding.Wire), which writes the frame's RTP packets, made once per source
+(`Frame.payloads`), under this viewer's headers; or, with LIVEROOM_MEDIA_FORWARD=aiortc, it is
+what aiortc's RTCRtpSender reads: `av.Packet`s, which aiortc packetizes without encoding. The
+bytes of a frame are shared by all viewers; per viewer there is only a queue of references and
+a timestamp offset.
 
 - **Late joiners start at once.** A video source keeps its latest keyframe group (the keyframe
   and the frames after it, bounded); a new viewer gets it first, stamped a millisecond apart so
@@ -13,7 +16,8 @@ shared by all viewers; per viewer there is only a queue of references and a time
   cached group, asks the publisher for a keyframe at most once a second. Publishers that
   ignore such requests (OBS) are covered by the cached group.
 - **Slow viewers cannot grow memory.** A viewer whose queue passes its bound loses what is
-  queued; video then skips to the next keyframe (and asks for one). Nobody else waits for it.
+  queued (with a lean sender: whose socket holds too much unsent, or a frame it could not
+  write); video then skips to the next keyframe (and asks for one). Nobody else waits for it.
 - **Timestamps are the viewer's own.** Each ForwardTrack maps source timestamps to a stream
   that only moves forward, across a publisher that leaves and comes back (or is replaced by
   another with the same codec), so a viewer's decoder never sees time run backwards.
@@ -32,6 +36,8 @@ from typing import Any
 import av
 from aiortc import RTCRtpCodecCapability
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from . import aiortc_forwarding as forwarding
 
 KEYFRAME_REQUEST_INTERVAL = 1.0  # seconds between keyframe requests to one publisher
 GOP_MAX_FRAMES = 150  # 5 s at 30 fps
@@ -89,12 +95,25 @@ def _has_h264_idr(data: bytes) -> bool:
 
 
 class Frame:
-    __slots__ = ("data", "ts", "key")
+    """One encoded frame of a source, shared by all its viewers; `payloads()` packetizes it
+    for RTP once, the first time a viewer's lean sender asks (aiortc_forwarding.Wire)."""
 
-    def __init__(self, data: bytes, ts: int, key: bool) -> None:
+    __slots__ = ("data", "ts", "key", "index", "origin", "_payloads")
+
+    def __init__(self, data: bytes, ts: int, key: bool, index: int = 0,
+                 origin: Source | None = None) -> None:
         self.data = data
         self.ts = ts  # in the codec's clock, from the publisher's first frame
         self.key = key
+        self.index = index  # the source's frame count: VP8's picture id
+        self.origin = origin
+        self._payloads: list[bytes] | None = None
+
+    def payloads(self) -> list[bytes]:
+        if self._payloads is None:
+            assert self.origin is not None, "a frame is packetized by its source"
+            self._payloads = self.origin.packetize(self.data, self.index)
+        return self._payloads
 
 
 class Source:
@@ -113,12 +132,13 @@ class Source:
         self.on_first_frame: Callable[[], None] | None = None
         self.on_attach: Callable[[], None] | None = None  # a viewer is reading (demo host)
         self.ended = False
+        self.packetize = forwarding.packetizer(codec.mime)
 
     def push(self, data: bytes, ts: int) -> None:
         """A frame from the publisher (called on the event loop)."""
         if self.ended:
             return
-        frame = Frame(data, ts, is_keyframe(self.codec.mime, data))
+        frame = Frame(data, ts, is_keyframe(self.codec.mime, data), self.frames_in, self)
         self.frames_in += 1
         self.last_frame_at = time.monotonic()
         if self.frames_in == 1 and self.on_first_frame is not None:
@@ -174,9 +194,15 @@ class Source:
         self.gop = []
 
 
+# A lean sender (aiortc_forwarding.Wire.send): a frame's shared RTP payloads, this viewer's
+# timestamp, and for VP8 (source, picture id); False when the frame could not be written.
+Sink = Callable[[list[bytes], int, "tuple[object, int] | None"], bool]
+
+
 class ForwardTrack(MediaStreamTrack):
     """What one viewer's sender reads: the frames of whichever source it is attached to, as
-    av.Packets with this viewer's timestamps, through a bounded queue."""
+    av.Packets with this viewer's timestamps, through a bounded queue; or, once `bind` gave it
+    a lean sender, handed to that sender as they come (their packets shared, see Frame)."""
 
     def __init__(self, codec: Codec) -> None:
         super().__init__()
@@ -186,7 +212,9 @@ class ForwardTrack(MediaStreamTrack):
         self._time_base = fractions.Fraction(1, codec.clock_rate)
         self._clock = codec.clock_rate
         self._limit = VIDEO_QUEUE_FRAMES if codec.kind == "video" else AUDIO_QUEUE_FRAMES
-        self._queue: deque[tuple[bytes, int]] = deque()
+        self._queue: deque[tuple[Frame, int]] = deque()
+        self._sink: Sink | None = None
+        self._vp8 = codec.mime.lower() == "video/vp8"
         self._waiter: asyncio.Future | None = None
         self._skipping = False
         self._offset: int | None = None  # viewer ts = source ts + offset
@@ -201,10 +229,10 @@ class ForwardTrack(MediaStreamTrack):
         """Queue a cached keyframe group, compressed in time, then go on live."""
         step = max(1, int(self._clock * FAST_FORWARD_STEP))
         base = self._next_ts()
-        for i, frame in enumerate(gop):
-            self._enqueue(frame.data, base + i * step)
-        self._offset = base + (len(gop) - 1) * step - gop[-1].ts
         self._skipping = False
+        self._offset = base + (len(gop) - 1) * step - gop[-1].ts
+        for i, frame in enumerate(gop):
+            self._enqueue(frame, base + i * step)
 
     def skip_to_keyframe(self) -> None:
         self._skipping = True
@@ -226,7 +254,7 @@ class ForwardTrack(MediaStreamTrack):
                 return
         if self._offset is None:
             self._offset = self._next_ts() - frame.ts
-        self._enqueue(frame.data, frame.ts + self._offset)
+        self._enqueue(frame, frame.ts + self._offset)
 
     def rebase(self) -> None:
         """The next frame comes from another source (or after a gap): continue from here."""
@@ -238,12 +266,40 @@ class ForwardTrack(MediaStreamTrack):
         elapsed = int((time.monotonic() - self._last_at) * self._clock)
         return self._last_ts + max(elapsed, 1)
 
-    def _enqueue(self, data: bytes, ts: int) -> None:
-        self._queue.append((data, ts))
+    def _enqueue(self, frame: Frame, ts: int) -> None:
         self._last_ts, self._last_at = ts, time.monotonic()
+        if self._sink is not None:
+            self._deliver(self._sink, frame, ts)
+            return
+        self._queue.append((frame, ts))
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    # --- written by a lean sender ---------------------------------------------------------------
+    def bind(self, sink: Sink) -> None:
+        """From now on hand frames to `sink` as they come (what was queued first); nothing
+        reads recv() any more."""
+        self._sink = sink
+        while self._queue and self._sink is sink:
+            frame, ts = self._queue.popleft()
+            self._deliver(sink, frame, ts)
+
+    def _deliver(self, sink: Sink, frame: Frame, ts: int) -> None:
+        if self._skipping and not frame.key:
+            return  # a frame could not be written: nothing decodes until the next keyframe
+        picture = (frame.origin, frame.index & 0x7FFF) if self._vp8 else None
+        if sink(frame.payloads(), ts, picture):
+            self._skipping = False
+            self.frames_out += 1
+            if self.first_frame_at is None:
+                self.first_frame_at = time.monotonic()
+            return
+        self.dropped += 1
+        if self.kind == "video":
+            self._skipping = True
+            if self.source is not None:
+                self.source.request_keyframe()
 
     # --- read by the sender -------------------------------------------------------------------
     async def recv(self) -> av.Packet:
@@ -257,8 +313,8 @@ class ForwardTrack(MediaStreamTrack):
                 self._waiter = None
         if self.readyState != "live":
             raise MediaStreamError
-        data, ts = self._queue.popleft()
-        packet = av.Packet(data)
+        frame, ts = self._queue.popleft()
+        packet = av.Packet(frame.data)
         packet.pts = ts
         packet.time_base = self._time_base
         self.frames_out += 1
@@ -272,6 +328,7 @@ class ForwardTrack(MediaStreamTrack):
     def stop(self) -> None:
         super().stop()
         self._queue.clear()
+        self._sink = None
         if self.source is not None:
             self.source.detach(self)
         waiter = self._waiter

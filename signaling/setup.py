@@ -24,6 +24,7 @@ from .keys import ICE_HOSTS, REGISTRY, SERVICE
 from .leg_feed import close_feeds, leg_endpoint
 from .media_metrics import MediaCollector
 from .peer_addresses import PeerAddresses
+from .peers import Viewer
 from .registry import Registry
 from .service import MediaService
 from .thumbnails import Thumbnails, serve
@@ -67,6 +68,7 @@ async def _media_ctx(app: web.Application, demo_rooms: dict[str, dict]) -> Async
     media = replace(app[MEDIA_SETTINGS], instance_url=instance_url(settings, app[MEDIA_SETTINGS]))
     aiortc_forwarding.check()
     aiortc_forwarding.restrict_host_addresses(ice_addresses(settings, media))
+    Viewer.forward = media.media_forward
     own = app[ICE_HOSTS] = tuple(aiortc_forwarding.host_addresses())
     peer_addresses = PeerAddresses.for_server(media.ice_peer_networks, own)
     log.info("media: ICE host candidates on %s; checks go to %s", ", ".join(own) or "none",

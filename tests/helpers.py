@@ -21,6 +21,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from liveroom.domain import auth
+from liveroom.domain.public_ids import public_user_id
 
 SECRET = "test-secret-0123456789abcdef-0123456789"
 
@@ -237,3 +238,8 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def public_id(room: str, user: str) -> str:
+    """What the room shows of a user: their public id there (liveroom/domain/public_ids.py)."""
+    return public_user_id(SECRET, room, user)

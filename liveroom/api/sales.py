@@ -48,7 +48,7 @@ async def create_sale(request: web.Request) -> web.Response:
     product = await engine.store.get_product(room, product_id)
     if product is None:
         raise LiveroomError("product_not_found", f"no product {product_id!r} in {room!r}")
-    sale = sale_from_input(body, product, room=room, by=identity.user_id,
+    sale = sale_from_input(body, product, room=room, by=identity.public_id,
                            rates=request.app[SETTINGS].rates)
     created = await engine.sales.create_sale(room, sale)
     request.app[SALE_CLOCK].wake()
@@ -60,7 +60,7 @@ async def finish_sale(request: web.Request) -> web.Response:
     room, identity = admission.room_id, admission.identity
     outcome = {"end": "ended", "cancel": "cancelled"}[request.match_info["action"]]
     sale = await request.app[ENGINE].sales.finish_sale(
-        room, request.match_info["sale"], outcome, identity.user_id)
+        room, request.match_info["sale"], outcome, identity.public_id)
     return web.json_response(sale)
 
 
@@ -112,6 +112,7 @@ async def settle_order(request: web.Request) -> web.Response:
     admission = await enter(request, "settle")
     room, identity = admission.room_id, admission.identity
     status = {"pay": "paid", "cancel": "cancelled"}[request.match_info["action"]]
+    # The buyer hears of it (order.updated): by the settler's public id, as the room shows staff.
     order = await request.app[ENGINE].sales.settle(
-        room, request.match_info["order"], status, identity.user_id)
+        room, request.match_info["order"], status, identity.public_id)
     return web.json_response(order)

@@ -28,6 +28,7 @@ from ..gate import RoomGate
 from ..metrics import Metrics
 from .connection import Connection
 from .fanout import Fanout
+from .frame_shape import check_shape, too_deep
 from .sale_records import SaleRecords
 from .tally import Tally
 
@@ -98,14 +99,19 @@ CONTEXT = web.AppKey("command_context", Context)
 
 # --- parsing -----------------------------------------------------------------------------------
 def parse_frame(data: str | bytes) -> dict[str, Any]:
-    """A text frame is JSON, a binary frame msgpack; either must hold an object."""
+    """A text frame is JSON, a binary frame msgpack; either must hold an object of the shape
+    frame_shape.py allows."""
     try:
         message = from_json(data) if isinstance(data, str) else unpack(data)
+    except RecursionError:
+        # The JSON decoder recurses once per level: thousands of "[" fit under the size limit.
+        raise too_deep() from None
     except (ValueError, msgpack.UnpackException) as exc:
         kind = "JSON" if isinstance(data, str) else "msgpack"
         raise LiveroomError("invalid_json", f"the frame is not valid {kind}: {exc}") from None
     if not isinstance(message, dict):
         raise LiveroomError("invalid_json", "a command must be an object")
+    check_shape(message)
     return message
 
 
@@ -126,12 +132,14 @@ async def dispatch(ctx: Context, conn: Connection, data: str | bytes) -> None:
     """Run one frame from the client and answer it. Never raises for the client's mistakes."""
     cid = None
     try:
+        # Every frame takes its place in the rate, malformed ones too, so that garbage slows a
+        # client down like commands do; the refusal names the command's id when there is one.
+        wait = conn.commands.take()
         message = parse_frame(data)
         cid = command_id(message)
         if conn.draining:
             raise LiveroomError("draining", "this server is restarting: send it again after "
                                 "reconnecting")
-        wait = conn.commands.take()
         if wait:
             raise LiveroomError(
                 "rate_limited", "too many commands; slow down",

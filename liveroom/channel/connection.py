@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 # echo the HTTP status of the same refusal.
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
+CLOSE_INVALID_TEXT = 1007  # a text frame that is not UTF-8 (aiohttp's reader closes with it)
 CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL = 1011
 CLOSE_SERVICE_RESTART = 1012  # this instance drains: reconnect now, through the load balancer
 CLOSE_TRY_AGAIN = 1013
 CLOSE_BAD_REQUEST = 4400
@@ -127,12 +129,21 @@ class Connection:
         self.closed = True
         self._transport.abort()
 
+    def hold_reads(self) -> None:
+        """Read nothing more from the client until the close: what was read is what a drain
+        answers, and a command not read is never run (the client sends it again elsewhere)."""
+        self._transport.pause_reading()
+
     async def close(self, code: int, reason: str) -> None:
         """Close the WebSocket politely (close frame, wait briefly for the client's)."""
         if self.closed:
             return
         self.closed = True
+        self._transport.resume_reading()  # the client's close frame must be read
         try:
-            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()[:120]), 2.0)
-        except (asyncio.TimeoutError, ConnectionError):
+            # Awaited here, not in a task of its own: the close frame is written in this very
+            # step, so no answer falls between the flag above and the frame.
+            async with asyncio.timeout(2.0):
+                await self.ws.close(code=code, message=reason.encode()[:120])
+        except (TimeoutError, ConnectionError):
             self._transport.abort()

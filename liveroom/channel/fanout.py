@@ -286,7 +286,7 @@ class Fanout:
         elif kind == "user.banned":
             banned = LiveroomError("banned", "you were banned from this room")
             for conn in local.connections():
-                if conn.identity.user_id == event["user_id"] and not conn.identity.can(
+                if conn.identity.public_id == event["user_id"] and not conn.identity.can(
                         "moderate"):  # see handler.py: bans are for the audience
                     local.after_flush.append((conn, CLOSE_FORBIDDEN, banned))
         elif kind == "room.deleted":

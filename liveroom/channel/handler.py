@@ -25,7 +25,7 @@ from ..gate import GATE
 from ..lifecycle import LIFECYCLE
 from ..metrics import METRICS
 from .commands import CONTEXT, dispatch
-from .connection import CLOSE_CODE_OF_ERROR, CLOSE_TOO_BIG, Connection
+from .connection import CLOSE_CODE_OF_ERROR, CLOSE_INTERNAL, CLOSE_TOO_BIG, Connection
 from .encoded import FORMATS
 from .fanout import FANOUT
 from .registry import CONNECTIONS
@@ -69,8 +69,10 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
         # Before the upgrade, so that a load balancer can try another instance.
         app[METRICS].refused.labels(reason="draining").inc()
         raise LiveroomError("draining", "this server is restarting; connect again")
+    # aiohttp refuses a frame whose size reaches max_msg_size; the documented limit is the
+    # largest frame accepted, so one byte more is the first refused (1009).
     ws = web.WebSocketResponse(
-        compress=False, max_msg_size=settings.max_frame_bytes, heartbeat=WS_HEARTBEAT
+        compress=False, max_msg_size=settings.max_frame_bytes + 1, heartbeat=WS_HEARTBEAT
     )
     await ws.prepare(request)
     room_id = request.match_info["room"]
@@ -112,6 +114,11 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
                 break
     except LiveroomError as error:
         await _refuse(ws, conn, error, fmt)
+    except Exception:
+        # Past the upgrade no HTTP error can be answered: a fault of ours closes the socket
+        # with 1011 (internal error) instead of leaving the middleware to write a 500 into it.
+        log.exception("room channel failed on connection %s", conn.id if conn else None)
+        await _close_internal(ws, conn)
     finally:
         if conn is not None:
             connections.discard(conn)
@@ -139,7 +146,7 @@ async def _welcome(request: web.Request, ws: web.WebSocketResponse, room_id: str
     guest_token = None
     if identity.guest:
         guest_token = admission.token or auth.guest_token(settings.signing_secret, identity)
-    muted_until = await engine.store.muted_until(room_id, identity.user_id)
+    muted_until = await engine.store.muted_until(room_id, identity.public_id)
     assert request.transport is not None  # the WebSocket is open: its transport is there
     conn = Connection(
         ws,
@@ -186,3 +193,11 @@ async def _refuse(
         else:
             await ws.send_str(to_json(frame))
         await asyncio.wait_for(ws.close(code=code, message=error.code.encode()), 2.0)
+
+
+async def _close_internal(ws: web.WebSocketResponse, conn: Connection | None) -> None:
+    if conn is not None:
+        await conn.close(CLOSE_INTERNAL, "internal")
+        return
+    with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
+        await asyncio.wait_for(ws.close(code=CLOSE_INTERNAL, message=b"internal"), 2.0)

@@ -117,6 +117,13 @@ class Connections:
             except asyncio.TimeoutError:
                 log.warning("connection %s: command still running at the drain deadline",
                             conn.id)
+        # Until now every command read was answered (`draining` while one ran). From here the
+        # client's frames stay unread until the close: a command not read is not run, and the
+        # client sends it again after reconnecting. Those read before the hold whose handler has
+        # not run yet have their turn queued ahead of this one: they are answered (at once,
+        # with `draining`) before the close frame.
+        conn.hold_reads()
+        await asyncio.sleep(0)
         with contextlib.suppress(Exception):
             conn.send_error(LiveroomError(
                 "draining", "this server is restarting: reconnect to resume where you are"))

@@ -7,9 +7,10 @@ import time
 
 from ..domain import auth
 from ..domain.errors import LiveroomError
+from ..domain.names import check_display_name, name_key, reserved_name_keys
+from ..domain.public_ids import public_user_id, target_id
 from ..domain.validation import (
     check_bool,
-    check_display_name,
     check_int,
     check_slug,
     check_text,
@@ -25,7 +26,12 @@ MAX_SLOW_MODE_SECONDS = 3600
 
 
 def _by(conn: Connection) -> str:
-    return conn.identity.user_id
+    """Who did it, as the room sees them (events carry public ids, never user ids)."""
+    return conn.identity.public_id
+
+
+def _public(ctx: Context, room: str, user_id: str) -> str:
+    return public_user_id(ctx.settings.signing_secret, room, user_id)
 
 
 @ROOM_COMMANDS.command("ping", capability=None)
@@ -39,6 +45,9 @@ async def profile_set(ctx: Context, conn: Connection, message: dict) -> dict:
     if not identity.guest and identity.has_token_name:
         raise LiveroomError("forbidden", "your display name comes from your access token")
     name = check_display_name(required(message, "name"))
+    if not identity.can("moderate") and name_key(name) in await _reserved_names(ctx, conn.room):
+        raise LiveroomError("invalid_field", "name: is the name of this room's host or staff",
+                            field="name")
     conn.rename(name)
     await ctx.engine.presence.join(conn.room, conn.id, conn.member())
     if not identity.guest:
@@ -46,6 +55,15 @@ async def profile_set(ctx: Context, conn: Connection, message: dict) -> dict:
     # The name goes into a new guest token, so a reconnect keeps it.
     guest_token = auth.guest_token(ctx.settings.signing_secret, conn.identity)
     return {"name": name, "guest_token": guest_token}
+
+
+async def _reserved_names(ctx: Context, room_id: str) -> set[str]:
+    """The room's host name and the names of the staff among the room's members now (the
+    first 200 presence gives: in a larger room a staff member beyond them is not seen)."""
+    room = await ctx.engine.store.get_room(room_id) or {}
+    members = await ctx.engine.presence.members(room_id)
+    staff = [m.get("name") for m in members if m.get("role") != "viewer"]
+    return reserved_name_keys(room, staff)
 
 
 @ROOM_COMMANDS.command("chat.send", capability="chat", fields=("text",))
@@ -64,7 +82,7 @@ async def chat_send(ctx: Context, conn: Connection, message: dict) -> dict:
         )
     chat_message = {
         "id": secrets.token_hex(8),
-        "user_id": identity.user_id,
+        "user_id": identity.public_id,
         "name": identity.name,
         "role": identity.role,
         "text": text,
@@ -92,18 +110,24 @@ async def chat_delete(ctx: Context, conn: Connection, message: dict) -> dict:
     return {"seq": seq}
 
 
+def _target(ctx: Context, conn: Connection, message: dict) -> str:
+    """The public id a moderation command names (by public id, or by user id)."""
+    given = check_user_id(required(message, "user_id"))
+    return target_id(ctx.settings.signing_secret, conn.room, given)
+
+
 async def _moderated_user(ctx: Context, conn: Connection, message: dict, action: str) -> str:
-    """The user a mute or ban is for: not oneself and not one of the room's staff (roles that
-    moderate: moderator, host, admin).
+    """The public id of the user a mute or ban is for: not oneself and not one of the room's
+    staff (roles that moderate: moderator, host, admin).
 
     Staff tokens are not subject to mutes and bans (the operator revokes them by not issuing
     them), so refusing here tells the moderator so instead of acknowledging a no-op."""
-    user_id = check_user_id(required(message, "user_id"))
-    if user_id == conn.identity.user_id:
+    user_id = _target(ctx, conn, message)
+    if user_id == conn.identity.public_id:
         raise LiveroomError("invalid_field", f"user_id: you cannot {action} yourself",
                             field="user_id")
     staff = next((m for m in await ctx.engine.presence.members(conn.room)
-                  if m.get("user_id") == user_id
+                  if _public(ctx, conn.room, str(m.get("user_id"))) == user_id
                   and "moderate" in auth.CAPABILITIES.get(str(m.get("role")), ())), None)
     if staff is not None:
         raise LiveroomError("forbidden", f"{user_id} is this room's {staff['role']}; staff "
@@ -122,7 +146,7 @@ async def user_mute(ctx: Context, conn: Connection, message: dict) -> dict:
 
 @ROOM_COMMANDS.command("user.unmute", capability="moderate", fields=("user_id",))
 async def user_unmute(ctx: Context, conn: Connection, message: dict) -> dict:
-    user_id = check_user_id(required(message, "user_id"))
+    user_id = _target(ctx, conn, message)
     return {"seq": await ctx.engine.store.unmute(conn.room, user_id, _by(conn))}
 
 
@@ -147,7 +171,7 @@ async def user_ban(ctx: Context, conn: Connection, message: dict) -> dict:
 
 @ROOM_COMMANDS.command("user.unban", capability="moderate", fields=("user_id",))
 async def user_unban(ctx: Context, conn: Connection, message: dict) -> dict:
-    user_id = check_user_id(required(message, "user_id"))
+    user_id = _target(ctx, conn, message)
     return {"seq": await ctx.engine.store.unban(conn.room, user_id, _by(conn))}
 
 
@@ -172,4 +196,6 @@ async def product_unpin(ctx: Context, conn: Connection, message: dict) -> dict:
 
 @ROOM_COMMANDS.command("presence.list", capability="moderate")
 async def presence_list(ctx: Context, conn: Connection, message: dict) -> dict:
-    return {"members": await ctx.engine.presence.members(conn.room)}
+    members = await ctx.engine.presence.members(conn.room)
+    return {"members": [{**m, "user_id": _public(ctx, conn.room, str(m["user_id"]))}
+                        for m in members]}

@@ -40,7 +40,7 @@ async def sale_create(ctx: Context, conn: Connection, message: dict) -> dict:
     if product is None:
         raise LiveroomError("product_not_found", f"no product {product_id!r} in this room")
     fields = {k: v for k, v in message.items() if k not in ("id", "cmd", "product_id")}
-    sale = sale_from_input(fields, product, room=conn.room, by=conn.identity.user_id,
+    sale = sale_from_input(fields, product, room=conn.room, by=conn.identity.public_id,
                            rates=ctx.settings.rates)
     created = await ctx.engine.sales.create_sale(conn.room, sale)
     ctx.app[SALE_CLOCK].wake()
@@ -50,14 +50,14 @@ async def sale_create(ctx: Context, conn: Connection, message: dict) -> dict:
 @SALE_COMMANDS.command("sale.end", capability="sales", fields=("sale_id",))
 async def sale_end(ctx: Context, conn: Connection, message: dict) -> dict:
     sale = await ctx.engine.sales.finish_sale(conn.room, _sale_id(message), "ended",
-                                              conn.identity.user_id)
+                                              conn.identity.public_id)
     return {"sale": sale}
 
 
 @SALE_COMMANDS.command("sale.cancel", capability="sales", fields=("sale_id",))
 async def sale_cancel(ctx: Context, conn: Connection, message: dict) -> dict:
     sale = await ctx.engine.sales.finish_sale(conn.room, _sale_id(message), "cancelled",
-                                              conn.identity.user_id)
+                                              conn.identity.public_id)
     return {"sale": sale}
 
 

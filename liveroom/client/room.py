@@ -28,7 +28,7 @@ from ..domain.codec import from_json, pack, to_json, unpack
 log = logging.getLogger(__name__)
 
 # Close codes after which reconnecting cannot help (docs/protocol.md).
-FINAL_CLOSE_CODES = {1000, 1008, 1009, 4400, 4401, 4403, 4404}
+FINAL_CLOSE_CODES = {1000, 1007, 1008, 1009, 4400, 4401, 4403, 4404}
 RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)
 # 1012: the instance drains. Reconnect at once (the load balancer picks another instance),
 # spread over this many seconds so that its viewers do not all arrive in the same instant.

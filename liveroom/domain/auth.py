@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import jwt
 
 from .errors import LiveroomError
-from .validation import check_display_name, check_user_id
+from .names import check_display_name
+from .validation import SLUG, check_user_id
 
 ISSUER = "liveroom"
 ALGORITHM = "HS256"
@@ -54,6 +55,8 @@ class Identity:
     guest: bool = False
     # Whether the name came signed in the token (it then cannot be changed on the channel).
     has_token_name: bool = False
+    # What the room shows of this user (public_ids.py): set by the room gate, for its room.
+    public_id: str = ""
 
     def can(self, capability: str) -> bool:
         return capability in CAPABILITIES[self.role]
@@ -62,7 +65,9 @@ class Identity:
         return self.room == ANY_ROOM or self.room == room
 
     def public(self) -> dict:
-        return {"user_id": self.user_id, "name": self.name, "role": self.role, "guest": self.guest}
+        """As the room shows this user: by their public id, never their user id."""
+        return {"user_id": self.public_id, "name": self.name, "role": self.role,
+                "guest": self.guest}
 
 
 def mint(
@@ -79,7 +84,7 @@ def mint(
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     check_user_id(user_id)
     if name is not None:
-        check_display_name(name)
+        name = check_display_name(name)
     if room == ANY_ROOM and role != "admin":
         raise ValueError('only an admin token may cover every room ("*")')
     now = int(time.time())
@@ -112,18 +117,35 @@ def verify(secret: str, token: str) -> Identity:
         raise LiveroomError("token_expired", "the access token has expired") from None
     except jwt.InvalidTokenError as exc:
         raise LiveroomError("invalid_token", f"the access token is not valid: {exc}") from None
-    role = claims.get("role")
-    if role not in CAPABILITIES:
-        raise LiveroomError("invalid_token", f"the access token names an unknown role {role!r}")
-    room, user_id, name = claims.get("room"), claims.get("sub"), claims.get("name")
-    if not isinstance(room, str) or not isinstance(user_id, str):
-        raise LiveroomError("invalid_token", "the access token's room and sub must be strings")
-    if name is not None and not isinstance(name, str):
-        raise LiveroomError("invalid_token", "the access token's name must be a string")
+    role, room, user_id, name = check_claims(claims.get("role"), claims.get("room"),
+                                             claims.get("sub"), claims.get("name"))
     return Identity(
         user_id=user_id, name=name, role=role, room=room, guest=bool(claims.get("guest")),
         has_token_name=name is not None,
     )
+
+
+def check_claims(role: object, room: object, user_id: object, name: object
+                 ) -> tuple[str, str, str, str | None]:
+    """The grants of a verified token as docs/protocol.md states them, or invalid_token: a
+    shop backend mints tokens too, so nothing in them is taken on trust but the signature."""
+    if not isinstance(role, str) or role not in CAPABILITIES:
+        raise LiveroomError("invalid_token",
+                            f"the access token's role must be one of {', '.join(ROLES)}")
+    if not isinstance(room, str) or not (room == ANY_ROOM or SLUG.match(room)):
+        raise LiveroomError("invalid_token", 'the access token\'s room must be a room id or "*"')
+    if room == ANY_ROOM and role != "admin":
+        raise LiveroomError("invalid_token",
+                            'only an admin token may cover every room ("*")')
+    try:
+        check_user_id(user_id, "sub")
+        if name is not None:
+            name = check_display_name(name)
+    except LiveroomError as error:
+        raise LiveroomError("invalid_token",
+                            f"the access token's claim {error.message}") from None
+    assert isinstance(user_id, str)
+    return role, room, user_id, name
 
 
 def guest_identity(room: str) -> Identity:

@@ -57,13 +57,6 @@ def check_text(value: Any, field: str, *, max_chars: int, allow_empty: bool = Fa
     return text
 
 
-def check_display_name(value: Any, field: str = "name") -> str:
-    name = check_text(value, field, max_chars=40)
-    if "\n" in name or "\t" in name:
-        raise invalid(field, "must be on one line")
-    return name
-
-
 def check_int(value: Any, field: str, *, low: int, high: int) -> int:
     # bool is an int in Python; a JSON true must not pass as 1.
     if isinstance(value, bool) or not isinstance(value, int):

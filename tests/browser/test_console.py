@@ -10,7 +10,7 @@ import datetime
 from playwright.async_api import expect
 
 from liveroom.client import RoomClient
-from tests.helpers import token
+from tests.helpers import public_id, token
 
 from .conftest import save_screenshot, until
 from .test_pages import ROOM, chat, connected, console_url
@@ -92,7 +92,7 @@ async def test_moderating_by_menu_and_by_key(server, open_page):
         await expect(chat(viewer).filter(has_text="cheap followers")).to_have_count(0)
         await expect(console.get_by_role("list", name="Moderation activity")).to_contain_text(
             "Spam was banned by you.")
-        assert await srv.app_engine.store.is_banned(ROOM, "spam")
+        assert await srv.app_engine.store.is_banned(ROOM, public_id(ROOM, "spam"))
 
 
 async def test_members_update_by_themselves(server, open_page):

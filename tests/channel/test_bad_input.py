@@ -117,7 +117,7 @@ async def test_a_frame_over_the_size_limit_closes_with_1009_and_others_go_on(raw
 
 
 async def test_html_in_chat_and_names_travels_as_text_never_escaped_or_lost(room_server):
-    name = '<img src=x onerror="alert(1)">'
+    name = 'Mallory <img src=x onerror="alert(1)">'
     text = "<script>alert('buy')</script> & <b>bold</b>"
     tok = auth.mint(SECRET, room=ROOM, role="viewer", user_id="mallory", name=name)
     async with RoomClient(room_server.base_url, ROOM, token=tok) as mallory:

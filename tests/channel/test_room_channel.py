@@ -8,7 +8,7 @@ import pytest
 
 from liveroom.client import ChannelClosed, CommandError, RoomClient
 
-from ..helpers import token
+from ..helpers import public_id, token
 
 ROOM = "thailand"
 
@@ -41,7 +41,9 @@ async def test_joining_gives_a_welcome_and_a_snapshot_of_the_room(connect):
     await host.pin("durian")
     await host.chat("Sawasdee ka!")
     viewer = await connect("viewer", user="ann")
-    assert viewer.welcome["you"] == {"user_id": "ann", "name": "Ann", "role": "viewer",
+    # The room shows everyone, its owner too, by public id, never by user id.
+    assert viewer.welcome["you"] == {"user_id": public_id(ROOM, "ann"), "name": "Ann",
+                                     "role": "viewer",
                                      "guest": False, "muted_until": None}
     snapshot = viewer.snapshot
     assert snapshot["room"]["id"] == ROOM and snapshot["resync"] is False
@@ -60,7 +62,8 @@ async def test_a_chat_message_reaches_everyone_including_its_sender(connect):
         event = await client.next_event("chat.message")
         assert event["seq"] == ack["seq"]
         assert event["message"] | {"ts": 0} == {
-            "id": ack["message_id"], "user_id": "ann", "name": "Ann", "role": "viewer",
+            "id": ack["message_id"], "user_id": public_id(ROOM, "ann"), "name": "Ann",
+            "role": "viewer",
             "text": "hello from Shanghai", "ts": 0,
         }
 
@@ -107,10 +110,10 @@ async def test_a_pin_shows_on_every_screen_and_an_unpin_clears_it(connect):
     for viewer in viewers:
         event = await viewer.next_event("product.pinned")
         assert event["product"]["id"] == "mango" and event["product"]["price"] == "890.00"
-        assert event["by"] == "mod"
+        assert event["by"] == public_id(ROOM, "mod")
     await moderator.unpin()
     for viewer in viewers:
-        assert (await viewer.next_event("product.unpinned"))["by"] == "mod"
+        assert (await viewer.next_event("product.unpinned"))["by"] == public_id(ROOM, "mod")
 
 
 async def test_a_moderator_deletes_a_message_for_everyone(connect):
@@ -127,7 +130,7 @@ async def test_a_muted_viewer_is_told_and_cannot_chat_until_unmuted(connect):
     moderator, loud = await connect("moderator", user="mod"), await connect(user="loud")
     ack = await moderator.mute("loud", 60)
     muted = await loud.next_event("user.muted")
-    assert muted["user_id"] == "loud" and muted["until"] == ack["until"]
+    assert muted["user_id"] == public_id(ROOM, "loud") and muted["until"] == ack["until"]
     with pytest.raises(CommandError) as refused:
         await loud.chat("still here")
     assert refused.value.code == "muted" and refused.value.frame["until"] == ack["until"]
@@ -150,7 +153,7 @@ async def test_a_banned_viewer_is_disconnected_everywhere_and_cannot_return(conn
     with pytest.raises(ChannelClosed) as again:
         await connect(user="troll")
     assert again.value.code == 4403 and again.value.error["code"] == "banned"
-    assert (await bystander.next_event("user.banned"))["user_id"] == "troll"
+    assert (await bystander.next_event("user.banned"))["user_id"] == public_id(ROOM, "troll")
     await bystander.chat("still fine")
 
 
@@ -169,7 +172,7 @@ async def test_slow_mode_spaces_viewer_messages(connect):
 async def test_a_guest_watches_then_picks_a_name_to_chat_and_keeps_it_on_reconnect(connect):
     guest = await connect(role=None)
     you = guest.welcome["you"]
-    assert you["guest"] and you["user_id"].startswith("guest-") and you["name"] is None
+    assert you["guest"] and you["user_id"].startswith("u-") and you["name"] is None
     with pytest.raises(CommandError) as nameless:
         await guest.chat("hi")
     assert nameless.value.code == "name_required"

@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 
 from liveroom.domain.errors import LiveroomError
 from liveroom.domain.models import product_from_input, room_from_input
-from liveroom.domain.validation import check_display_name, check_price, check_text
+from liveroom.domain.names import check_display_name
+from liveroom.domain.validation import check_price, check_text
 
 
 @given(st.text(max_size=600))

@@ -7,7 +7,7 @@ import pytest
 
 from liveroom.client import ChannelClosed, RoomClient
 
-from ..helpers import create_room, eventually, token
+from ..helpers import create_room, eventually, public_id, token
 
 pytestmark = pytest.mark.multi
 ROOM = "thailand"
@@ -48,7 +48,7 @@ async def test_everything_in_a_room_reaches_viewers_on_every_instance(shared_red
             while True:
                 await troll.next_event()
         assert closed.value.code == 4403
-        assert (await bo.next_event("user.banned"))["user_id"] == "troll"
+        assert (await bo.next_event("user.banned"))["user_id"] == public_id(ROOM, "troll")
         await eventually(lambda: ann.viewers == bo.viewers == 2, timeout=5, what="2 viewers")
     finally:
         for client in clients:

@@ -46,6 +46,7 @@ def test_the_embedded_secret_is_generated_once_and_kept(tmp_path):
     ({"LIVEROOM_ICE_SERVERS": "turn:turn.example.net:3478"}, "LIVEROOM_TURN_SECRET"),
     ({"LIVEROOM_ICE_ADDRESSES": "localhost"}, "LIVEROOM_ICE_ADDRESSES"),
     ({"LIVEROOM_MEDIA_ROUTING": "teleport"}, "LIVEROOM_MEDIA_ROUTING"),
+    ({"LIVEROOM_MEDIA_FORWARD": "sendmmsg"}, "LIVEROOM_MEDIA_FORWARD"),
     ({"LIVEROOM_MEDIA_TIMEOUT": "0"}, "LIVEROOM_MEDIA_TIMEOUT"),
     ({"LIVEROOM_TURN_TTL": "-1"}, "LIVEROOM_TURN_TTL"),
     ({"LIVEROOM_DEMO_VIDEO": "sometimes"}, "LIVEROOM_DEMO_VIDEO"),
@@ -64,10 +65,12 @@ def test_media_settings_from_the_environment():
         "LIVEROOM_ICE_SERVERS": "stun:stun.example.net:3478, turn:turn.example.net:3478",
         "LIVEROOM_TURN_SECRET": "coturn-shared-secret", "LIVEROOM_ICE_ADDRESSES": "127.0.0.1",
         "LIVEROOM_MEDIA_ROUTING": "redirect", "LIVEROOM_DEMO_VIDEO": "off",
+        "LIVEROOM_MEDIA_FORWARD": "aiortc",
     }).media
     assert settings.ice_servers == ("stun:stun.example.net:3478", "turn:turn.example.net:3478")
     assert settings.ice_addresses == ("127.0.0.1",)
     assert (settings.media_routing, settings.demo_video) == ("redirect", False)
+    assert settings.media_forward == "aiortc"
 
 
 def test_where_other_instances_open_relay_legs():

@@ -101,3 +101,66 @@ def test_a_server_on_loopback_offers_loopback_and_the_machines_addresses_by_defa
     assert ice_addresses(Settings(host="0.0.0.0"), MediaSettings()) == ()
     assert ice_addresses(Settings(host="0.0.0.0"),
                          MediaSettings(ice_addresses=("203.0.113.7",))) == ("203.0.113.7",)
+
+
+def test_the_check_catches_a_sender_whose_rtp_loop_moved(monkeypatch):
+    """The lean path stands in for RTCRtpSender._run_rtp: a send() that no longer starts it
+    would leave viewers without video, so start-up must refuse such an aiortc."""
+    from aiortc import RTCRtpSender
+
+    async def send(self, parameters):  # an aiortc whose sender runs its RTP another way
+        self._rtp_loop = parameters
+
+    monkeypatch.setattr(RTCRtpSender, "send", send)
+    with pytest.raises(forwarding.IncompatibleAiortc, match=r"_run_rtp"):
+        forwarding.check()
+
+
+def test_the_check_catches_a_packetizer_that_changed(monkeypatch):
+    from aiortc.codecs.vpx import Vp8Encoder
+
+    monkeypatch.setattr(Vp8Encoder, "_packetize",
+                        classmethod(lambda cls, buffer, picture_id: [b"\x10" + buffer]))
+    with pytest.raises(forwarding.IncompatibleAiortc, match="VP8 packetizer"):
+        forwarding.check()
+
+
+async def test_a_viewer_reached_through_turn_gets_its_packets_protected_and_in_order():
+    """A relayed ICE pair has no socket of its own: aioice's TURN client frames every datagram
+    (a coroutine each). The Wire hands it the frame's SRTP packets, in order."""
+    import asyncio
+    import os
+    from types import SimpleNamespace
+
+    from pylibsrtp import Policy, Session
+
+    from signaling.rtp_fanout import RtpStream
+
+    key = os.urandom(30)
+    profile = Policy.SRTP_PROFILE_AES128_CM_SHA1_80
+    tx = Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND, srtp_profile=profile))
+    rx = Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND, srtp_profile=profile))
+
+    class TurnClient:  # the interface of aioice's TURN client protocols
+        def __init__(self) -> None:
+            self.received: list[tuple[bytes, tuple]] = []
+
+        async def send_data(self, data: bytes, addr: tuple) -> None:
+            await asyncio.sleep(0)
+            self.received.append((rx.unprotect(data), addr))
+
+    turn = TurnClient()
+    pair = SimpleNamespace(protocol=turn, remote_addr=("203.0.113.9", 49152))
+    dtls = SimpleNamespace(_tx_srtp=tx, state="connected")
+    wire = forwarding.Wire(SimpleNamespace(transport=dtls), lambda w: None, lambda: None)
+    wire.stream = RtpStream(4242, 96)
+    wire._nominated = {1: pair}
+    first = wire.stream.seq
+    assert wire.send([b"a" * 900, b"b" * 900], 0, None)
+    assert wire.send([b"c" * 100], 3000, None)
+    for _ in range(10):
+        await asyncio.sleep(0)
+    sequence = [int.from_bytes(p[2:4], "big") for p, _addr in turn.received]
+    assert sequence == [first, first + 1, first + 2]
+    assert [p[12:13] for p, _addr in turn.received] == [b"a", b"b", b"c"]
+    assert {addr for _p, addr in turn.received} == {("203.0.113.9", 49152)}

@@ -6,7 +6,7 @@ from aiortc import RTCSessionDescription
 
 from liveroom.client import CommandError, RoomClient
 
-from ..helpers import eventually, token
+from ..helpers import eventually, public_id, token
 from .clients import (
     Watcher,
     connected,
@@ -66,7 +66,8 @@ async def test_a_host_goes_live_on_the_channel_and_a_viewer_watches(media_server
 
         async with RoomClient(srv.base_url, ROOM) as late:
             assert late.snapshot["media"]["live"] is True
-            assert late.snapshot["media"]["publishers"]["host"]["user_id"] == "siam"
+            publisher = late.snapshot["media"]["publishers"]["host"]
+            assert publisher["user_id"] == public_id(ROOM, "siam")
 
         await host.command("media.stop", session=ack["session"])
         offline = await viewer.next_event("media.offline")

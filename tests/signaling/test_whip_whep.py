@@ -9,7 +9,7 @@ import pytest
 
 from liveroom.client import RoomClient
 
-from ..helpers import eventually, token
+from ..helpers import eventually, public_id, token
 from .clients import (
     Watcher,
     answer,
@@ -165,7 +165,7 @@ async def test_a_cohost_publishes_beside_the_host_and_viewers_pick_the_slot(medi
     watcher.stop()
     state = await srv.app_engine.media.state(ROOM)
     assert sorted(state["publishers"]) == ["cohost", "host"]
-    assert state["publishers"]["cohost"]["user_id"] == "guest-chef"
+    assert state["publishers"]["cohost"]["user_id"] == public_id(ROOM, "guest-chef")
 
 
 async def _live_slots(srv) -> bool:

@@ -13,7 +13,7 @@
 // (error frames not tied to a command) and "*" (every event that carries a seq).
 
 // Close codes after which reconnecting cannot help (docs/protocol.md, as in liveroom/client.py).
-export const FINAL_CLOSE_CODES = new Set([1000, 1008, 1009, 4400, 4401, 4403, 4404]);
+export const FINAL_CLOSE_CODES = new Set([1000, 1007, 1008, 1009, 4400, 4401, 4403, 4404]);
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000];
 const UNAVAILABLE_DELAY_MS = 3000; // 1013: the room service is down or full; give it a moment
 const RESTART_SPREAD_MS = 1000; // 1012: this server drains; reconnect now, spread out
