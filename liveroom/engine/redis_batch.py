@@ -35,7 +35,6 @@ from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 from redis.exceptions import (
     AskError,
@@ -174,10 +173,6 @@ class Batcher:
                 self._scheduled = True
                 asyncio.get_running_loop().call_soon(self._send)
 
-    async def load(self, script: AsyncScript) -> None:
-        """Load a script (on a cluster: on every primary)."""
-        await self._redis.script_load(script.script)
-
     async def _evalsha_all(self, client: Redis, batch: list[_Call]) -> list[Any]:
         async with client.pipeline(transaction=False) as pipe:
             for call in batch:
@@ -208,7 +203,6 @@ class BatchedScript:
     def __init__(self, script: AsyncScript, batcher: Batcher) -> None:
         self._script = script
         self._batcher = batcher
-        self._loaded = False
 
     def __call__(self, keys: list[Any], args: list[Any], *,
                  about: About | None = None) -> asyncio.Future[Any]:
@@ -216,14 +210,3 @@ class BatchedScript:
         mentions (the room, product, message or order)."""
         return self._batcher.run(self._script, keys, args,
                                  functools.partial(script_result, about=about))
-
-    async def queue(self, pipe: Pipeline, keys: list[Any], args: list[Any]) -> None:
-        """Add a call to the caller's pipeline instead; read its result with script_result()."""
-        if isinstance(pipe, Pipeline):
-            await self._script(keys=keys, args=args, client=pipe)  # loads it first if need be
-            return
-        # A cluster's pipeline: load the script on every primary once, then a bare EVALSHA.
-        if not self._loaded:
-            await self._batcher.load(self._script)
-            self._loaded = True
-        pipe.execute_command("EVALSHA", self._script.sha, len(keys), *keys, *args)
