@@ -253,6 +253,7 @@ class System:
             env.update({
                 "LIVEROOM_HOST": "127.0.0.1", "LIVEROOM_PORT": str(port),
                 "LIVEROOM_REDIS_URL": self.redis_url, "LIVEROOM_SECRET": SECRET,
+                "LIVEROOM_CONNECTIONS_PER_ADDRESS": "0",  # every client is 127.0.0.1
                 "LIVEROOM_DATA_DIR": str(data_dir),
                 "LIVEROOM_CHAT_PER_SECOND": "1000", "LIVEROOM_CHAT_BURST": "1000",
                 "LIVEROOM_COMMANDS_PER_SECOND": "1000",

@@ -102,6 +102,7 @@ def start_liveroom(redis_url: str, workdir: Path, min_replicas: int
     port = free_port()
     log = workdir / f"liveroom-{port}.log"
     env = {**os.environ, "LIVEROOM_PORT": str(port), "LIVEROOM_SECRET": SECRET,
+           "LIVEROOM_CONNECTIONS_PER_ADDRESS": "0",  # the whole crowd is 127.0.0.1
            "LIVEROOM_REDIS_URL": redis_url,
            "LIVEROOM_REDIS_MIN_REPLICAS": str(min_replicas),
            "LIVEROOM_DATA_DIR": str(workdir / f"data-{port}"), "LIVEROOM_LOG_LEVEL": "WARNING"}

@@ -406,7 +406,9 @@ class Proc:
 def start_server(port: int, data_dir: str, *, transcode: bool = False, demo: bool = False,
                  forward: str = "lean", redis: tuple[str, str] | None = None
                  ) -> subprocess.Popen:
-    env = {**os.environ, "LIVEROOM_SECRET": SECRET, "LIVEROOM_PORT": str(port),
+    env = {**os.environ, "LIVEROOM_SECRET": SECRET,
+           "LIVEROOM_CONNECTIONS_PER_ADDRESS": "0",  # every viewer is 127.0.0.1
+           "LIVEROOM_PORT": str(port),
            "LIVEROOM_DEMO": "1" if demo else "0",
            "LIVEROOM_DATA_DIR": data_dir, "LIVEROOM_ICE_ADDRESSES": "127.0.0.1",
            "LIVEROOM_LOG_LEVEL": "WARNING", "LIVEROOM_MAX_PEERS": "1000",

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from .addresses import parse_networks
 from .domain import checkout
 from .files import create_private, private_dir
 
@@ -135,6 +136,10 @@ class Settings:
     chat_per_second: float = 1.0
     chat_burst: int = 5
     buys_per_second: float = 5.0
+    # Likes one identity may add per second (channel/allowances.py); guests from one client
+    # address share this many times one identity's chat and like rates.
+    likes_per_second: float = 20.0
+    guest_address_rate: float = 5.0
     # Flash sales: how long an unpaid reservation holds its units before they return.
     reservation_ttl: float = 900.0
     # Presence: an instance refreshes its rows every heartbeat; rows of an instance silent for
@@ -165,6 +170,22 @@ class Settings:
     # Networks webhooks may be sent to although they are refused by default (loopback,
     # link-local, metadata...; see webhooks/targets.py), as CIDRs or single addresses.
     webhook_allowed_networks: tuple[str, ...] = ()
+    # The load balancers whose X-Forwarded-For / Forwarded are believed (addresses.py), as
+    # CIDRs or single addresses; none by default, so the client is the TCP peer.
+    trusted_proxies: tuple[str, ...] = ()
+    # The header they put the client's address in: "x-forwarded-for" or "forwarded".
+    forwarded_header: str = "x-forwarded-for"
+    # Slow and idle clients (server/guard.py): seconds for a new connection's first request
+    # head, for a request's whole body, and for the next request on a kept-alive connection.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    idle_timeout: float = 60.0
+    # Open connections from one client address (TCP connections from one peer that is not a
+    # trusted proxy; room-channel connections per client address); 0 means no limit.
+    connections_per_address: int = 100
+    # The longest life a token may be given (exp - iat, and exp - now when checked); tokens
+    # made for longer are refused.
+    max_token_lifetime: float = 30 * 86400.0
     instance_id: str = field(default_factory=lambda: secrets.token_hex(6))
 
     @property
@@ -223,6 +244,8 @@ VARIABLES: Variables = {
     "chat_per_second": ("LIVEROOM_CHAT_PER_SECOND", float),
     "chat_burst": ("LIVEROOM_CHAT_BURST", int),
     "buys_per_second": ("LIVEROOM_BUYS_PER_SECOND", float),
+    "likes_per_second": ("LIVEROOM_LIKES_PER_SECOND", float),
+    "guest_address_rate": ("LIVEROOM_GUEST_ADDRESS_RATE", float),
     "reservation_ttl": ("LIVEROOM_RESERVATION_TTL", float),
     "heartbeat_interval": ("LIVEROOM_HEARTBEAT_INTERVAL", float),
     "presence_ttl": ("LIVEROOM_PRESENCE_TTL", float),
@@ -240,6 +263,13 @@ VARIABLES: Variables = {
     "checkout_secret": ("LIVEROOM_CHECKOUT_SECRET", str),
     "signin_url": ("LIVEROOM_SIGNIN_URL", str),
     "webhook_allowed_networks": ("LIVEROOM_WEBHOOK_ALLOWED_NETWORKS", lambda v: csv(v)),
+    "trusted_proxies": ("LIVEROOM_TRUSTED_PROXIES", lambda v: csv(v)),
+    "forwarded_header": ("LIVEROOM_FORWARDED_HEADER", lambda v: v.strip().lower()),
+    "header_timeout": ("LIVEROOM_HEADER_TIMEOUT", float),
+    "body_timeout": ("LIVEROOM_BODY_TIMEOUT", float),
+    "idle_timeout": ("LIVEROOM_IDLE_TIMEOUT", float),
+    "connections_per_address": ("LIVEROOM_CONNECTIONS_PER_ADDRESS", int),
+    "max_token_lifetime": ("LIVEROOM_MAX_TOKEN_LIFETIME", float),
 }
 
 
@@ -368,7 +398,8 @@ def validate(settings: Settings) -> None:
         )
     must_be_positive(settings, VARIABLES, "history_size", "max_frame_bytes", "send_buffer_bytes",
                      "chat_tail", "chat_max_chars", "commands_per_second", "chat_per_second",
-                     "chat_burst", "buys_per_second", "reservation_ttl")
+                     "chat_burst", "buys_per_second", "reservation_ttl", "likes_per_second",
+                     "guest_address_rate")
     _validate_operations(settings)
     # Rates given as a setting object (tests, embedders) get the same checks as the variable.
     parse_currency_rates(",".join(f"{c}={r}" for c, r in settings.currency_rates))
@@ -386,10 +417,20 @@ def _validate_operations(settings: Settings) -> None:
             f"log-format (LIVEROOM_LOG_FORMAT): {settings.log_format!r} is not one of text, json"
         )
     for name, var in (("max_connections", "LIVEROOM_MAX_CONNECTIONS"),
-                      ("max_room_connections", "LIVEROOM_MAX_ROOM_CONNECTIONS")):
+                      ("max_room_connections", "LIVEROOM_MAX_ROOM_CONNECTIONS"),
+                      ("connections_per_address", "LIVEROOM_CONNECTIONS_PER_ADDRESS")):
         if getattr(settings, name) < 0:
             raise ConfigError(f"{name.replace('_', '-')} ({var}) must be 0 (no limit) or more")
-    must_be_positive(settings, VARIABLES, "max_body_bytes", "request_timeout", "drain_timeout")
+    must_be_positive(settings, VARIABLES, "max_body_bytes", "request_timeout", "drain_timeout",
+                     "header_timeout", "body_timeout", "idle_timeout", "max_token_lifetime")
+    try:
+        parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        raise ConfigError(f"trusted-proxies (LIVEROOM_TRUSTED_PROXIES): {exc}") from None
+    if settings.forwarded_header not in ("x-forwarded-for", "forwarded"):
+        raise ConfigError(
+            f"forwarded-header (LIVEROOM_FORWARDED_HEADER): {settings.forwarded_header!r} is "
+            "not one of x-forwarded-for, forwarded")
     for network in settings.webhook_allowed_networks:
         try:
             ipaddress.ip_network(network, strict=False)

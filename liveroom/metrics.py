@@ -9,7 +9,7 @@ What each metric means, for dashboards and alerts (deploy/README.md lists them t
     liveroom_info{version,instance,engine}            1, labels describe this instance
     liveroom_draining                                 1 while the instance drains (SIGTERM)
     liveroom_connections{room,role}                   room-channel sockets open now
-    liveroom_connections_refused_total{reason}        instance_limit | room_limit | draining
+    liveroom_connections_refused_total{reason}        instance_limit | room_limit | address_limit | draining
     liveroom_events_published_total{type}             room events, counted once per instance as
                                                       they arrive for the rooms it serves
     liveroom_events_delivered_total                   event frames written to sockets

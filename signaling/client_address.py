@@ -1,20 +1,16 @@
 """The address a media request comes from, for the per-address caps (capacity.py).
 
-One place, so that it follows the server's rule for client addresses: today the TCP peer
-(`request.remote`, the socket's peer name on the room channel). Behind a load balancer that
-is the balancer's address, so the per-address caps then apply to everybody behind it at once:
-raise LIVEROOM_GUEST_PEERS_PER_ADDRESS there until forwarded addresses are trusted.
+It follows the server's one rule for client addresses (liveroom/addresses.py): the TCP peer,
+or, from the operator's proxies (LIVEROOM_TRUSTED_PROXIES), the address they forward. On the
+room channel the connection learnt its address when it was opened.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-
-def of_request(request: web.BaseRequest) -> str | None:
-    return request.remote
+from liveroom.addresses import CLIENT_ADDRESSES
 
 
-def of_socket(ws: web.WebSocketResponse) -> str | None:
-    peer = ws.get_extra_info("peername")
-    return str(peer[0]) if peer else None
+def of_request(request: web.Request) -> str | None:
+    return request.app[CLIENT_ADDRESSES].of_request(request)

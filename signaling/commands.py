@@ -9,7 +9,6 @@ from liveroom.channel.commands import CommandTable, Context, required
 from liveroom.channel.connection import Connection
 from liveroom.domain.errors import LiveroomError
 
-from . import client_address
 from .config import MEDIA_SETTINGS
 from .http import owner_of
 from .ice import ice_servers
@@ -57,7 +56,7 @@ async def media_subscribe(ctx: Context, conn: Connection, message: dict) -> dict
     slot = message.get("slot", "host")
     if slot not in ("host", "cohost"):
         raise LiveroomError("invalid_field", "slot: must be host or cohost", field="slot")
-    owner = owner_of(conn.identity, client_address.of_socket(conn.ws))
+    owner = owner_of(conn.identity, conn.address)
     result = await ctx.app[SERVICE].play(conn.room, slot, owner, required(message, "offer"),
                                          "channel")
     return {"session": result["session"], "answer": result["answer"]}

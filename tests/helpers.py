@@ -200,6 +200,8 @@ class ServerProcess:
             # Short presence timings keep crash tests quick; the defaults are 2 s / 6 s.
             "LIVEROOM_HEARTBEAT_INTERVAL": "1",
             "LIVEROOM_PRESENCE_TTL": "3",
+            # Every test client comes from 127.0.0.1; the tests of the cap set their own.
+            "LIVEROOM_CONNECTIONS_PER_ADDRESS": "0",
             **self.extra_env,
         }
         env.pop("LIVEROOM_REDIS_URL", None)

@@ -125,8 +125,8 @@ def test_a_client_that_stops_reading_is_counted_with_the_bytes_it_left():
     metrics = Metrics()
     conn = Connection(None, Stalled(), room=ROOM, fmt="json",
                       identity=Identity(user_id="u", name="U", role="viewer", room=ROOM),
-                      send_buffer_bytes=100, commands_per_second=10, chat_per_second=1,
-                      chat_burst=1, metrics=metrics)
+                      send_buffer_bytes=100, commands_per_second=10,
+                      metrics=metrics)
     conn.write(b"x" * 60)
     assert metrics.slow_clients._value.get() == 0
     conn.write(b"x" * 60)

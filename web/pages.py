@@ -14,6 +14,7 @@ from aiohttp import web
 from liveroom.config import BASE_CURRENCY, SETTINGS
 from liveroom.domain.errors import LiveroomError
 from liveroom.gate import GATE
+from liveroom.guests import GUEST_COOKIE, GUESTS
 from liveroom.room_views import ROOM_VIEWS
 
 from .formatting import Formats
@@ -50,6 +51,11 @@ async def _room_page(request: web.Request, name: str, act: str) -> web.Response:
                       page_data={"room": view["id"], "checkout": bool(settings.checkout_url)})
     if from_link and token:
         keep_token(request, response, token)
+    elif admission.identity.guest and name == "room.html":
+        # The browser keeps who this guest is, so the room channel knows them again.
+        guests = request.app[GUESTS]
+        kept = guests.for_room(request.cookies.get(GUEST_COOKIE), admission.room_id)
+        guests.keep(request, response, kept or guests.token(admission.identity))
     return response
 
 

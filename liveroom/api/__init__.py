@@ -1,11 +1,21 @@
 """The REST API (JSON): rooms, products, sales, orders, webhooks, deleted rooms' archives,
-health, the instance's log level. Errors follow middleware.py."""
+health, the instance's log level, the revocation list. Errors follow middleware.py."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from . import admin, archives, health, products, rooms, sales, webhooks
+from . import (
+    admin,
+    archives,
+    guest,
+    health,
+    products,
+    revocations,
+    rooms,
+    sales,
+    webhooks,
+)
 
 
 def setup_api(app: web.Application) -> None:
@@ -14,6 +24,9 @@ def setup_api(app: web.Application) -> None:
     r.add_get("/readyz", health.readyz)
     r.add_get("/api/admin/log-level", admin.get_log_level)
     r.add_put("/api/admin/log-level", admin.put_log_level)
+    r.add_get("/api/admin/revocations", revocations.list_revocations)
+    r.add_post("/api/admin/revocations", revocations.revoke)
+    r.add_put("/api/guest", guest.keep_guest)
     r.add_get("/api/rooms", rooms.list_rooms)
     r.add_post("/api/rooms", rooms.create_room)
     r.add_get("/api/rooms/{room}", rooms.get_room)

@@ -13,6 +13,7 @@ from ..engine import ENGINE
 from ..lifecycle import LIFECYCLE
 from ..metrics import METRICS
 from ..tasks import stop_tasks
+from .allowances import ALLOWANCES, Allowances
 from .commands import COMMANDS, CONTEXT, CommandSet, Context
 from .fanout import FANOUT, Fanout
 from .handler import room_channel
@@ -23,6 +24,7 @@ from .sale_commands import SALE_COMMANDS
 from .sale_records import SaleRecords
 from .tally import Tally
 from .tickers import run_tickers
+from .token_watch import token_watch_ctx
 
 
 async def _fanout_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -49,10 +51,16 @@ def setup_channel(app: web.Application) -> None:
     metrics and the lifecycle set up."""
     settings = app[SETTINGS]
     app[CONNECTIONS] = Connections(app[METRICS], max_total=settings.max_connections,
-                                   max_per_room=settings.max_room_connections)
+                                   max_per_room=settings.max_room_connections,
+                                   max_per_address=settings.connections_per_address)
+    app[ALLOWANCES] = Allowances(
+        chat_per_second=settings.chat_per_second, chat_burst=settings.chat_burst,
+        likes_per_second=settings.likes_per_second,
+        guest_address_rate=settings.guest_address_rate)
     app[COMMANDS] = CommandSet(ROOM_COMMANDS, SALE_COMMANDS)  # other parts may add theirs
     app.cleanup_ctx.append(_fanout_ctx)
     app.cleanup_ctx.append(lobby_ctx)
+    app.cleanup_ctx.append(token_watch_ctx)
     app.on_shutdown.append(_drain_sockets)
     app.router.add_get("/ws/rooms/{room}", room_channel, name="room_channel")
     app.router.add_get("/api/lobby/events", lobby_events, name="lobby_events")

@@ -65,13 +65,18 @@ class Connection:
         fmt: str,
         send_buffer_bytes: int,
         commands_per_second: float,
-        chat_per_second: float,
-        chat_burst: int,
         buys_per_second: float = 5.0,
         metrics: Metrics | None = None,
+        address: str | None = None,
+        guest_address: str | None = None,
     ) -> None:
         self.id = secrets.token_hex(6)
         self.ws = ws
+        # The client's address (addresses.py): per-address limits count by it.
+        self.address = address
+        # For a guest, the guest of their address (guests.py), whom they speak for too: its
+        # slow mode, bans and mutes hold for them.
+        self.guest_address = guest_address
         self.room = room
         self.identity = identity
         self.fmt = fmt
@@ -84,15 +89,17 @@ class Connection:
         self._transport = transport
         self._limit = send_buffer_bytes
         self.commands = TokenBucket(commands_per_second, commands_per_second * 2)
-        self.chat = TokenBucket(chat_per_second, chat_burst)
         self.buys = TokenBucket(buys_per_second, buys_per_second * 2)
 
     def member(self) -> dict[str, Any]:
-        return {
+        member = {
             "user_id": self.identity.user_id,
             "name": self.identity.name,
             "role": self.identity.role,
         }
+        if self.guest_address is not None:  # a moderator may ban every guest from there
+            member["via"] = self.guest_address
+        return member
 
     def rename(self, name: str) -> None:
         self.identity = replace(self.identity, name=name)

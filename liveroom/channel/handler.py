@@ -16,12 +16,14 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from .. import logs
+from ..addresses import CLIENT_ADDRESSES
 from ..config import SETTINGS
 from ..domain import auth
 from ..domain.codec import pack, to_json
 from ..domain.errors import EngineUnavailable, LiveroomError
 from ..engine import ENGINE, Position
 from ..gate import GATE
+from ..guests import GUEST_COOKIE, GUESTS
 from ..lifecycle import LIFECYCLE
 from ..metrics import METRICS
 from .commands import CONTEXT, dispatch
@@ -29,6 +31,7 @@ from .connection import CLOSE_CODE_OF_ERROR, CLOSE_INTERNAL, CLOSE_TOO_BIG, Conn
 from .encoded import FORMATS
 from .fanout import FANOUT
 from .registry import CONNECTIONS
+from .token_watch import cut_off, expire_at_exp, lapsed
 
 log = logging.getLogger(__name__)
 
@@ -74,20 +77,31 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(
         compress=False, max_msg_size=settings.max_frame_bytes + 1, heartbeat=WS_HEARTBEAT
     )
-    await ws.prepare(request)
     room_id = request.match_info["room"]
     fmt = request.query.get("format", "json")
+    address = app[CLIENT_ADDRESSES].of_request(request)
+    refusal: LiveroomError | None = None
+    try:
+        token: str | None = _presented_token(request, room_id, address, ws)
+    except LiveroomError as malformed:  # a bad Authorization header: said after the upgrade
+        token, refusal = None, malformed
+    await ws.prepare(request)
     conn: Connection | None = None
     admitted = joined = False
+    expiry: asyncio.TimerHandle | None = None
     try:
         if fmt not in FORMATS:
             raise LiveroomError("bad_request", f"format must be one of {', '.join(FORMATS)}")
+        if refusal is not None:
+            raise refusal
         resume = _resume_position(request)
-        connections.admit(room_id)
+        connections.admit(room_id, address)
         admitted = True
         try:
             async with asyncio.timeout(settings.request_timeout):
-                conn = await _welcome(request, ws, room_id, fmt)
+                assert token is not None
+                conn = await _welcome(request, ws, room_id, fmt, address, token)
+                expiry = expire_at_exp(conn)
                 connections.add(conn)
                 joined = True  # from here on, leave presence whatever happens
                 await engine.presence.join(room_id, conn.id, conn.member())
@@ -101,6 +115,11 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
         ctx = app[CONTEXT]
         in_flight = app[METRICS].in_flight
         async for msg in ws:
+            if conn.closed or lapsed(conn):
+                # Cut off (its token expired or was revoked): nothing more runs; the loop
+                # ends with the close (cut_off's, if the timer has not fired yet).
+                cut_off(conn, "token_expired", "the access token has expired")
+                continue
             if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                 conn.idle.clear()
                 in_flight.inc()
@@ -120,6 +139,8 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
         log.exception("room channel failed on connection %s", conn.id if conn else None)
         await _close_internal(ws, conn)
     finally:
+        if expiry is not None:
+            expiry.cancel()
         if conn is not None:
             connections.discard(conn)
             fanout.leave(conn)
@@ -128,19 +149,36 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
                     await engine.presence.leave(room_id, conn.id)
             log.debug("left room %s", room_id)
         if admitted:
-            connections.release(room_id)
+            connections.release(room_id, address)
     if ws.close_code == CLOSE_TOO_BIG:
         log.info("closed a connection that sent a frame over %d bytes", settings.max_frame_bytes)
     return ws
 
 
+def _presented_token(request: web.Request, room_id: str, address: str | None,
+                     ws: web.WebSocketResponse) -> str:
+    """The token this connection enters with: the one it presents (a guest token of another
+    room re-signed for this one); else the guest identity its browser keeps (the cookie); else
+    its address's guest (guests.py). A guest's token goes into the cookie with the handshake's
+    answer, so the browser keeps it."""
+    token = request.query.get("access_token") or auth.bearer(request.headers.get("Authorization"))
+    guests = request.app[GUESTS]
+    guest = (guests.for_room(token or request.cookies.get(GUEST_COOKIE), room_id)
+             or (None if token else guests.of_address(room_id, address)))
+    if guest is None:
+        assert token is not None
+        return token
+    guests.keep(request, ws, guest)
+    return guest
+
+
 async def _welcome(request: web.Request, ws: web.WebSocketResponse, room_id: str,
-                   fmt: str) -> Connection:
+                   fmt: str, address: str | None, token: str) -> Connection:
     """Let them in through the room gate; welcome them with their connection."""
     app = request.app
     settings, engine = app[SETTINGS], app[ENGINE]
-    token = request.query.get("access_token") or auth.bearer(request.headers.get("Authorization"))
-    admission = await app[GATE].enter(room_id, token, "watch")
+    guest_address = app[GUESTS].address_user(address) if address is not None else None
+    admission = await app[GATE].enter(room_id, token, "watch", guest_address=guest_address)
     identity = admission.identity
     # A guest keeps its identity by presenting its guest token again: hand one out.
     guest_token = None
@@ -156,10 +194,10 @@ async def _welcome(request: web.Request, ws: web.WebSocketResponse, room_id: str
         fmt=fmt,
         send_buffer_bytes=settings.send_buffer_bytes,
         commands_per_second=settings.commands_per_second,
-        chat_per_second=settings.chat_per_second,
-        chat_burst=settings.chat_burst,
         buys_per_second=settings.buys_per_second,
         metrics=app[METRICS],
+        address=address,
+        guest_address=guest_address if identity.guest else None,
     )
     logs.connection_id.set(conn.id)
     logs.room.set(room_id)

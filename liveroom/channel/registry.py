@@ -25,11 +25,14 @@ RETRY_AFTER_MS = 3000
 
 
 class Connections:
-    def __init__(self, metrics: Metrics, *, max_total: int = 0, max_per_room: int = 0) -> None:
+    def __init__(self, metrics: Metrics, *, max_total: int = 0, max_per_room: int = 0,
+                 max_per_address: int = 0) -> None:
         self._metrics = metrics
         self._max_total = max_total
         self._max_per_room = max_per_room
+        self._max_per_address = max_per_address
         self._places: Counter[str] = Counter()  # room -> admitted connections
+        self._addresses: Counter[str | None] = Counter()  # client address -> admitted
         self._total = 0
         self._open: dict[Connection, None] = {}
         self._by_role: Counter[tuple[str, str]] = Counter()  # (room, role) -> open
@@ -43,8 +46,9 @@ class Connections:
         return iter(list(self._open))
 
     # --- places --------------------------------------------------------------------------------
-    def admit(self, room: str) -> None:
-        """Take a place for a new connection to `room`, or refuse with too_many_connections."""
+    def admit(self, room: str, address: str | None = None) -> None:
+        """Take a place for a new connection to `room` from `address`, or refuse with
+        too_many_connections."""
         if self._max_total and self._total >= self._max_total:
             self._metrics.refused.labels(reason="instance_limit").inc()
             raise LiveroomError(
@@ -60,14 +64,29 @@ class Connections:
                 "server; try again", scope="room", limit=self._max_per_room,
                 retry_after_ms=RETRY_AFTER_MS,
             )
+        if (self._max_per_address and address is not None
+                and self._addresses[address] >= self._max_per_address):
+            self._metrics.refused.labels(reason="address_limit").inc()
+            raise LiveroomError(
+                "too_many_connections",
+                f"your address has {self._max_per_address} connections to this server "
+                "already; close some first", scope="address", limit=self._max_per_address,
+                retry_after_ms=RETRY_AFTER_MS,
+            )
         self._total += 1
         self._places[room] += 1
+        if address is not None:
+            self._addresses[address] += 1
 
-    def release(self, room: str) -> None:
+    def release(self, room: str, address: str | None = None) -> None:
         self._total -= 1
         self._places[room] -= 1
         if self._places[room] <= 0:
             del self._places[room]
+        if address is not None:
+            self._addresses[address] -= 1
+            if self._addresses[address] <= 0:
+                del self._addresses[address]
 
     # --- open connections ----------------------------------------------------------------------
     def add(self, conn: Connection) -> None:

@@ -16,6 +16,8 @@ from ..domain.validation import (
     check_text,
     check_user_id,
 )
+from ..guests import GUESTS
+from .allowances import ALLOWANCES
 from .commands import CommandTable, Context, required
 from .connection import Connection
 
@@ -53,7 +55,7 @@ async def profile_set(ctx: Context, conn: Connection, message: dict) -> dict:
     if not identity.guest:
         return {"name": name, "guest_token": None}
     # The name goes into a new guest token, so a reconnect keeps it.
-    guest_token = auth.guest_token(ctx.settings.signing_secret, conn.identity)
+    guest_token = ctx.app[GUESTS].token(conn.identity)
     return {"name": name, "guest_token": guest_token}
 
 
@@ -74,12 +76,7 @@ async def chat_send(ctx: Context, conn: Connection, message: dict) -> dict:
     identity = conn.identity
     if not identity.name:
         raise LiveroomError("name_required", "choose a display name (profile.set) to chat")
-    wait = conn.chat.take()
-    if wait:
-        raise LiveroomError(
-            "rate_limited", "you are sending messages too fast",
-            retry_after_ms=int(wait * 1000) + 1,
-        )
+    ctx.app[ALLOWANCES].take("chat", conn)  # per person (and per address for guests)
     chat_message = {
         "id": secrets.token_hex(8),
         "user_id": identity.public_id,
@@ -89,13 +86,19 @@ async def chat_send(ctx: Context, conn: Connection, message: dict) -> dict:
         "ts": int(time.time() * 1000),
     }
     privileged = identity.can("moderate")
-    seq = await ctx.engine.store.post_chat(conn.room, chat_message, privileged=privileged)
+    # A guest speaks for their address too: its slow mode, bans and mutes hold for every guest
+    # identity from there, so a new one is no way around them.
+    sender = (_public(ctx, conn.room, conn.guest_address)
+              if conn.guest_address is not None else None)
+    seq = await ctx.engine.store.post_chat(conn.room, chat_message, privileged=privileged,
+                                           sender=sender)
     return {"message_id": chat_message["id"], "seq": seq}
 
 
 @ROOM_COMMANDS.command("like", capability="like", fields=("count",))
 async def like(ctx: Context, conn: Connection, message: dict) -> dict:
     count = check_int(message.get("count", 1), "count", low=1, high=MAX_LIKES_PER_COMMAND)
+    ctx.app[ALLOWANCES].take("likes", conn, count)
     # Aggregated: the tickers publish one likes event per room and interval, not one per tap.
     ctx.tally.add_likes(conn.room, count)
     return {}
@@ -197,5 +200,7 @@ async def product_unpin(ctx: Context, conn: Connection, message: dict) -> dict:
 @ROOM_COMMANDS.command("presence.list", capability="moderate")
 async def presence_list(ctx: Context, conn: Connection, message: dict) -> dict:
     members = await ctx.engine.presence.members(conn.room)
-    return {"members": [{**m, "user_id": _public(ctx, conn.room, str(m["user_id"]))}
+    return {"members": [{**m, "user_id": _public(ctx, conn.room, str(m["user_id"])),
+                         **({"via": _public(ctx, conn.room, str(m["via"]))} if "via" in m
+                            else {})}
                         for m in members]}

@@ -5,6 +5,7 @@
     liveroom orders export --room R [--sale S | --archived] [--format csv|json] [--output FILE]
     liveroom archives list|show|purge
     liveroom log-level [LEVEL]
+    liveroom revoke token TOKEN | token-id JTI | user USER_ID | list
 
 Each talks to `--url` (LIVEROOM_URL, http://127.0.0.1:8080) with `--token` (LIVEROOM_TOKEN: an
 operator token, or a host's for its own room's products and orders). Results go to stdout (JSON,
@@ -112,6 +113,27 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     level.add_argument("level", nargs="?", type=str.upper,
                        choices=("DEBUG", "INFO", "WARNING", "ERROR"))
 
+    revoke = commands.add_parser(
+        "revoke", help="cut off an access token, or a user's tokens, on every instance",
+        description="Revoke access tokens before they expire, without rotating the secret. "
+        "Every instance refuses them from then on and closes their open room-channel "
+        "connections within a few seconds (close code 4401, token_revoked). Needs an "
+        "operator token (--token).")
+    verbs = revoke.add_subparsers(dest="verb", required=True)
+    p = verbs.add_parser("token", parents=[common], help="one token, given whole")
+    p.add_argument("revoked", metavar="TOKEN", help="the access token to revoke")
+    p = verbs.add_parser("token-id", parents=[common], help="one token, by its id (jti)")
+    p.add_argument("revoked", metavar="JTI")
+    p.add_argument("--expires-at", type=int,
+                   help="the token's expiry (unix seconds): the entry goes when it would have")
+    p = verbs.add_parser("user", parents=[common],
+                         help="every token of a user (sub) issued before a moment")
+    p.add_argument("revoked", metavar="USER_ID")
+    p.add_argument("--not-before", type=int,
+                   help="tokens issued before this time (unix seconds) are revoked; now by "
+                   "default")
+    verbs.add_parser("list", parents=[common], help="what is revoked now, as JSON")
+
 
 def _room_fields(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--title", required=required)
@@ -147,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
             return _export(args)
         if args.command == "archives":
             return _archives(args)
+        if args.command == "revoke":
+            return _revoke(args)
         return _log_level(args)
     except AdminError as exc:
         print(f"liveroom: {exc}", file=sys.stderr)
@@ -262,6 +286,25 @@ def _log_level(args: argparse.Namespace) -> int:
     else:
         answer = _call(args, "PUT", "/api/admin/log-level", {"level": args.level})
     print(f"{answer['level']} (instance {answer['instance']})")
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    if args.verb == "list":
+        print(json.dumps(_call(args, "GET", "/api/admin/revocations"), indent=2))
+        return 0
+    if args.verb == "token":
+        body: dict[str, Any] = {"token": args.revoked}
+    elif args.verb == "token-id":
+        body = {"token_id": args.revoked}
+        if args.expires_at is not None:
+            body["expires_at"] = args.expires_at
+    else:
+        body = {"user_id": args.revoked}
+        if args.not_before is not None:
+            body["not_before"] = args.not_before
+    answer = _call(args, "POST", "/api/admin/revocations", body)
+    print(json.dumps(answer))
     return 0
 
 

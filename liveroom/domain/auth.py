@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jwt
 
@@ -57,6 +57,11 @@ class Identity:
     has_token_name: bool = False
     # What the room shows of this user (public_ids.py): set by the room gate, for its room.
     public_id: str = ""
+    # The token's own facts, for cutting it off (token_policy.py): when it stops, when it was
+    # made, its id (`jti`). None for a guest made without a token.
+    expires_at: int | None = field(default=None, compare=False)
+    issued_at: int | None = field(default=None, compare=False)
+    token_id: str | None = field(default=None, compare=False)
 
     def can(self, capability: str) -> bool:
         return capability in CAPABILITIES[self.role]
@@ -95,6 +100,8 @@ def mint(
         "role": role,
         "iat": now,
         "exp": now + int(ttl),
+        # An id of its own, so that this one token can be revoked (token_policy.py).
+        "jti": secrets.token_urlsafe(12),
     }
     if name is not None:
         claims["name"] = name
@@ -119,9 +126,12 @@ def verify(secret: str, token: str) -> Identity:
         raise LiveroomError("invalid_token", f"the access token is not valid: {exc}") from None
     role, room, user_id, name = check_claims(claims.get("role"), claims.get("room"),
                                              claims.get("sub"), claims.get("name"))
+    iat, jti = claims.get("iat"), claims.get("jti")
     return Identity(
         user_id=user_id, name=name, role=role, room=room, guest=bool(claims.get("guest")),
-        has_token_name=name is not None,
+        has_token_name=name is not None, expires_at=int(claims["exp"]),
+        issued_at=int(iat) if isinstance(iat, (int, float)) else None,
+        token_id=jti if isinstance(jti, str) else None,
     )
 
 

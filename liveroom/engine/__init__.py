@@ -1,5 +1,5 @@
-"""The engine: everything instances share (broker, presence, store, sales, media), behind one
-small interface.
+"""The engine: everything instances share (broker, presence, store, sales, media, the
+revocation list), behind one small interface.
 
 `create_engine` picks the implementation once, by whether a Redis URL is configured; nothing
 else in the code base asks which one it got.
@@ -13,12 +13,13 @@ from ..config import Settings
 from .broker import Broker, EventHandler, Position
 from .media import Media
 from .presence import Presence
+from .revocations import Revocations
 from .sales import Archive, BuyResult, OutboxEntry, Sales
 from .store import Snapshot, Store
 
 __all__ = [
     "Archive", "Broker", "BuyResult", "Engine", "EventHandler", "Media", "OutboxEntry", "Position",
-    "Presence", "Sales", "Snapshot", "Store", "create_engine", "ENGINE",
+    "Presence", "Revocations", "Sales", "Snapshot", "Store", "create_engine", "ENGINE",
 ]
 
 
@@ -32,6 +33,7 @@ class Engine:
     store: Store
     sales: Sales
     media: Media
+    revocations: Revocations
 
     async def start(self) -> None:
         """Connect; raise EngineUnavailable if the backing service cannot be reached."""

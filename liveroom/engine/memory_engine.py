@@ -8,6 +8,7 @@ from . import Engine
 from .memory_broker import MemoryBroker
 from .memory_media import MemoryMedia
 from .memory_presence import MemoryPresence
+from .memory_revocations import MemoryRevocations
 from .memory_sales import MemorySales
 from .memory_store import MemoryStore
 
@@ -30,6 +31,7 @@ class MemoryEngine(Engine):
             if self.store.has_room(archive):
                 self.store.forget(archive, from_disk=True)
         self.media = MemoryMedia(self.broker, self.store)
+        self.revocations = MemoryRevocations(settings.data_dir)
 
     async def close(self) -> None:
         self.store.flush()

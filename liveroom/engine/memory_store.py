@@ -199,26 +199,29 @@ class MemoryStore(Store):
         return state.products.get(product_id) if state else None
 
     # --- live state --------------------------------------------------------------------------
-    async def post_chat(self, room: str, message: dict[str, Any], *, privileged: bool) -> int:
+    async def post_chat(self, room: str, message: dict[str, Any], *, privileged: bool,
+                        sender: str | None = None) -> int:
         state = self._room(room)
         user = message["user_id"]
         if not privileged:  # staff are exempt from bans, mutes and slow mode
-            if user in state.bans:
-                raise LiveroomError("banned", "you are banned from this room")
-            until = state.mutes.get(user, 0)
-            if until > _now_ms():
-                raise LiveroomError("muted", "you are muted in this room", until=until)
-            state.mutes.pop(user, None)
+            for who in (user, sender) if sender else (user,):
+                if who in state.bans:
+                    raise LiveroomError("banned", "you are banned from this room")
+                until = state.mutes.get(who, 0)
+                if until > _now_ms():
+                    raise LiveroomError("muted", "you are muted in this room", until=until)
+                state.mutes.pop(who, None)
+        sender = sender or user
         if state.slow_mode and not privileged:
             now = time.monotonic()
-            wait = state.last_chat.get(user, -1e18) + state.slow_mode - now
+            wait = state.last_chat.get(sender, -1e18) + state.slow_mode - now
             if wait > 0:
                 raise LiveroomError(
                     "slow_mode",
                     f"slow mode: one message every {state.slow_mode} s",
                     retry_after_ms=int(wait * 1000) + 1,
                 )
-            state.last_chat[user] = now
+            state.last_chat[sender] = now
         state.chat.append(dict(message))
         return self._broker.publish_now(room, events.chat_message(message))
 

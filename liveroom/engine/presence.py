@@ -6,8 +6,8 @@ viewer, and the host and moderators watching their own room are not part of the 
 
 Guarantees every implementation keeps (tests/engine/test_presence_contract.py checks them):
 - join() and leave() of a connection are reflected in count() on every instance at once.
-- A user is counted once however many connections they have (on one instance; a user with tabs
-  on two instances behind a load balancer counts once per instance).
+- A user is counted once however many connections they have, on one instance or on several
+  (tabs that a load balancer sent to two instances are one viewer).
 - The rows of an instance that stops heartbeating (crashed, frozen, cut off) stop counting within
   `presence_ttl` seconds, without anyone cleaning up after it; an instance that comes back
   re-registers its rows by itself.

@@ -20,6 +20,7 @@ from .redis_errors import UNREACHABLE
 from .redis_keys import Keyspace
 from .redis_media import RedisMedia
 from .redis_presence import RedisPresence
+from .redis_revocations import RedisRevocations
 from .redis_sales import RedisSales
 from .redis_scripts import Scripts
 from .redis_store import RedisStore
@@ -71,6 +72,7 @@ class RedisEngine(Engine):
         self.store = RedisStore(self.redis, scripts, self.broker, chat_tail=settings.chat_tail)
         self.sales = RedisSales(self.redis, scripts, self.broker)
         self.media = RedisMedia(self.redis, scripts, self.broker)
+        self.revocations = RedisRevocations(self.redis, keyspace)
         self._heartbeat: asyncio.Task | None = None
 
     async def start(self) -> None:

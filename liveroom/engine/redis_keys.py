@@ -36,6 +36,7 @@ class RoomKeys:
     __slots__ = (
         "room", "prefix", "seq", "epoch", "history", "channel", "latest", "record", "products",
         "state", "chat", "mutes", "bans", "presence", "staff", "presence_instances",
+        "presence_users",
         "sales", "sale_stock", "sale_flags", "sale_told", "sales_active", "sale_buyers",
         "sale_idem", "product_idem", "orders", "order_index", "order_expiry", "outbox", "outbox_due",
         "outbox_seq", "webhook", "deliveries", "media", "media_deadlines", "thumbnail", "archived",
@@ -58,6 +59,8 @@ class RoomKeys:
         self.presence = p + "presence"  # hash: "<instance>|<user>" -> member, viewers
         self.staff = p + "staff"  # the same for hosts, moderators, admins
         self.presence_instances = p + "pinst"  # zset: instance -> expiry (ms, Redis clock)
+        # hash: viewer -> how many instances have a row for them; its HLEN is the count
+        self.presence_users = p + "pusers"
         # Flash sales (see engine/redis_sales.py).
         self.sales = p + "sales"  # hash: sale id -> record
         self.sale_stock = p + "sale:stock"  # hash: sale id -> units remaining
@@ -96,7 +99,7 @@ class RoomKeys:
         """What a room's deletion removes besides its record, stream and sales (lua/
         room_delete.lua): every fixed name but those. Per-user slow-mode keys expire alone."""
         return [self.products, self.state, self.chat, self.mutes, self.bans, self.presence,
-                self.staff, self.presence_instances, self.latest, self.media,
+                self.staff, self.presence_instances, self.presence_users, self.latest, self.media,
                 self.media_deadlines, self.thumbnail]
 
     @property

@@ -2,9 +2,11 @@
 
 Per room, one hash holds a row per viewer and instance ("<instance>|<user>" -> member), another
 the same for staff, and a sorted set holds each instance's heartbeat deadline on Redis's own clock
-(so instance clocks may differ). Counting sweeps the rows of instances past their deadline, then
-takes HLEN: O(1) in the usual case, and a crashed instance's viewers vanish without anyone
-acting for it. Each instance keeps its own members (LocalMembers) to heartbeat and restore them.
+(so instance clocks may differ). A third hash counts, per viewer, the instances holding a row
+for them: a viewer with tabs on two instances is one field. Counting sweeps the rows of
+instances past their deadline (and their viewers' counts), then takes that hash's HLEN: O(1)
+in the usual case, and a crashed instance's viewers vanish without anyone acting for it. Each
+instance keeps its own members (LocalMembers) to heartbeat and restore them.
 """
 
 from __future__ import annotations
@@ -41,10 +43,7 @@ class RedisPresence(Presence):
 
     def _keys(self, room: str) -> list[str]:
         k = self._keyspace.room(room)
-        return [k.presence, k.staff, k.presence_instances]
-
-    def _row(self, user_id: str) -> str:
-        return f"{self._instance}|{user_id}"
+        return [k.presence, k.staff, k.presence_instances, k.presence_users]
 
     @staticmethod
     def _triple(member: dict[str, Any]) -> list[Any]:
@@ -72,11 +71,7 @@ class RedisPresence(Presence):
             await self._remove(room, gone["user_id"])
 
     async def _remove(self, room: str, user_id: str) -> None:
-        k = self._keyspace.room(room)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hdel(k.presence, self._row(user_id))
-            pipe.hdel(k.staff, self._row(user_id))
-            await pipe.execute()
+        await self._scripts.presence_leave(keys=self._keys(room), args=[self._instance, user_id])
         self._stale.discard((room, user_id))
 
     @unavailable_on_failure
@@ -131,13 +126,13 @@ class RedisPresence(Presence):
     @unavailable_on_failure
     async def leave_all(self) -> None:
         """Remove this instance's rows at once (graceful shutdown), not after the TTL."""
+        # Called together, the scripts go to Redis as one pipeline (redis_batch.py).
+        await asyncio.gather(*(
+            self._scripts.presence_leave(keys=self._keys(room),
+                                         args=[self._instance, *local.users])
+            for room, local in self._local.items() if local.users))
         async with self._redis.pipeline(transaction=False) as pipe:
-            for room, local in self._local.items():
-                rows = [self._row(user) for user in local.users]
-                k = self._keyspace.room(room)
-                if rows:
-                    pipe.hdel(k.presence, *rows)
-                    pipe.hdel(k.staff, *rows)
-                pipe.zrem(k.presence_instances, self._instance)
+            for room in self._local:
+                pipe.zrem(self._keyspace.room(room).presence_instances, self._instance)
             await pipe.execute()
         self._local.clear()

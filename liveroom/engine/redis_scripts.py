@@ -16,7 +16,7 @@ from .redis_batch import BatchedScript, Batcher, Shards
 NAMES = (
     "publish", "position", "history", "publish_latest", "chat_post", "chat_delete", "pin",
     "likes", "write_and_publish", "product_put", "product_delete", "room_update", "snapshot",
-    "presence_join", "presence_heartbeat", "presence_count",
+    "presence_join", "presence_leave", "presence_heartbeat", "presence_count",
     "sale_create", "sale_buy", "product_buy", "sale_tick", "sale_finish", "order_settle", "outbox_claim",
     "media_claim", "media_live", "media_release", "media_refresh", "media_sweep", "media_claims",
     "room_create", "room_delete", "orders_page", "archive_exported", "stream_renew",
@@ -65,6 +65,7 @@ class Scripts:
     room_update: BatchedScript
     snapshot: BatchedScript
     presence_join: BatchedScript
+    presence_leave: BatchedScript
     presence_heartbeat: BatchedScript
     presence_count: BatchedScript
     sale_create: BatchedScript

@@ -82,10 +82,14 @@ class Store(ABC):
 
     # --- live state: each call changes state and publishes its event atomically -------------
     @abstractmethod
-    async def post_chat(self, room: str, message: dict[str, Any], *, privileged: bool) -> int:
+    async def post_chat(self, room: str, message: dict[str, Any], *, privileged: bool,
+                        sender: str | None = None) -> int:
         """Append a chat message (a dict with id, user_id, name, role, text, ts) to the tail and
         publish chat.message. Refused for banned or muted users and in slow mode, unless
-        `privileged` (staff: moderators, hosts and admins are none of these)."""
+        `privileged` (staff: moderators, hosts and admins are none of these). `sender` is who
+        else the message speaks for (a guest's address): its bans and mutes apply too, and slow
+        mode counts the message against it instead of the user, so users sharing a sender
+        share one message per interval."""
 
     @abstractmethod
     async def delete_chat(self, room: str, message_id: str, by: str) -> int:

@@ -11,6 +11,7 @@ from aiohttp import web
 import web as pages
 from signaling.setup import setup_signaling
 
+from ..addresses import CLIENT_ADDRESSES, ClientAddresses
 from ..api import setup_api
 from ..api.middleware import (
     add_request_id,
@@ -23,6 +24,7 @@ from ..channel import setup_channel
 from ..config import SETTINGS, with_secret
 from ..engine import ENGINE, create_engine
 from ..gate import GATE, RoomGate
+from ..guests import GUEST_TTL, GUESTS, Guests
 from ..lifecycle import setup_lifecycle
 from ..metrics import METRICS, setup_metrics
 from ..room_views import ROOM_VIEWS, RoomViews
@@ -38,8 +40,11 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(settings)
     await engine.start()
     app[ENGINE] = engine
-    app[GATE] = RoomGate(engine.store, settings.signing_secret)
+    app[GATE] = RoomGate(engine.store, settings.signing_secret,
+                         max_token_lifetime=settings.max_token_lifetime)
     app[ROOM_VIEWS] = RoomViews(engine)
+    app[GUESTS] = Guests(settings.signing_secret, ttl=min(GUEST_TTL, settings.max_token_lifetime),
+                         secure=settings.base_url.startswith("https://"))
     try:
         if settings.demo:
             await demo.seed(engine.store)
@@ -65,6 +70,8 @@ def create_app(server_settings: ServerSettings) -> web.Application:
     app = web.Application(middlewares=[request_context, json_errors, deadline],
                           client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
+    app[CLIENT_ADDRESSES] = ClientAddresses(settings.trusted_proxies,
+                                            settings.forwarded_header)
     app.on_response_prepare.append(add_request_id)
     app.cleanup_ctx.append(_engine_ctx)
     setup_lifecycle(app, settings.drain_timeout)

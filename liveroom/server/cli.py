@@ -96,12 +96,19 @@ def _token(args: argparse.Namespace) -> int:
 async def serve(server_settings: ServerSettings) -> int:
     from signaling import setup as media
 
+    from ..addresses import CLIENT_ADDRESSES
     from .app import create_app
     from .demo import demo_links, demo_viewer_links, write_demo_links
     from .drain import drain, runner_shutdown_timeout
+    from .guard import ConnectionGuard
 
     app = create_app(server_settings)
     settings = app[SETTINGS]  # with the generated secret filled in
+    guard = ConnectionGuard(app[CLIENT_ADDRESSES], header_timeout=settings.header_timeout,
+                            body_timeout=settings.body_timeout,
+                            idle_timeout=settings.idle_timeout,
+                            per_address=settings.connections_per_address)
+    app.middlewares.insert(0, guard.middleware)  # outermost: it sees the request arrive
     runner = web.AppRunner(app, handle_signals=False, access_log=None,
                            shutdown_timeout=runner_shutdown_timeout(settings.drain_timeout))
     try:
@@ -112,6 +119,7 @@ async def serve(server_settings: ServerSettings) -> int:
     # What start-up allocated lives as long as the process: keep the collector from rescanning
     # it (a few percent of a busy instance's CPU otherwise).
     gc.freeze()
+    guard.wrap(runner)
     site = web.TCPSite(runner, settings.host, settings.port)
     try:
         await site.start()

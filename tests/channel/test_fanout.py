@@ -39,7 +39,7 @@ def _connection(user: str, fmt: str = "json") -> tuple[Connection, RecordingTran
     conn = Connection(
         None, transport, room="thailand", fmt=fmt,
         identity=Identity(user_id=user, name=user, role="viewer", room="thailand"),
-        send_buffer_bytes=1 << 20, commands_per_second=10, chat_per_second=1, chat_burst=1,
+        send_buffer_bytes=1 << 20, commands_per_second=10,
     )
     return conn, transport
 

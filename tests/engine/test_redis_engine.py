@@ -90,7 +90,8 @@ async def test_an_instance_registers_its_rows_again_after_they_were_lost(instanc
     (a,) = await instances(1, heartbeat_interval=0.2, presence_ttl=1.0)
     await a.presence.join("r", "a1", {"user_id": "u1", "role": "viewer"})
     keys = a.broker.keys("r")
-    await a.redis.delete(keys.presence, keys.presence_instances)  # as if Redis lost them
+    # As if Redis lost them.
+    await a.redis.delete(keys.presence, keys.presence_instances, keys.presence_users)
     assert await a.presence.count("r") == 0
     await eventually(lambda: _is(a.presence.count("r"), 1), timeout=5,
                      what="the instance to restore its presence rows")

@@ -181,6 +181,30 @@ async def test_slow_mode_spaces_a_viewers_messages_but_not_a_moderators(engine, 
     await store.post_chat(room, _message("a3", "viewer"), privileged=False)
 
 
+async def test_users_speaking_for_one_sender_share_its_slow_mode_bans_and_mutes(engine, room):
+    """Guests from one address: slow mode counts their messages against it, and its ban or mute
+    silences them all."""
+    store = engine.store
+    await store.set_slow_mode(room, 30, "mod-1")
+    await store.post_chat(room, _message("g1", "guest-1"), privileged=False, sender="addr-1")
+    with pytest.raises(LiveroomError) as slow:
+        await store.post_chat(room, _message("g2", "guest-2"), privileged=False,
+                              sender="addr-1")
+    assert slow.value.code == "slow_mode"
+    await store.post_chat(room, _message("g3", "guest-3"), privileged=False, sender="addr-2")
+    assert [m["id"] for m in (await store.snapshot(room)).chat] == ["g1", "g3"]
+    # A sender's ban or mute silences every user speaking for it.
+    await store.set_slow_mode(room, 0, "mod-1")
+    await store.ban(room, "addr-1", "mod-1")
+    await store.mute(room, "addr-2", int(time.time() * 1000) + 60_000, "mod-1")
+    for sender, code in (("addr-1", "banned"), ("addr-2", "muted")):
+        with pytest.raises(LiveroomError) as refused:
+            await store.post_chat(room, _message(f"n-{sender}", "guest-9"), privileged=False,
+                                  sender=sender)
+        assert refused.value.code == code
+    await store.post_chat(room, _message("ok", "guest-9"), privileged=False)
+
+
 async def test_likes_add_up_and_announce_the_total(engine, room):
     await engine.store.add_likes(room, 3)
     await engine.store.add_likes(room, 4)

@@ -24,6 +24,11 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A viewer's row on one instance went: the viewer stops counting with their last one.
+local function presence_user_gone(users, user)
+  if redis.call('HINCRBY', users, user, -1) <= 0 then redis.call('HDEL', users, user) end
+end
+
 local function ensure_epoch()
   local epoch = redis.call('GET', KEYS[2])
   if not epoch then

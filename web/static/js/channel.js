@@ -88,7 +88,16 @@ export class RoomChannel {
 
   /** Keep a guest token the server handed out (it carries a chosen name) for reconnects. */
   keepGuestToken(token) {
-    if (token && !this.pageToken) storage()?.setItem(this.guestKey, token);
+    if (!token || this.pageToken || storage()?.getItem(this.guestKey) === token) return;
+    storage()?.setItem(this.guestKey, token);
+    // The browser keeps it too (an HttpOnly cookie the server sets): a reconnect that does not
+    // present it, from a fresh tab or after storage was cleared, is still this guest.
+    fetch("/api/guest", {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ guest_token: token }),
+      credentials: "same-origin",
+    }).catch(() => {});
   }
 
   /** Close for good (no reconnect). */
