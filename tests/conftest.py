@@ -115,6 +115,8 @@ def engine_kind(request):
 def make_settings(tmp_path: Path, request):
     """Settings for one engine kind; Redis ones in the test's own namespace."""
 
+    namespaces: dict[str, str] = {}
+
     def make(kind: str, **overrides) -> ServerSettings:
         settings = ServerSettings(core=Settings(secret=SECRET, data_dir=tmp_path / "data"))
         if kind == "redis":
@@ -123,8 +125,9 @@ def make_settings(tmp_path: Path, request):
         elif kind in ("sentinel", "cluster"):
             ha = request.getfixturevalue("sentinel_group" if kind == "sentinel"
                                          else "redis_cluster")
-            settings = settings.replace(redis_url=ha.url,
-                                        redis_namespace=f"t{RUN}-{next(_namespaces)}")
+            # One namespace per test, as shared_redis gives: two engines of a test share it.
+            namespace = namespaces.setdefault(kind, f"t{RUN}-{next(_namespaces)}")
+            settings = settings.replace(redis_url=ha.url, redis_namespace=namespace)
         return settings.replace(**overrides)
 
     return make
