@@ -29,6 +29,11 @@ One row per system:
                order between them)
   dropped      viewers whose connection ended during the run
 
+--redis picks what the instances share: `single` (one redis-server, the default), `sentinel` (a
+primary, two replicas, three sentinels) or `cluster` (three primaries, three replicas), started
+as the tests start them (tests/ha/servers.py). Only liveroom speaks Sentinel and Cluster, so
+those run the liveroom system alone; Redis CPU is then the primaries' (per shard under the table).
+
 Compare systems within one run only: the machine is shared and its speed varies between runs.
 Under the table: idle CPU, where the CPU of the window went (the load generator's share, and
 the rest of the machine: kernel threads, other tenants), and liveroom's ratios to the targets.
@@ -171,24 +176,57 @@ def start_redis(procs: Processes, workdir: Path) -> tuple[subprocess.Popen, str]
     return proc, f"redis://127.0.0.1:{port}/0"
 
 
-def redis_calls(url: str) -> dict[str, int]:
-    """Calls per command so far, from INFO commandstats."""
+@dataclass
+class Deployment:
+    """What the instances share: their URL, and the primaries that do the work (one for a
+    single server or Sentinel, one per shard for a cluster), by redis:// URL and process id."""
+
+    url: str
+    primaries: Any  # () -> list[tuple[redis:// url, pid]], read when needed (after a failover)
+
+    def pids(self) -> list[int]:
+        return [pid for _url, pid in self.primaries()]
+
+
+def start_deployment(kind: str, procs: Processes, workdir: Path) -> tuple[Deployment, Any]:
+    """The deployment --redis names, and its cleanup."""
+    if kind == "single":
+        proc, url = start_redis(procs, workdir)
+        return Deployment(url, lambda: [(url, proc.pid)]), lambda: None
+    from tests.ha.servers import Cluster, SentinelGroup
+
+    if kind == "sentinel":
+        group = SentinelGroup().start()
+        return Deployment(group.url, lambda: [(f"redis://127.0.0.1:{group.primary().port}/0",
+                                               group.primary().pid())]), group.cleanup
+    cluster = Cluster().start()
+    return Deployment(cluster.url, lambda: [(f"redis://127.0.0.1:{n.port}/0", n.pid())
+                                            for n in cluster.primaries()]), cluster.cleanup
+
+
+def redis_calls(deployment: Deployment) -> dict[str, int]:
+    """Calls per command so far, from INFO commandstats, summed over the primaries."""
     import redis
 
-    client = redis.Redis.from_url(url)
-    try:
-        stats = client.info("commandstats")
-    finally:
+    calls: dict[str, int] = collections.Counter()
+    for url, _pid in deployment.primaries():
+        client = redis.Redis.from_url(url)
+        try:
+            stats = client.info("commandstats")
+        finally:
+            client.close()
+        for name, value in stats.items():
+            calls[name.removeprefix("cmdstat_")] += value["calls"]
+    return dict(calls)
+
+
+def flush_redis(deployment: Deployment) -> None:
+    import redis
+
+    for url, _pid in deployment.primaries():
+        client = redis.Redis.from_url(url)
+        client.flushall()
         client.close()
-    return {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
-
-
-def flush_redis(url: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    client.flushall()
-    client.close()
 
 
 # --- the systems ---------------------------------------------------------------------------
@@ -402,8 +440,8 @@ class CpuSnapshot:
     machine: float
 
     @classmethod
-    def take(cls, system: System, redis_pid: int, gen_pids: list[int], pub_pid: int):
-        return cls(cpu_of(system.pids()), cpu_seconds(redis_pid), cpu_of(gen_pids),
+    def take(cls, system: System, redis_pids: list[int], gen_pids: list[int], pub_pid: int):
+        return cls(cpu_of(system.pids()), cpu_of(redis_pids), cpu_of(gen_pids),
                    cpu_seconds(pub_pid), machine_busy()[0])
 
     def __sub__(self, other: "CpuSnapshot") -> "CpuSnapshot":
@@ -412,13 +450,14 @@ class CpuSnapshot:
                            self.machine - other.machine)
 
 
-def run_system(name: str, args: argparse.Namespace, procs: Processes, redis_proc,
-               redis_url: str, workdir: Path) -> Row:
+def run_system(name: str, args: argparse.Namespace, procs: Processes,
+               deployment: Deployment, workdir: Path) -> Row:
     # Spawned, not forked: a load process holds no copy of the orchestrator's pipe ends, so it
     # sees the pipe close and exits if the orchestrator dies.
     mp = multiprocessing.get_context("spawn")
-    flush_redis(redis_url)
-    system = System(name, redis_url, workdir, args.profile)
+    flush_redis(deployment)
+    system = System(name, deployment.url, workdir, args.profile)
+    redis_pids = deployment.pids()
     system.start(procs)
     row = Row(TITLES[name])
     try:
@@ -444,11 +483,13 @@ def run_system(name: str, args: argparse.Namespace, procs: Processes, redis_proc
             pipe.send(("go", {"marks": marks}))
         pub_pipe.send(("go", {"t0": t0, "total": total, "rate": args.rate}))
         sleep_until(marks[0])
-        cpu0 = CpuSnapshot.take(system, redis_proc.pid, gen_pids, publisher.pid)
-        calls0 = redis_calls(redis_url)
+        cpu0 = CpuSnapshot.take(system, redis_pids, gen_pids, publisher.pid)
+        shards0 = [cpu_seconds(pid) for pid in redis_pids]
+        calls0 = redis_calls(deployment)
         sleep_until(marks[1])
-        cpu = CpuSnapshot.take(system, redis_proc.pid, gen_pids, publisher.pid) - cpu0
-        calls1 = redis_calls(redis_url)
+        cpu = CpuSnapshot.take(system, redis_pids, gen_pids, publisher.pid) - cpu0
+        shards = [cpu_seconds(pid) - before for pid, before in zip(redis_pids, shards0)]
+        calls1 = redis_calls(deployment)
         system.check_alive()
 
         done = expect(pub_pipe, "done", args.duration + 60, "publisher")
@@ -472,6 +513,9 @@ def run_system(name: str, args: argparse.Namespace, procs: Processes, redis_proc
     per_message = ", ".join(f"{c} {n / (args.rate * args.duration):.2f}"
                             for c, n in sorted(calls.items(), key=lambda kv: -kv[1])[:8])
     row.notes.append(f"Redis commands per chat message in the window: {per_message or 'none'}")
+    if len(shards) > 1:
+        row.notes.append("Redis CPU per shard primary in the window: " + ", ".join(
+            f"{seconds / args.duration:.0%}" for seconds in shards) + " of a core")
     row.notes.insert(0, f"idle: servers {idle_cpu / args.settle:.1%} of a core with every "
                         f"viewer connected and no chat ({args.settle:g}s)")
     return row
@@ -620,8 +664,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="run liveroom instance 0 under cProfile, write DIR/liveroom-0.prof "
                         "and print its top functions (its numbers are then not comparable)")
+    parser.add_argument("--redis", choices=("single", "sentinel", "cluster"), default="single",
+                        help="one redis-server, Redis behind Sentinel, or a Redis Cluster "
+                        "(liveroom only)")
     args = parser.parse_args(argv)
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    if args.redis != "single":
+        if set(args.systems) - {"liveroom"} and "--systems" in (argv or sys.argv):
+            parser.error("only liveroom runs on --redis sentinel or cluster")
+        args.systems = ["liveroom"]
     unknown = set(args.systems) - set(SYSTEMS)
     if unknown:
         parser.error(f"unknown system(s) {', '.join(sorted(unknown))}; "
@@ -644,7 +695,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"$ {command}")
     print(f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, liveroom {source_version()}; "
           f"{args.viewers:,} viewers "
-          f"on {INSTANCES} instances, {args.rate:g} msg/s "
+          f"on {INSTANCES} instances, Redis {args.redis}, {args.rate:g} msg/s "
           f"(offered {args.viewers * args.rate:,.0f} deliveries/s), "
           f"{args.warmup:g}s warm-up + {args.duration:g}s measured\n", flush=True)
 
@@ -655,11 +706,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
         workdir = Path(tmp)
         try:
-            redis_proc, redis_url = start_redis(procs, workdir)
-            for name in args.systems:
-                print(f"... {TITLES[name]}", flush=True)
-                rows[TITLES[name]] = run_system(name, args, procs, redis_proc, redis_url,
-                                                workdir)
+            deployment, cleanup = start_deployment(args.redis, procs, workdir)
+            try:
+                for name in args.systems:
+                    print(f"... {TITLES[name]}", flush=True)
+                    rows[TITLES[name]] = run_system(name, args, procs, deployment, workdir)
+            finally:
+                cleanup()
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130

@@ -1,6 +1,16 @@
 """A flash sale through the whole server: N buyers on two instances, one Redis, stock S.
 
     python bench/flashsale.py --buyers 5000 --stock 500
+    python bench/flashsale.py --redis sentinel --min-replicas 0,1,0,1
+
+--redis picks what the instances share: `single` (one redis-server), `sentinel` (a primary, two
+replicas and three sentinels) or `cluster` (three primaries, three replicas), the last two
+started as the tests start them (tests/ha/servers.py). --min-replicas sets
+LIVEROOM_REDIS_MIN_REPLICAS: a buy is answered once its order is on that many replicas (WAIT).
+A list of values runs one sale per value, in that order, on the same Redis (flushed between
+them, with instances started afresh): compare them within the run. --sequential N then times N
+buys one at a time through the engine itself, alternating between an engine with each of the
+values, so that the cost of waiting for replicas shows apart from the crowd's queueing.
 
 The bench starts a private Redis (append-only, fsync every second) and two `liveroom serve`
 processes, creates a room, a product and a sale, connects the buyers (split evenly between the
@@ -43,6 +53,7 @@ from common import cpu_seconds, free_port, percentile, raise_fd_limit  # noqa: E
 
 SECRET = "flashsale-bench-secret-0123456789abcdefghijkl"
 ROOM = "bench"
+BENCHMARK_ROOM = "rb"  # redis-benchmark's own keys
 INSTANCES = 2
 
 
@@ -62,12 +73,38 @@ def start_redis(workdir: Path) -> tuple[subprocess.Popen, int]:
     raise SystemExit("redis-server did not start")
 
 
-def start_liveroom(redis_port: int, workdir: Path) -> tuple[subprocess.Popen, str, Path]:
+def start_deployment(kind: str, workdir: Path):
+    """(the instances' Redis URL, the port of the server redis-benchmark measures, the
+    processes to stop, the primaries' ports, a cleanup) for --redis `kind`."""
+    if kind == "single":
+        proc, port = start_redis(workdir)
+        return f"redis://127.0.0.1:{port}/0", port, [proc], lambda: [port], lambda: None
+    from tests.ha.servers import Cluster, SentinelGroup
+
+    if kind == "sentinel":
+        group = SentinelGroup().start()
+        return (group.url, group.primary().port, [], lambda: [group.primary().port],
+                group.cleanup)
+    cluster = Cluster().start()
+    # redis-benchmark goes to the shard that holds its room's keys
+    return (cluster.url, cluster.node_of(f"{{{BENCHMARK_ROOM}}}").port, [],
+            lambda: [n.port for n in cluster.primaries()], cluster.cleanup)
+
+
+def flush(ports: list[int]) -> None:
+    for port in ports:
+        subprocess.run(["redis-cli", "-p", str(port), "flushall"], capture_output=True,
+                       check=True)
+
+
+def start_liveroom(redis_url: str, workdir: Path, min_replicas: int
+                   ) -> tuple[subprocess.Popen, str, Path]:
     port = free_port()
     log = workdir / f"liveroom-{port}.log"
     env = {**os.environ, "LIVEROOM_PORT": str(port), "LIVEROOM_SECRET": SECRET,
            "LIVEROOM_CONNECTIONS_PER_ADDRESS": "0",  # the whole crowd is 127.0.0.1
-           "LIVEROOM_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+           "LIVEROOM_REDIS_URL": redis_url,
+           "LIVEROOM_REDIS_MIN_REPLICAS": str(min_replicas),
            "LIVEROOM_DATA_DIR": str(workdir / f"data-{port}"), "LIVEROOM_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen([sys.executable, "-m", "liveroom.server", "serve"], env=env,
                             stdout=open(log, "wb"), stderr=subprocess.STDOUT)
@@ -180,11 +217,12 @@ def redis_rate(redis_port: int, requests: int) -> float:
 
     client = redis.Redis(port=redis_port)
     sha = client.script_load(_source("prelude") + "\n" + _source("sale_buy"))
-    k = RoomKeys("rb")
+    k = RoomKeys(BENCHMARK_ROOM)
     sale = {"id": "s", "starts_at": 1, "ends_at": 10**13, "per_user_limit": 10**9,
             "stock": 10**9}
     client.hset(k.sales, "s", pack(sale))
     client.hset(k.sale_stock, "s", str(10**9))
+    client.set(k.record, pack({"id": BENCHMARK_ROOM}))  # a deleted room sells nothing
     client.close()
     # A realistic order record (a command-line argument cannot hold a NUL byte, and this
     # one has none).
@@ -196,7 +234,7 @@ def redis_rate(redis_port: int, requests: int) -> float:
     assert b"\0" not in order
     keys = [*k.stream, k.sales, k.sale_stock, k.sale_flags, k.sale_buyers, k.sale_idem,
             k.orders, k.order_index, k.user_orders("u__rand_int__"), k.sale_orders("s"),
-            k.order_expiry, *k.outbox_keys]
+            k.order_expiry, *k.outbox_keys, k.record]
     args = [k.channel, "1000", "e", "s", "u__rand_int__", "key__rand_int__", "1",
             "o__rand_int__", order, "1795872201234", "1795873101234"]
     command = ["redis-benchmark", "-p", str(redis_port), "-n", str(requests), "-c", "50",
@@ -220,20 +258,98 @@ def main() -> None:
     parser.add_argument("--replays", type=int, default=500, help="buyers who retry once")
     parser.add_argument("--loaders", type=int, default=2, help="load-generator processes")
     parser.add_argument("--redis-requests", type=int, default=100_000)
+    parser.add_argument("--redis", choices=("single", "sentinel", "cluster"), default="single")
+    parser.add_argument("--min-replicas", default="0",
+                        help="LIVEROOM_REDIS_MIN_REPLICAS (sentinel or cluster); a list such "
+                        "as 0,1,0,1 runs one sale per value")
+    parser.add_argument("--sequential", type=int, default=0,
+                        help="then time this many buys one at a time through the engine")
     args = parser.parse_args()
+    rounds = [int(v) for v in args.min_replicas.split(",")]
     raise_fd_limit()
     print("$ python bench/flashsale.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
 
     workdir = Path(tempfile.mkdtemp(prefix="flashsale-"))
     procs: list[subprocess.Popen] = []
+    cleanup = None
     try:
-        redis, redis_port = start_redis(workdir)
-        procs.append(redis)
-        servers = [start_liveroom(redis_port, workdir) for _ in range(INSTANCES)]
-        procs += [p for p, _u, _l in servers]
+        redis_url, redis_port, procs, primaries, cleanup = start_deployment(args.redis,
+                                                                              workdir)
+        measured = []
+        for min_replicas in rounds:
+            flush(primaries())
+            measured.append((min_replicas, *one_sale(args, redis_url, workdir, min_replicas)))
+        flush(primaries())
+        latencies = asyncio.run(sequential(redis_url, sorted(set(rounds)), args.sequential))
+        rate = redis_rate(redis_port, args.redis_requests)
+        for min_replicas, connected, results, cpu, url, sale in measured:
+            args.min_replicas = min_replicas
+            report(args, connected, results, cpu, rate, url, sale)
+        if latencies:
+            print(f"one buy at a time through the engine ({args.sequential} buys, "
+                  "alternating):")
+            for min_replicas, times in latencies.items():
+                times.sort()
+                print(f"  LIVEROOM_REDIS_MIN_REPLICAS={min_replicas}: p50 "
+                      f"{percentile(times, 50) * 1000:.2f} ms, p99 "
+                      f"{percentile(times, 99) * 1000:.2f} ms")
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            proc.wait(10)
+        if cleanup is not None:
+            cleanup()
+
+
+async def sequential(redis_url: str, values: list[int], n: int) -> dict[int, list[float]]:
+    """Seconds per buy, one at a time, for an engine with each LIVEROOM_REDIS_MIN_REPLICAS."""
+    if n <= 0:
+        return {}
+    from liveroom.config import Settings
+    from liveroom.domain.models import product_from_input, room_from_input
+    from liveroom.domain.sales import new_order, sale_from_input
+    from liveroom.engine import create_engine
+
+    class _Quiet:
+        def on_event(self, *_args): pass
+        def on_reset(self, *_args): pass
+
+    engines = {v: create_engine(Settings(secret=SECRET, redis_url=redis_url,
+                                         redis_min_replicas=v)) for v in values}
+    for engine in engines.values():
+        engine.broker.attach(_Quiet())
+        await engine.start()
+    try:
+        store, sales = engines[values[0]].store, engines[values[0]].sales
+        await store.create_room(room_from_input({"id": "seq", "title": "Seq",
+                                                 "country": "Thailand", "country_code": "TH"}))
+        product = product_from_input({"id": "durian", "name": "Durian", "price": "99",
+                                      "currency": "CNY", "stock": n})
+        await store.put_product("seq", product, create=True)
+        sale = sale_from_input({"stock": n, "per_user_limit": 1, "starts_in": 0,
+                                "duration": 3600}, product, room="seq", by="bench")
+        await sales.create_sale("seq", sale)
+        times: dict[int, list[float]] = {v: [] for v in values}
+        for i in range(n):
+            v = values[i % len(values)]
+            order = new_order(sale, user_id=f"u{i}", user_name="U", quantity=1,
+                              idempotency_key=f"k{i}", reservation_ttl=900)
+            start = time.perf_counter()
+            await engines[v].sales.buy("seq", sale["id"], order)
+            times[v].append(time.perf_counter() - start)
+        return times
+    finally:
+        for engine in engines.values():
+            await engine.close()
+
+
+def one_sale(args, redis_url: str, workdir: Path, min_replicas: int):
+    """Two fresh instances, the crowd, one sale: (connected, results, CPU, a URL, the sale)."""
+    servers = [start_liveroom(redis_url, workdir, min_replicas) for _ in range(INSTANCES)]
+    try:
         urls = [u for _p, u, _l in servers]
         sale = set_up_sale(urls[0], args.stock, args.limit, starts_in=3600)
-
         ctx = multiprocessing.get_context("spawn")
         ready, out = ctx.Queue(), ctx.Queue()
         gos = [ctx.Queue() for _ in range(args.loaders)]
@@ -254,13 +370,15 @@ def main() -> None:
         cpu = sum(cpu_seconds(p.pid) for p, _u, _l in servers) - cpu_before
         for loader in loaders:
             loader.join()
-        rate = redis_rate(redis_port, args.redis_requests)
-        report(args, connected, results, cpu, rate, urls[0], sale)
+        # The sale as stored, read now: the report comes after the instances are gone.
+        with urllib.request.urlopen(f"{urls[0]}/api/rooms/{ROOM}/sales/{sale['id']}") as r:
+            stored = json.loads(r.read())
+        return connected, results, cpu, urls[0], stored
     finally:
-        for proc in reversed(procs):
+        for proc, _u, _l in servers:
             proc.terminate()
-        for proc in procs:
-            proc.wait(10)
+        for proc, _u, _l in servers:
+            proc.wait(15)
 
 
 def reopen_now(url: str, scheduled: dict) -> dict:
@@ -275,7 +393,7 @@ def reopen_now(url: str, scheduled: dict) -> dict:
         "per_user_limit": scheduled["per_user_limit"], "duration": 600, "starts_in": 0})
 
 
-def report(args, connected, results, cpu, redis_per_second, url, sale) -> None:
+def report(args, connected, results, cpu, redis_per_second, url, stored) -> None:
     latencies = sorted(x for r in results for x in r["latencies"])
     answers = {i: a for r in results for i, a in r["answers"].items()}
     first = [a[0] for a in answers.values()]
@@ -283,8 +401,6 @@ def report(args, connected, results, cpu, redis_per_second, url, sale) -> None:
     rejected = [a for a in first if a and a[0] == "error"]
     unanswered = args.buyers - len(accepted) - len(rejected)
     sold = sum(a[3] for a in accepted)
-    with urllib.request.urlopen(f"{url}/api/rooms/{ROOM}/sales/{sale['id']}") as response:
-        stored = json.loads(response.read())
     # Oversold by what buyers were told, or by what the server holds: both must be 0.
     oversold = max(0, sold - args.stock, stored["sold"] - args.stock,
                    -stored["remaining"])
@@ -298,6 +414,7 @@ def report(args, connected, results, cpu, redis_per_second, url, sale) -> None:
     codes: dict[str, int] = {}
     for a in rejected:
         codes[a[1]] = codes.get(a[1], 0) + 1
+    print(f"Redis: {args.redis}, LIVEROOM_REDIS_MIN_REPLICAS={args.min_replicas}")
     print(f"buyers {args.buyers} (connected {connected}) on {INSTANCES} instances, stock "
           f"{args.stock}, limit {args.limit}, {args.quantity} unit(s) per buy, "
           f"{args.replays} replays")

@@ -48,6 +48,65 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class RedisTarget:
+    """What LIVEROOM_REDIS_URL points at: one server ("single": `url` as given), the primary
+    of a Sentinel-watched group ("sentinel": the sentinels' `nodes`, the group's `service`
+    name and `db`), or a Redis Cluster ("cluster": some of its `nodes`)."""
+
+    mode: str
+    url: str
+    nodes: tuple[tuple[str, int], ...] = ()
+    service: str = ""
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+
+
+_REDIS_URL_HELP = (
+    "must be redis://host:port/db (also rediss:// or unix://), "
+    "redis+sentinel://host:26379,host:26379,.../service/db or "
+    "redis+cluster://host:7000,host:7000,...")
+
+
+def redis_target(url: str) -> RedisTarget:
+    """Read a Redis URL; a ConfigError names what is wrong with it."""
+    def bad(why: str) -> ConfigError:
+        return ConfigError(f"redis-url (LIVEROOM_REDIS_URL): {url!r}: {why}; it "
+                           + _REDIS_URL_HELP)
+
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise bad("no scheme")
+    if scheme in ("redis", "rediss", "unix"):
+        return RedisTarget("single", url)
+    if scheme not in ("redis+sentinel", "redis+cluster"):
+        raise bad(f"unknown scheme {scheme!r}")
+    mode = scheme.removeprefix("redis+")
+    netloc, _, path = rest.partition("/")
+    userinfo, at, hosts = netloc.rpartition("@")
+    username = password = None
+    if at:  # [user][:password]@, as in redis:// URLs
+        user, _colon, secret = userinfo.partition(":")
+        username, password = user or None, secret or None
+    nodes = []
+    for item in hosts.split(","):
+        host, colon, port = item.strip().rpartition(":")
+        if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise bad(f"{item.strip()!r} is not host:port")
+        nodes.append((host.strip("[]"), int(port)))
+    parts = [p for p in path.split("/") if p]
+    if mode == "cluster":
+        if parts:
+            raise bad("a cluster has no database or service name")
+        return RedisTarget(mode, url, tuple(nodes), username=username, password=password)
+    if not parts or len(parts) > 2 or (len(parts) == 2 and not parts[1].isdigit()):
+        raise bad("the sentinel group's name (and optionally a database number) must follow "
+                  "the hosts")
+    return RedisTarget(mode, url, tuple(nodes), parts[0], int(parts[1]) if len(parts) == 2
+                       else 0, username, password)
+
+
+@dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -55,6 +114,11 @@ class Settings:
     redis_url: str | None = None
     # Every Redis key and channel starts with it, so deployments can share one Redis.
     redis_namespace: str = "lr"
+    # A buy is acknowledged once its order is on at least this many replicas (Redis WAIT);
+    # 0 acknowledges it once the primary has it. See deploy/configuration.md.
+    redis_min_replicas: int = 0
+    # How long a buy waits for those replicas before it is refused as not_replicated.
+    redis_wait_timeout: float = 1.0
     data_dir: Path = Path("liveroom-data")
     secret: str | None = None
     demo: bool = False
@@ -162,6 +226,8 @@ VARIABLES: Variables = {
     "port": ("LIVEROOM_PORT", int),
     "redis_url": ("LIVEROOM_REDIS_URL", str),
     "redis_namespace": ("LIVEROOM_REDIS_NAMESPACE", str),
+    "redis_min_replicas": ("LIVEROOM_REDIS_MIN_REPLICAS", int),
+    "redis_wait_timeout": ("LIVEROOM_REDIS_WAIT_TIMEOUT", float),
     "data_dir": ("LIVEROOM_DATA_DIR", Path),
     "secret": ("LIVEROOM_SECRET", str),
     "demo": ("LIVEROOM_DEMO", lambda v: parse_bool("LIVEROOM_DEMO", v)),
@@ -306,13 +372,11 @@ def must_be_positive(settings: Any, variables: Variables, *names: str) -> None:
 def validate(settings: Settings) -> None:
     if not 0 <= settings.port <= 65535:
         raise ConfigError(f"port (LIVEROOM_PORT): {settings.port} is not a TCP port")
-    if settings.redis_url is not None and not settings.redis_url.startswith(
-        ("redis://", "rediss://", "unix://")
-    ):
-        raise ConfigError(
-            f"redis-url (LIVEROOM_REDIS_URL): {settings.redis_url!r} must start with "
-            "redis://, rediss:// or unix://"
-        )
+    if settings.redis_url is not None:
+        redis_target(settings.redis_url)  # raises ConfigError, naming what is wrong
+    if settings.redis_min_replicas < 0:
+        raise ConfigError("redis-min-replicas (LIVEROOM_REDIS_MIN_REPLICAS) must be 0 or more")
+    must_be_positive(settings, VARIABLES, "redis_wait_timeout")
     if not _NAMESPACE.fullmatch(settings.redis_namespace):
         raise ConfigError(
             f"redis-namespace (LIVEROOM_REDIS_NAMESPACE): {settings.redis_namespace!r} must be 1 "

@@ -24,6 +24,7 @@ from liveroom.engine import create_engine
 from liveroom.server.app import create_app
 from liveroom.server.settings import ServerSettings
 
+from .ha.servers import Cluster, SentinelGroup
 from .helpers import SECRET, RedisServer, SharedRedis
 
 ENGINES = ["memory", "redis"]
@@ -58,6 +59,31 @@ def private_redis():
     server.cleanup()
 
 
+def _start_ha(make):
+    """A highly available Redis for the session; missing binaries fail the run, never skip."""
+    try:
+        return make().start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def sentinel_group():
+    """A primary, two replicas and three sentinels for the session (tests/ha/servers.py). A
+    test that kills a node revives it before it ends."""
+    group = _start_ha(SentinelGroup)
+    yield group
+    group.cleanup()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster():
+    """A six-node Redis Cluster (three primaries, three replicas) for the session."""
+    cluster = _start_ha(Cluster)
+    yield cluster
+    cluster.cleanup()
+
+
 RUN = secrets.token_hex(3)  # this test run, so that two runs on one Redis never meet
 _namespaces = itertools.count(1)
 
@@ -89,11 +115,19 @@ def engine_kind(request):
 def make_settings(tmp_path: Path, request):
     """Settings for one engine kind; Redis ones in the test's own namespace."""
 
+    namespaces: dict[str, str] = {}
+
     def make(kind: str, **overrides) -> ServerSettings:
         settings = ServerSettings(core=Settings(secret=SECRET, data_dir=tmp_path / "data"))
         if kind == "redis":
             shared = request.getfixturevalue("shared_redis")
             settings = settings.replace(redis_url=shared.url, redis_namespace=shared.namespace)
+        elif kind in ("sentinel", "cluster"):
+            ha = request.getfixturevalue("sentinel_group" if kind == "sentinel"
+                                         else "redis_cluster")
+            # One namespace per test, as shared_redis gives: two engines of a test share it.
+            namespace = namespaces.setdefault(kind, f"t{RUN}-{next(_namespaces)}")
+            settings = settings.replace(redis_url=ha.url, redis_namespace=namespace)
         return settings.replace(**overrides)
 
     return make

@@ -59,6 +59,7 @@ STATUS = {
     "too_many_sessions": 429,
     "internal": 500,
     "unavailable": 503,
+    "not_replicated": 503,
     "draining": 503,
     "too_many_connections": 503,
     "media_busy": 503,

@@ -7,11 +7,19 @@ So every room this instance follows is tracked as a stream with its last deliver
 number, and any sign of a gap (a message whose seq jumps, a reconnect, the periodic audit) makes
 the stream *sync*: read the current position, replay what was missed from the history list, or,
 when the history no longer has it, tell the handler to reset the room.
+
+Behind Sentinel, a failover promotes a replica that may lack the last events the old primary
+published, and that would number new events with sequence numbers already delivered: a gap no
+sequence check sees. So when the subscriber reconnects to another server than before (or a
+cluster shard's rooms move to a promoted replica), the streams of the rooms on it get a new
+epoch (lua/stream_renew.lua, once per failover whoever notices it) before they sync: each
+follower, and each client resuming with the old epoch, resynchronises instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 from typing import Any
@@ -22,9 +30,11 @@ from redis.asyncio.client import PubSub
 from ..domain.codec import pack, unpack
 from ..domain.errors import EngineUnavailable
 from .broker import Broker, Position
+from .redis_connect import Connector
 from .redis_errors import UNREACHABLE, unavailable_on_failure
 from .redis_keys import Keyspace, RoomKeys, room_of_channel
 from .redis_scripts import Scripts
+from .redis_types import as_text
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +46,7 @@ LISTENER_STOP_TIMEOUT = 3.0
 class _Stream:
     """What this instance has delivered of one room's stream."""
 
-    __slots__ = ("epoch", "last_seq", "buffer", "sync_task", "lost")
+    __slots__ = ("epoch", "last_seq", "buffer", "sync_task", "lost", "link", "server")
 
     def __init__(self) -> None:
         self.epoch: str | None = None
@@ -45,6 +55,23 @@ class _Stream:
         self.buffer: list[tuple[str, int, dict]] | None = []
         self.sync_task: asyncio.Task | None = None
         self.lost = False  # the buffer overflowed: the next sync resets the room
+        self.link: str | None = None  # the shard connection that carries its events
+        self.server: tuple[Any, ...] | None = None  # the server it was last followed through
+
+
+class _Link:
+    """One subscriber connection: to the one Redis (its primary, behind Sentinel), or to one
+    shard primary of a cluster."""
+
+    __slots__ = ("name", "pubsub", "task", "lock", "server")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.server: tuple[Any, ...] | None = None  # where it last connected
+        self.pubsub: PubSub | None = None
+        self.task: asyncio.Task | None = None
+        # Serialises (un)subscribing on the connection with the listener's own subscribing.
+        self.lock = asyncio.Lock()
 
 
 class RedisBroker(Broker):
@@ -54,6 +81,7 @@ class RedisBroker(Broker):
         pubsub_redis: Redis,
         scripts: Scripts,
         *,
+        connector: Connector,
         instance_id: str,
         history_size: int,
         keyspace: Keyspace,
@@ -67,10 +95,12 @@ class RedisBroker(Broker):
         self._control_channel = keyspace.instance_channel(instance_id)  # send_to_instance()
         self._streams: dict[str, _Stream] = {}
         self._subscribed_waiters: dict[str, asyncio.Future] = {}
-        self._pubsub: PubSub | None = None
-        self._listener: asyncio.Task | None = None
+        self._connector = connector
+        self._sharded = connector.sharded
+        self._links: dict[str, _Link] = {}
+        self._shards_seen: set[str] = set()  # every shard primary a link has reached
+        self._listener: asyncio.Task | None = None  # that of the link with the control channel
         self._sync_tasks: set[asyncio.Task] = set()
-        self._subscription_lock = asyncio.Lock()
         self.connected = asyncio.Event()
         self._closing = False
 
@@ -100,6 +130,8 @@ class RedisBroker(Broker):
     @unavailable_on_failure
     async def send_to_instance(self, instance: str, message: dict[str, Any]) -> bool:
         channel = self.keyspace.instance_channel(instance)
+        if self._sharded:
+            return await self._redis.spublish(channel, pack(message)) > 0
         return await self._redis.publish(channel, pack(message)) > 0
 
     @unavailable_on_failure
@@ -124,13 +156,15 @@ class RedisBroker(Broker):
 
     # --- subscribing -------------------------------------------------------------------------
     async def start(self) -> None:
-        self._listener = asyncio.create_task(self._listen_forever(), name="redis-pubsub")
+        self._shards_seen.update(self._connector.primaries())
+        self._listener = self._link(self._connector.shard_of(self._control_channel)).task
 
     async def close(self) -> None:
         # A flag rather than only cancel(): redis-py's read timeout can swallow a cancellation
         # that lands as the timeout fires, and the listener wakes at least once a second anyway.
         self._closing = True
-        tasks = [t for t in [self._listener, *self._sync_tasks] if t is not None]
+        tasks = [t for t in [*(link.task for link in self._links.values()), *self._sync_tasks]
+                 if t is not None]
         for task in self._sync_tasks:
             task.cancel()
         if tasks:
@@ -146,10 +180,13 @@ class RedisBroker(Broker):
         waiter = asyncio.get_running_loop().create_future()
         self._subscribed_waiters[channel] = waiter
         try:
-            async with self._subscription_lock:
+            link = self._link(self._connector.shard_of(channel))
+            stream.link = link.name
+            async with link.lock:
                 # Without a connection, the listener subscribes every stream when it connects.
-                if self._pubsub is not None:
-                    await self._pubsub.subscribe(channel)
+                if link.pubsub is not None:
+                    await self._sub(link.pubsub, channel)
+                    stream.server = _server_of(link.pubsub)
             await asyncio.wait_for(asyncio.shield(waiter), SUBSCRIBE_TIMEOUT)
             # Subscribed before reading the position: nothing published after it is missed.
             await asyncio.shield(self._start_sync(room))
@@ -165,22 +202,47 @@ class RedisBroker(Broker):
         return Position(stream.epoch, stream.last_seq)
 
     async def unsubscribe(self, room: str) -> None:
-        if self._streams.pop(room, None) is None:
+        stream = self._streams.pop(room, None)
+        if stream is None:
+            return
+        link = self._links.get(stream.link or "")
+        if link is None:
             return
         try:
             # Serialised with subscribe(): an UNSUBSCRIBE overtaking a later SUBSCRIBE of the
             # same room would leave us deaf to it.
-            async with self._subscription_lock:
-                if self._pubsub is not None:
-                    await self._pubsub.unsubscribe(self.keys(room).channel)
+            async with link.lock:
+                if link.pubsub is not None:
+                    await self._unsub(link.pubsub, self.keys(room).channel)
         except UNREACHABLE:
             pass  # the connection is gone; the next one subscribes only to live streams
+
+    async def _sub(self, pubsub: PubSub, *channels: str) -> None:
+        if self._sharded:
+            # One SSUBSCRIBE per channel: Redis refuses one whose channels span slots.
+            for channel in channels:
+                await pubsub.ssubscribe(channel)
+        else:
+            await pubsub.subscribe(*channels)
+
+    async def _unsub(self, pubsub: PubSub, *channels: str) -> None:
+        if self._sharded:
+            for channel in channels:
+                await pubsub.sunsubscribe(channel)
+        else:
+            await pubsub.unsubscribe(*channels)
 
     async def audit(self) -> None:
         """Sync every stream whose position moved past what was delivered (called periodically,
         it catches a gap that no later message reveals)."""
         for room, stream in list(self._streams.items()):
             if stream.sync_task is not None or stream.last_seq is None:
+                continue
+            link = self._links.get(stream.link or "")
+            if link is None or link.pubsub is None:
+                # Its subscriber is reconnecting, maybe to another server after a failover:
+                # a position read now could be the new primary's, whose sequence numbers may
+                # repeat ones delivered. The reconnect renews the epoch if so, then syncs.
                 continue
             try:
                 position = await self.position(room)
@@ -192,28 +254,49 @@ class RedisBroker(Broker):
             ):
                 self._start_sync(room)
 
-    # --- the listener ------------------------------------------------------------------------
-    async def _listen_forever(self) -> None:
+    # --- the listeners -----------------------------------------------------------------------
+    def _link(self, name: str) -> _Link:
+        """The subscriber connection to shard `name`, started if it was not running."""
+        link = self._links.get(name)
+        if link is None:
+            link = self._links[name] = _Link(name)
+            link.task = asyncio.create_task(self._listen_forever(link),
+                                            name=f"redis-pubsub-{name}")
+        return link
+
+    def _channels_on(self, link: _Link) -> list[str]:
+        channels = [self.keys(room).channel for room, s in self._streams.items()
+                    if s.link == link.name]
+        if self._connector.shard_of(self._control_channel) == link.name:
+            channels.append(self._control_channel)
+        return channels
+
+    async def _listen_forever(self, link: _Link) -> None:
         failures = 0
+        client = self._connector.shard_client(link.name, self._pubsub_redis)
         while not self._closing:
-            pubsub = self._pubsub_redis.pubsub()
+            pubsub = client.pubsub()
             try:
-                channels = [self.keys(room).channel for room in self._streams]
-                await pubsub.subscribe(self._control_channel, *channels)
-                async with self._subscription_lock:
+                channels = self._channels_on(link)
+                if not channels:
+                    break  # its rooms moved to other shards (_rehome)
+                await self._sub(pubsub, *channels)
+                async with link.lock:
                     # Rooms subscribed while we connected waited for us: add them, then let
                     # subscribe() use this connection directly.
-                    late = [self.keys(r).channel for r in self._streams
-                            if self.keys(r).channel not in channels]
+                    late = [c for c in self._channels_on(link) if c not in channels]
                     if late:
-                        await pubsub.subscribe(*late)
-                    self._pubsub = pubsub
+                        await self._sub(pubsub, *late)
+                    link.pubsub = pubsub
+                rooms = [r for r, s in self._streams.items() if s.link == link.name]
+                await self._arrived(rooms, _server_of(pubsub), link)
                 if failures:
-                    log.info("pub/sub reconnected; syncing %d room(s)", len(channels))
+                    log.info("pub/sub reconnected; syncing %d room(s)", len(rooms))
                 failures = 0
                 self.connected.set()
-                for room in list(self._streams):
-                    self._start_sync(room)
+                for room in rooms:
+                    if room in self._streams:
+                        self._start_sync(room)
                 while not self._closing:
                     # A bounded wait lets redis-py's health check PING an idle connection, so a
                     # connection that died without a word is noticed too.
@@ -231,23 +314,93 @@ class RedisBroker(Broker):
                 else:
                     log.exception("pub/sub listener failed; reconnecting in %.2fs", delay)
             finally:
-                self._pubsub = None
+                link.pubsub = None
                 try:
                     await pubsub.aclose()
                 except Exception:
                     pass
             if not self._closing:
                 await asyncio.sleep(delay)
+                if self._sharded:
+                    await self._rehome(link)
+        if self._links.get(link.name) is link:
+            del self._links[link.name]
+
+    async def _rehome(self, link: _Link) -> None:
+        """After a shard's connection failed: read the slot map again and move the rooms (and
+        this instance's channel) whose shard has a new primary to that primary's connection."""
+        try:
+            await self._connector.refresh()
+        except Exception as exc:
+            log.warning("could not read the cluster's slot map: %s", exc)
+            return
+        moved: dict[str, list[str]] = {}
+        for room, stream in self._streams.items():
+            if stream.link == link.name:
+                name = self._connector.shard_of(self.keys(room).channel)
+                if name != link.name:
+                    stream.link = name
+                    moved.setdefault(name, []).append(room)
+        control = self._connector.shard_of(self._control_channel)
+        if control != link.name:
+            self._listener = self._link(control).task
+        for name, rooms in moved.items():
+            log.warning("%d room(s) moved from shard %s to %s", len(rooms), link.name, name)
+            target = self._link(name)
+            async with target.lock:
+                if target.pubsub is None:
+                    continue  # its listener subscribes them when it connects
+                try:
+                    await self._sub(target.pubsub, *(self.keys(r).channel for r in rooms))
+                    await self._arrived(rooms, _server_of(target.pubsub), target)
+                except (EngineUnavailable, *UNREACHABLE) as exc:
+                    log.warning("could not move rooms to %s yet: %s", name, exc)
+                    continue
+            for room in rooms:
+                if room in self._streams:
+                    self._start_sync(room)
+
+    async def _arrived(self, rooms: list[str], server: tuple[Any, ...], link: _Link) -> None:
+        """`rooms` are now followed through `server`, on `link`. After a failover the new
+        primary may lack events the old one published: the streams of the rooms followed
+        through another server before get a new epoch, and so do those of every room of the
+        shard when the link itself came back to another server, or is a shard never seen
+        before (a promoted replica), so that a client coming back later resyncs too."""
+        renew = {r for r in rooms if (s := self._streams.get(r)) is not None
+                 and s.server is not None and s.server != server}
+        failover = ((link.server is not None and link.server != server)
+                    or link.name not in self._shards_seen)
+        link.server = server
+        self._shards_seen.add(link.name)
+        if failover:
+            indexed = await self._redis.smembers(self.keyspace.rooms)
+            renew.update(room for room in map(as_text, indexed)
+                         if self._connector.shard_of(self.keys(room).channel) == link.name)
+        if renew:
+            log.warning("Redis moved to %s (a failover?): new epochs for %d room(s)",
+                        server, len(renew))
+            # Short and URL-safe: clients send the epoch back (at most 32 characters).
+            address = ":".join(str(part) for part in server if part is not None)
+            generation = hashlib.blake2s(address.encode(), digest_size=4).hexdigest()
+            calls = []
+            for room in renew:
+                k = self.keys(room)
+                calls.append(self._scripts.stream_renew(
+                    keys=[*k.stream, k.record], args=[*self.stream_args(k), generation]))
+            await asyncio.gather(*calls)  # one pipeline (redis_batch.py)
+        for room in rooms:
+            if (stream := self._streams.get(room)) is not None:
+                stream.server = server
 
     def _on_message(self, message: dict) -> None:
         kind = message["type"]
         channel = message["channel"].decode()
-        if kind == "subscribe":
+        if kind in ("subscribe", "ssubscribe"):
             waiter = self._subscribed_waiters.get(channel)
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
             return
-        if kind != "message":
+        if kind not in ("message", "smessage"):
             return
         if channel == self._control_channel:
             if self.instance_handler is not None:
@@ -298,7 +451,8 @@ class RedisBroker(Broker):
             position = await self.position(room)
             if stream.last_seq is None:
                 stream.epoch, stream.last_seq = position.epoch, position.seq
-            elif stream.lost or position.epoch != stream.epoch:
+            elif (stream.lost or position.epoch != stream.epoch
+                  or position.seq < stream.last_seq):  # behind us: Redis lost events
                 self._reset(room, stream, position)
             elif position.seq > stream.last_seq:
                 missed = await self.history(room, Position(stream.epoch, stream.last_seq))
@@ -331,3 +485,10 @@ class RedisBroker(Broker):
         log.warning("room %s: events lost beyond history; resetting its clients", room)
         stream.epoch, stream.last_seq, stream.lost = position.epoch, position.seq, False
         self.handler.on_reset(room, position)
+
+
+def _server_of(pubsub: PubSub) -> tuple[Any, ...]:
+    """The address the pub/sub connection reached (behind Sentinel: the primary it found)."""
+    connection = pubsub.connection
+    return (getattr(connection, "host", None), getattr(connection, "port", None),
+            getattr(connection, "path", None))

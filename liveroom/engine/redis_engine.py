@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 
-from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -16,6 +15,7 @@ from ..domain.errors import EngineUnavailable
 from ..tasks import stop_tasks
 from . import Engine
 from .redis_broker import RedisBroker
+from .redis_connect import Connector
 from .redis_errors import UNREACHABLE
 from .redis_keys import Keyspace
 from .redis_media import RedisMedia
@@ -28,9 +28,6 @@ from .redis_store import RedisStore
 log = logging.getLogger(__name__)
 
 PING_TIMEOUT = 2.0
-MAX_CONNECTIONS = 64
-POOL_TIMEOUT = 10.0
-SOCKET_TIMEOUT = 5.0
 
 
 class RedisEngine(Engine):
@@ -43,31 +40,29 @@ class RedisEngine(Engine):
         assert url
         self.url = url
         self._heartbeat_interval = settings.heartbeat_interval
+        self._connector = connector = Connector(settings)
         # Plain commands (reads, mostly) retry briefly on a blip, then fail fast so requests
         # get a clear error. A bounded pool makes a burst wait for a connection, not fail.
-        self.redis = self._pool(url, settings, "", Retry(ExponentialBackoff(cap=0.5, base=0.05), 2))
+        self.redis = connector.pool("", Retry(ExponentialBackoff(cap=0.5, base=0.05), 2))
         # Scripts write (a chat, an order): a pipeline of them that timed out may still run,
         # and redis-py would send it all again. So scripts retry only a connection that
         # failed (the usual cause: one Redis closed while it sat in the pool), never a
         # timeout; a slow Redis gives the caller EngineUnavailable, not a second chat.
         # They are pipelined per loop turn (redis_batch.py), so few connections go far.
-        self._scripts_redis = self._pool(url, settings, "-scripts", Retry(
+        self._scripts_redis = connector.pool("-scripts", Retry(
             ExponentialBackoff(cap=0.5, base=0.05), 2, supported_errors=(RedisConnectionError,)))
         # The subscriber does not retry inside redis-py: the broker's listener reconnects and
         # then syncs every room, which a silent internal reconnect would skip.
-        self._pubsub_redis = Redis.from_url(
-            url,
-            retry=Retry(NoBackoff(), 0),
-            socket_connect_timeout=2,
-            health_check_interval=5,
-            client_name=f"liveroom-sub-{settings.instance_id}",
-        )
-        scripts = Scripts(self._scripts_redis)
+        self._pubsub_redis = connector.subscriber(Retry(NoBackoff(), 0))
+        scripts = Scripts(self._scripts_redis, min_replicas=settings.redis_min_replicas,
+                          wait_timeout=settings.redis_wait_timeout,
+                          shards=connector if connector.sharded else None)
         keyspace = Keyspace(settings.redis_namespace)
         self.broker = RedisBroker(
             self.redis,
             self._pubsub_redis,
             scripts,
+            connector=connector,
             instance_id=settings.instance_id,
             history_size=settings.history_size,
             keyspace=keyspace,
@@ -80,20 +75,9 @@ class RedisEngine(Engine):
         self.revocations = RedisRevocations(self.redis, keyspace)
         self._heartbeat: asyncio.Task | None = None
 
-    @staticmethod
-    def _pool(url: str, settings: Settings, role: str, retry: Retry) -> Redis:
-        return Redis.from_pool(BlockingConnectionPool.from_url(
-            url,
-            max_connections=MAX_CONNECTIONS,
-            timeout=POOL_TIMEOUT,
-            retry=retry,
-            socket_connect_timeout=2,
-            socket_timeout=SOCKET_TIMEOUT,
-            client_name=f"liveroom{role}-{settings.instance_id}",
-        ))
-
     async def start(self) -> None:
         await self.ping()
+        await self._connector.refresh()  # a cluster's slot map, before the broker needs it
         await self.broker.start()
         self._heartbeat = asyncio.create_task(self._beat(), name="redis-heartbeat")
 
@@ -122,3 +106,4 @@ class RedisEngine(Engine):
         await self.redis.aclose()
         await self._scripts_redis.aclose()
         await self._pubsub_redis.aclose()
+        await self._connector.close()

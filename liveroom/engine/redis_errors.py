@@ -6,14 +6,24 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
-from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+from redis.exceptions import (
+    BusyLoadingError,
+    ClusterDownError,
+    ClusterError,
+    ConnectionError,
+    SlotNotCoveredError,
+    TimeoutError,
+    TryAgainError,
+)
 
 from ..domain.errors import EngineUnavailable
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-UNREACHABLE = (ConnectionError, TimeoutError, BusyLoadingError, OSError)
+# A cluster shard that is failing over answers CLUSTERDOWN or TRYAGAIN, or has no owner yet.
+UNREACHABLE = (ConnectionError, TimeoutError, BusyLoadingError, OSError, ClusterDownError,
+               ClusterError, SlotNotCoveredError, TryAgainError)
 
 
 def unavailable_on_failure(

@@ -4,6 +4,7 @@ media.py for the guarantees."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from typing import Any
@@ -17,7 +18,6 @@ from .redis_broker import RedisBroker
 from .redis_errors import unavailable_on_failure
 from .redis_index import retire_if_idle
 from .redis_keys import RoomKeys
-from .redis_replies import script_result
 from .redis_scripts import Scripts
 from .redis_types import as_bytes, as_text
 
@@ -94,13 +94,13 @@ class RedisMedia(Media):
     async def refresh(self, held: list[tuple[str, str, str]], ttl: float) -> list[bool]:
         if not held:
             return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for room, slot, session in held:
-                k = self._broker.keys(room)
-                await self._scripts.media_refresh.queue(
-                    pipe, keys=[k.media, k.media_deadlines], args=[slot, session, int(ttl * 1000)])
-            results = await pipe.execute()
-        return [bool(script_result(r)) for r in results]
+        # Called together, the scripts go to Redis as one pipeline per shard (redis_batch.py).
+        results = await asyncio.gather(*(
+            self._scripts.media_refresh(
+                keys=[(k := self._broker.keys(room)).media, k.media_deadlines],
+                args=[slot, session, int(ttl * 1000)])
+            for room, slot, session in held))
+        return [bool(r) for r in results]
 
     @unavailable_on_failure
     async def sweep(self) -> int:
@@ -134,11 +134,9 @@ class RedisMedia(Media):
 
         if not rooms:
             return {}
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for room in rooms:
-                k = self._broker.keys(room)
-                await self._scripts.media_claims.queue(pipe, keys=[k.media, k.media_deadlines],
-                                                       args=[])
-            results = await pipe.execute()
-        return {room: room_state([unpack(b) for b in script_result(reply)])
-                for room, reply in zip(rooms, results)}
+        replies = await asyncio.gather(*(
+            self._scripts.media_claims(
+                keys=[(k := self._broker.keys(room)).media, k.media_deadlines], args=[])
+            for room in rooms))
+        return {room: room_state([unpack(b) for b in blobs])
+                for room, blobs in zip(rooms, replies)}

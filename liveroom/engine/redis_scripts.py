@@ -11,7 +11,7 @@ from importlib import resources
 
 from redis.asyncio import Redis
 
-from .redis_batch import BatchedScript, Batcher
+from .redis_batch import BatchedScript, Batcher, Shards
 
 NAMES = (
     "publish", "position", "history", "publish_latest", "chat_post", "chat_delete", "pin",
@@ -19,7 +19,7 @@ NAMES = (
     "presence_join", "presence_leave", "presence_heartbeat", "presence_count",
     "sale_create", "sale_buy", "product_buy", "sale_tick", "sale_finish", "order_settle", "outbox_claim",
     "media_claim", "media_live", "media_release", "media_refresh", "media_sweep", "media_claims",
-    "room_create", "room_delete", "orders_page", "archive_exported",
+    "room_create", "room_delete", "orders_page", "archive_exported", "stream_renew",
 )
 
 
@@ -27,15 +27,29 @@ def _source(name: str) -> str:
     return resources.files(__package__).joinpath("lua", f"{name}.lua").read_text("utf-8")
 
 
+# What a buyer is told is confirmed: with min_replicas, acknowledged only once on the replicas.
+BUYS = ("sale_buy", "product_buy")
+
+
 class Scripts:
     """Each script as an attribute: `await scripts.pin(keys=..., args=..., about=...)`."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, min_replicas: int = 0, wait_timeout: float = 1.0,
+                 shards: Shards | None = None) -> None:
+        """`shards` (a cluster's) makes events go by sharded pub/sub and calls go to each
+        shard apart (redis_batch.py)."""
+        sharded = shards is not None
         prelude = _source("prelude")
-        batcher = Batcher(redis)
+        if sharded:  # a cluster: events stay on the room's shard (redis_connect.py)
+            prelude = prelude.replace("redis.call('PUBLISH'", "redis.call('SPUBLISH'")
+            assert "SPUBLISH" in prelude
+        batcher = Batcher(redis, shards=shards)
+        # Buys get batches of their own, so the wait for replicas delays no chat or count.
+        buys = Batcher(redis, replicas=min_replicas, wait_timeout=wait_timeout, shards=shards
+                       ) if min_replicas else batcher
         for name in NAMES:
             script = redis.register_script(prelude + "\n" + _source(name))
-            setattr(self, name, BatchedScript(script, batcher))
+            setattr(self, name, BatchedScript(script, buys if name in BUYS else batcher))
 
     publish: BatchedScript
     position: BatchedScript
@@ -71,3 +85,4 @@ class Scripts:
     room_delete: BatchedScript
     orders_page: BatchedScript
     archive_exported: BatchedScript
+    stream_renew: BatchedScript

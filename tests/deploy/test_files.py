@@ -114,6 +114,30 @@ def test_compose_gives_every_instance_a_valid_configuration(compose):
         _interpolate(compose["services"]["liveroom-1"]["environment"], {"TURN_SECRET": "x"})
 
 
+def test_the_sentinel_variant_puts_every_instance_behind_three_sentinels(compose):
+    variant = yaml.safe_load((DEPLOY / "compose.sentinel.yaml").read_text())
+    services = variant["services"]
+    sentinels = [n for n in services if n.startswith("sentinel-")]
+    replicas = [n for n in services if n.startswith("redis-replica-")]
+    assert len(sentinels) == 3 and len(replicas) == 2
+    for name in replicas:  # replicas of the compose file's Redis, persisted like it
+        command = services[name]["command"]
+        assert command[command.index("--replicaof") + 1] == "redis"
+        assert "always" in command
+    for name in sentinels:
+        script = services[name]["command"][-1]
+        assert "sentinel monitor liveroom redis 6379 2" in script
+    image_env = dict(_dockerfile_env())
+    for i in (1, 2, 3):
+        env = {**_interpolate(compose["services"][f"liveroom-{i}"]["environment"], PROD_ENV),
+               **services[f"liveroom-{i}"]["environment"]}  # the variant's override wins
+        settings = settings_from({}, {**image_env, **{k: str(v) for k, v in env.items()}}).core
+        assert settings.redis_url == ("redis+sentinel://sentinel-1:26379,sentinel-2:26379,"
+                                      "sentinel-3:26379/liveroom/0")
+        assert settings.redis_min_replicas == 1
+        assert set(services[f"liveroom-{i}"]["depends_on"]) == set(sentinels)
+
+
 def test_nginx_upstreams_are_the_compose_instances(compose):
     addresses = [compose["services"][f"liveroom-{i}"]["networks"]["liveroom"]["ipv4_address"]
                  for i in (1, 2, 3)]

@@ -52,7 +52,7 @@ async def two_instances(engine, engine_kind, make_settings):
     if engine_kind == "memory":
         yield engine, engine
         return
-    other = create_engine(make_settings("redis").core)
+    other = create_engine(make_settings(engine_kind).core)
     await other.start()
     yield engine, other
     await other.close()

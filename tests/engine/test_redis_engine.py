@@ -325,7 +325,7 @@ async def test_a_script_call_that_timed_out_is_not_sent_again(instances, redis_u
     """A publish that Redis ran but whose reply came too late fails with EngineUnavailable; it
     is not sent again behind the caller's back (that would be a second chat message)."""
     from liveroom.domain.errors import EngineUnavailable
-    from liveroom.engine.redis_engine import SOCKET_TIMEOUT
+    from liveroom.engine.redis_connect import SOCKET_TIMEOUT
 
     real = urlsplit(redis_url)
     proxy = _ReplyHoldingProxy(real.port)
@@ -344,3 +344,21 @@ async def test_a_script_call_that_timed_out_is_not_sent_again(instances, redis_u
         assert (await a.broker.position("r")).seq == 2  # it ran, once
     finally:
         await proxy.close()
+
+
+async def test_a_stream_that_went_back_resets_its_followers_instead_of_skipping(instances):
+    # What a failover that lost the old primary's last writes leaves: the counter behind what
+    # was delivered, so new events reuse delivered sequence numbers.
+    a, b = await instances(2)
+    await b.broker.subscribe("r")
+    for i in range(5):
+        await a.broker.publish("r", {"type": "t", "n": i})
+    await eventually(lambda: b.broker.handler.seqs("r") == [1, 2, 3, 4, 5], what="5 events")
+    await a.redis.set(a.broker.keys("r").seq, 2)
+    await a.broker.publish("r", {"type": "t", "n": "after"})  # seq 3 again, another event
+    await b.broker.audit()
+    await eventually(lambda: b.broker.handler.resets, what="a reset of the room")
+    assert b.broker.handler.resets[-1][1].seq == 3
+    await a.broker.publish("r", {"type": "t", "n": "next"})
+    await eventually(lambda: b.broker.handler.events[-1][2]["n"] == "next", what="delivery")
+    assert b.broker.handler.events[-1][1] == 4

@@ -16,6 +16,9 @@ local earlier = redis.call('HGET', KEYS[5], idem)
 if earlier then
   local order = redis.call('HGET', KEYS[6], earlier)
   if cmsgpack.unpack(order).quantity ~= qty then return err('idempotency_conflict') end
+  -- Written again, unchanged: the write is what a following WAIT (LIVEROOM_REDIS_MIN_REPLICAS)
+  -- counts, so the retry is acknowledged only once the order is on the replicas too.
+  redis.call('HSET', KEYS[5], idem, earlier)
   return ok({'existing', order})
 end
 local blob = redis.call('HGET', KEYS[4], product_id)

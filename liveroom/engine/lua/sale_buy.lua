@@ -18,6 +18,9 @@ local earlier = redis.call('HGET', KEYS[8], idem)
 if earlier then
   local order = redis.call('HGET', KEYS[9], earlier)
   if cmsgpack.unpack(order).quantity ~= qty then return err('idempotency_conflict') end
+  -- Written again, unchanged: the write is what a following WAIT (LIVEROOM_REDIS_MIN_REPLICAS)
+  -- counts, so the retry is acknowledged only once the order is on the replicas too.
+  redis.call('HSET', KEYS[8], idem, earlier)
   return ok({'existing', order})
 end
 local sale = cmsgpack.unpack(blob)
