@@ -6,29 +6,12 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from signaling.aiortc_forwarding import restrict_host_addresses
-
 from ..helpers import ServerProcess, create_room, eventually, token
 from ..multi.cascade import LOOPBACK, live
 from ..signaling.clients import answer, local_offer, post_sdp, publisher_pc
 from .media import ROOM, init_uri, read_segment, uris
 
-pytestmark = pytest.mark.multi
-
-
-@pytest.fixture(autouse=True)
-def loopback_peers():
-    restrict_host_addresses(["127.0.0.1"])  # this process's own peers
-    yield
-    restrict_host_addresses([])
-
-
-@pytest.fixture
-async def peers():
-    opened = []
-    yield opened.append
-    for pc in opened:
-        await pc.close()
+pytestmark = [pytest.mark.multi, pytest.mark.usefixtures("loopback_peers")]
 
 
 async def _publish(url: str, peers) -> None:

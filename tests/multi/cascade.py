@@ -4,7 +4,10 @@ the pattern, and each instance's metrics."""
 from __future__ import annotations
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+from signaling.aiortc_forwarding import restrict_host_addresses
 
 from ..helpers import token
 from ..signaling.clients import (
@@ -73,3 +76,20 @@ async def instance_id(url: str) -> str:
 
 def session_instance(session_url: str) -> str:
     return session_url.rsplit("/", 1)[1].rsplit("-", 1)[0]
+
+
+# Fixtures of the tests with in-process peers (conftest.py of tests/multi and tests/hls offer
+# them): this process's peers gather loopback candidates only; peers are closed after a test.
+@pytest.fixture
+def loopback_peers():
+    restrict_host_addresses(["127.0.0.1"])
+    yield
+    restrict_host_addresses([])
+
+
+@pytest.fixture
+async def peers():
+    opened = []
+    yield opened.append
+    for pc in opened:
+        await pc.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ..helpers import ServerProcess
+from .cascade import loopback_peers, peers  # noqa: F401  (the media tests' fixtures)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from aiortc import RTCSessionDescription
 
 from liveroom.client import RoomClient
 from signaling import leg_auth, leg_wire
-from signaling.aiortc_forwarding import restrict_host_addresses
 
 from ..helpers import SECRET, create_room, eventually, token
 from ..signaling.clients import Watcher, answer, local_offer, post_sdp, viewer_pc
@@ -27,22 +26,7 @@ from .cascade import (
     stop,
 )
 
-pytestmark = pytest.mark.multi
-
-
-@pytest.fixture(autouse=True)
-def loopback_peers():
-    restrict_host_addresses(["127.0.0.1"])  # this process's own peers
-    yield
-    restrict_host_addresses([])
-
-
-@pytest.fixture
-async def peers():
-    opened = []
-    yield opened.append
-    for pc in opened:
-        await pc.close()
+pytestmark = [pytest.mark.multi, pytest.mark.usefixtures("loopback_peers")]
 
 
 async def test_viewers_on_other_instances_play_from_one_leg_each(shared_redis, start_servers,

@@ -21,7 +21,6 @@ from aiortc import RTCPeerConnection
 
 from liveroom.client import RoomClient
 from signaling import leg_auth
-from signaling.aiortc_forwarding import restrict_host_addresses
 
 from ..helpers import SECRET, create_room, eventually, token
 from ..signaling.clients import (
@@ -36,25 +35,10 @@ from ..signaling.clients import (
 )
 from .cascade import LOOPBACK, ROOM, live, metrics, play, publish, sample
 
-pytestmark = pytest.mark.multi
+pytestmark = [pytest.mark.multi, pytest.mark.usefixtures("loopback_peers")]
 
 TTL = 3.0  # LIVEROOM_PRESENCE_TTL of the test servers (tests/helpers.py)
 HEARTBEAT = 1.0
-
-
-@pytest.fixture(autouse=True)
-def loopback_peers():
-    restrict_host_addresses(["127.0.0.1"])  # this process's own peers
-    yield
-    restrict_host_addresses([])
-
-
-@pytest.fixture
-async def peers():
-    opened = []
-    yield opened.append
-    for pc in opened:
-        await pc.close()
 
 
 def new_frames(watcher, since: int, count: int = 10) -> bool:

@@ -10,7 +10,6 @@ import pytest
 from aiortc import RTCSessionDescription
 
 from liveroom.client import RoomClient
-from signaling.aiortc_forwarding import restrict_host_addresses
 
 from ..helpers import create_room, eventually, token
 from ..signaling.clients import (
@@ -23,24 +22,9 @@ from ..signaling.clients import (
 )
 from .cascade import instance_id, metrics, sample
 
-pytestmark = pytest.mark.multi
+pytestmark = [pytest.mark.multi, pytest.mark.usefixtures("loopback_peers")]
 ROOM = "thailand"
 LOOPBACK = {"LIVEROOM_ICE_ADDRESSES": "127.0.0.1"}
-
-
-@pytest.fixture(autouse=True)
-def loopback_peers():
-    restrict_host_addresses(["127.0.0.1"])  # this process's own peers
-    yield
-    restrict_host_addresses([])
-
-
-@pytest.fixture
-async def peers():
-    opened = []
-    yield opened.append
-    for pc in opened:
-        await pc.close()
 
 
 async def _live(base_url: str) -> bool:
