@@ -29,8 +29,9 @@ transcoding therefore needs four things aiortc has no public API for:
   keeps ICE, DTLS, SRTP keys and every incoming RTCP (PLI, NACK, REMB, reports).
 
 `check()` verifies each of these against the installed aiortc and raises IncompatibleAiortc
-with what changed; tests/signaling/test_aiortc_forwarding.py runs it and the real paths, so an aiortc
-upgrade that breaks one of them fails loudly instead of silently decoding or dropping video.
+with what changed; tests/signaling/test_aiortc_forwarding.py runs it and the real paths, so an
+aiortc upgrade that breaks one of them fails loudly instead of silently decoding or dropping
+video.
 pyproject.toml pins aiortc to the versions checked here.
 """
 
@@ -58,6 +59,7 @@ from aiortc import (
 from aiortc import clock as aiortc_clock
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 
 from .rtp_fanout import ExtensionLayout, RtpStream
@@ -245,6 +247,9 @@ ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 WRITE_BUFFER_LIMIT = 256 * 1024  # bytes the socket could not take yet: the viewer is behind
 RELAYED_LIMIT = 256  # datagrams waiting for a TURN client: the viewer is behind
 _SENDER = "_RTCRtpSender__"
+_NTP_TIMESTAMP, _RTP_TIMESTAMP, _PACKET_COUNT, _OCTET_COUNT = (
+    _SENDER + name for name in ("ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count"))
+_DTLS_CONNECTED = DtlsState.CONNECTED
 
 
 def packetizer(mime: str) -> Packetizer:
@@ -296,6 +301,9 @@ def _lean_problems() -> list[str]:
     if "self.transport.sendto(data, addr)" not in inspect.getsource(
             aioice.ice.StunProtocol.send_data):
         problems.append("aioice's StunProtocol.send_data no longer writes to its transport")
+    state = inspect.getsource(getattr(RTCDtlsTransport, "state").fget)
+    if "str(self._state)" not in state:
+        problems.append("RTCDtlsTransport.state no longer reads self._state (a State)")
     return problems
 
 
@@ -379,10 +387,10 @@ class Wire:
         packets = stream.frame(payloads, ts, self._extension(ntp), picture)
         ok = self._write(packets)
         sender = self.sender  # the figures its RTCP sender reports carry
-        setattr(sender, _SENDER + "ntp_timestamp", ntp)
-        setattr(sender, _SENDER + "rtp_timestamp", stream.last_timestamp)
-        setattr(sender, _SENDER + "packet_count", stream.packets_sent)
-        setattr(sender, _SENDER + "octet_count", stream.octets_sent)
+        setattr(sender, _NTP_TIMESTAMP, ntp)
+        setattr(sender, _RTP_TIMESTAMP, stream.last_timestamp)
+        setattr(sender, _PACKET_COUNT, stream.packets_sent)
+        setattr(sender, _OCTET_COUNT, stream.octets_sent)
         return ok
 
     async def retransmit(self, sequence_number: int) -> None:
@@ -395,7 +403,7 @@ class Wire:
         dtls = self.sender.transport
         srtp = dtls._tx_srtp
         pair = self._nominated.get(1)
-        if srtp is None or pair is None or dtls.state != "connected":
+        if srtp is None or pair is None or dtls._state is not _DTLS_CONNECTED:
             return False
         if pair is not self._pair:
             protocol = pair.protocol

@@ -151,7 +151,9 @@ async def test_a_viewer_reached_through_turn_gets_its_packets_protected_and_in_o
 
     turn = TurnClient()
     pair = SimpleNamespace(protocol=turn, remote_addr=("203.0.113.9", 49152))
-    dtls = SimpleNamespace(_tx_srtp=tx, state="connected")
+    from aiortc.rtcdtlstransport import State
+
+    dtls = SimpleNamespace(_tx_srtp=tx, _state=State.CONNECTED)
     wire = forwarding.Wire(SimpleNamespace(transport=dtls), lambda w: None, lambda: None)
     wire.stream = RtpStream(4242, 96)
     wire._nominated = {1: pair}
