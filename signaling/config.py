@@ -159,5 +159,5 @@ def validate(settings: MediaSettings) -> None:
                               "is not a URL of the form http[s]://host[:port]")
     if settings.leg_linger < 0:
         raise ConfigError("leg-linger (LIVEROOM_LEG_LINGER) must be 0 or more")
-    must_be_positive(settings, VARIABLES, "leg_stall_timeout", "turn_ttl", "ice_start_timeout", "ice_timeout",
-                     "media_timeout", "player_timeout", "max_peers")
+    must_be_positive(settings, VARIABLES, "leg_stall_timeout", "turn_ttl", "ice_start_timeout",
+                     "ice_timeout", "media_timeout", "player_timeout", "max_peers")
