@@ -81,6 +81,8 @@ class Connection:
         self.identity = identity
         self.fmt = fmt
         self.closed = False
+        # In presence, the room's live audience; a replay page's connection is not (handler.py).
+        self.counted = True
         # Set while no command of this connection is running; a drain waits for it.
         self.idle = asyncio.Event()
         self.idle.set()

@@ -1,9 +1,10 @@
 """`GET /ws/rooms/{room}`: the room channel endpoint.
 
 Query parameters: `access_token` (or an `Authorization: Bearer` header; none makes a guest in a
-public room), `format=json|msgpack`, and `epoch` with `since` to resume. A refusal after the
-upgrade is an error frame followed by a close with a 4xxx code, because a browser cannot read the
-body of a failed handshake; a cross-site Origin is refused before the upgrade, with 403.
+public room), `format=json|msgpack`, `epoch` with `since` to resume, and `watch=replay` for a
+replay page (not counted in the live audience). A refusal after the upgrade is an error frame
+followed by a close with a 4xxx code, because a browser cannot read the body of a failed
+handshake; a cross-site Origin is refused before the upgrade, with 403.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .token_watch import cut_off, expire_at_exp, lapsed
 log = logging.getLogger(__name__)
 
 WS_HEARTBEAT = 30.0
+WATCH = ("live", "replay")  # what a connection watches: the show, or a recording of it
 
 
 def origin_allowed(request: web.Request) -> bool:
@@ -49,6 +51,16 @@ def origin_allowed(request: web.Request) -> bool:
         return True
     parts = urlsplit(origin)
     return parts.scheme in ("http", "https") and parts.netloc == request.host
+
+
+def _counted(request: web.Request) -> bool:
+    """Whether this connection is audience of the live show: `watch=replay` (a replay page,
+    which keeps the channel to buy and to see the products) is in the room but not watching
+    it live, so it takes no place in presence and the viewer count."""
+    watch = request.query.get("watch", "live")
+    if watch not in WATCH:
+        raise LiveroomError("bad_request", f"watch must be one of {', '.join(WATCH)}")
+    return watch == "live"
 
 
 def _resume_position(request: web.Request) -> Position | None:
@@ -95,6 +107,7 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
         if refusal is not None:
             raise refusal
         resume = _resume_position(request)
+        counted = _counted(request)
         connections.admit(room_id, address)
         admitted = True
         try:
@@ -103,8 +116,10 @@ async def room_channel(request: web.Request) -> web.StreamResponse:
                 conn = await _welcome(request, ws, room_id, fmt, address, token)
                 expiry = expire_at_exp(conn)
                 connections.add(conn)
-                joined = True  # from here on, leave presence whatever happens
-                await engine.presence.join(room_id, conn.id, conn.member())
+                conn.counted = counted
+                if counted:
+                    joined = True  # from here on, leave presence whatever happens
+                    await engine.presence.join(room_id, conn.id, conn.member())
                 await fanout.join(conn, resume)
                 log.debug("joined room %s as %s (%s)", room_id, conn.identity.user_id,
                           conn.identity.role)

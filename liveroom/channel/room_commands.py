@@ -51,7 +51,8 @@ async def profile_set(ctx: Context, conn: Connection, message: dict) -> dict:
         raise LiveroomError("invalid_field", "name: is the name of this room's host or staff",
                             field="name")
     conn.rename(name)
-    await ctx.engine.presence.join(conn.room, conn.id, conn.member())
+    if conn.counted:
+        await ctx.engine.presence.join(conn.room, conn.id, conn.member())
     if not identity.guest:
         return {"name": name, "guest_token": None}
     # The name goes into a new guest token, so a reconnect keeps it.

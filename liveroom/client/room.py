@@ -67,11 +67,13 @@ class RoomClient:
         reconnect: bool = True,
         session: aiohttp.ClientSession | None = None,
         headers: dict[str, str] | None = None,
+        watch: str = "live",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.room = room
         self.token = token
         self.fmt = fmt
+        self.watch = watch  # "replay": in the room to shop, not counted as watching it live
         self.reconnect = reconnect
         self.headers = headers or {}
         self.welcome: dict[str, Any] | None = None
@@ -131,6 +133,8 @@ class RoomClient:
 
     def url(self) -> str:
         params = {"format": self.fmt}
+        if self.watch != "live":
+            params["watch"] = self.watch
         if self.token:
             params["access_token"] = self.token
         if self.epoch is not None and self.seq is not None:

@@ -107,3 +107,7 @@ async def test_a_session_is_replayed_with_its_timeline_chat_and_a_product_to_buy
     await product.get_by_role("button", name="Buy: Monthong durian").click()
     await expect(product.get_by_role("status")).to_contain_text(
         "Order confirmed: 1 × Monthong durian, THB 890.00")
+    # Watching a recording is not watching the show: the room's live audience stays empty.
+    moderator = token(ROOM, "moderator", user="mod", name="Mod")
+    async with RoomClient(srv.base_url, ROOM, token=moderator) as room:
+        assert room.snapshot["viewers"] == 0

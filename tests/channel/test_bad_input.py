@@ -258,3 +258,11 @@ class _RawSocket:
 
     def close(self) -> None:
         self.writer.close()
+
+
+async def test_an_unknown_watch_mode_is_refused(raw):
+    ws = await raw("watch=backstage", read_intro=False)
+    frame = await ws.receive_json(timeout=5)
+    assert frame["code"] == "bad_request" and "watch must be one of live, replay" in frame["message"]
+    await ws.receive(timeout=5)
+    assert ws.close_code == 4400

@@ -274,3 +274,21 @@ async def test_staff_cannot_be_banned_or_muted_and_a_ban_never_locks_out_a_host(
     again = await connect("host", user="later-host")
     await again.chat("still my room")
     await host.chat("and mine")
+
+
+async def test_a_replay_page_shops_in_the_room_without_counting_as_a_live_viewer(connect):
+    """A shopper on a replay keeps the channel to see and buy the products, but is not in the
+    live show's audience: not in the count, not among the members, a guest's name included."""
+    await connect(user="ann")
+    replay = await connect(user="bo", watch="replay")
+    guest = await connect(None, watch="replay")  # a guest, who picks a name
+    await guest.set_name("Chai")
+    assert replay.snapshot["viewers"] == 1  # ann, watching live
+    moderator = await connect("moderator", user="mod")
+    assert moderator.snapshot["viewers"] == 1
+    members = (await moderator.command("presence.list"))["members"]
+    assert sorted(m["name"] for m in members) == ["Ann", "Mod"]
+    await moderator.pin("mango")
+    assert (await replay.next_event("product.pinned"))["product"]["id"] == "mango"
+    order = await replay.buy_product("mango")
+    assert order["order"]["quantity"] == 1

@@ -38,8 +38,9 @@ function storage() {
 }
 
 export class RoomChannel {
-  constructor(room, { token = null } = {}) {
+  constructor(room, { token = null, watch = "live" } = {}) {
     this.room = room;
+    this.watch = watch; // "replay": shops in the room, not counted as watching it live
     this.pageToken = token; // a host or moderator link; viewers come as guests
     this.guestKey = `liveroom.guest.${room}`;
     this.you = null; // {user_id, name, role, guest} from the last welcome
@@ -110,6 +111,7 @@ export class RoomChannel {
   url() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const params = new URLSearchParams({ format: "json" });
+    if (this.watch !== "live") params.set("watch", this.watch);
     const stored = this.pageToken ? null : storage()?.getItem(this.guestKey);
     this.usedStoredToken = Boolean(stored);
     const token = this.pageToken || stored;

@@ -17,7 +17,8 @@ const timeline = $("[data-timeline]");
 const chat = $("[data-replay-chat]");
 const status = $("[data-replay-status]");
 
-const channel = new RoomChannel(room, { token });
+// Here to shop: the replay's watchers are not the live show's viewers.
+const channel = new RoomChannel(room, { token, watch: "replay" });
 new ProductShelf($("[data-products]"), channel);
 channel.connect();
 
