@@ -167,7 +167,8 @@ async def test_no_acknowledged_order_is_lost_when_the_primary_dies_mid_sale(
 
 class Buyer:
     """One buyer on a bare WebSocket who retries with the same idempotency key until the buy
-    is acknowledged or refused for good (unavailable and not_replicated mean: try again)."""
+    is acknowledged or refused for good (unavailable and not_replicated mean: try again; so
+    does a connection the server closed, once in the room again)."""
 
     def __init__(self, user: str, url: str) -> None:
         self.user, self.url, self.key = user, url, f"key-{user}"
@@ -178,22 +179,36 @@ class Buyer:
         self._ids = iter(range(1, 1_000_000))
 
     async def connect(self, http: aiohttp.ClientSession) -> None:
+        """In the room, as a client is before it lets anyone buy: its snapshot came. A refusal
+        (1013, try again: an instance too busy to welcome it in time, or its Redis failing
+        over) is tried again, as a client does."""
+        self.http = http
         tok = token(ROOM, user=self.user)
-        self.ws = await http.ws_connect(f"{self.url}/ws/rooms/{ROOM}?access_token={tok}",
-                                        max_msg_size=0)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            self.ws = await http.ws_connect(f"{self.url}/ws/rooms/{ROOM}?access_token={tok}",
+                                            max_msg_size=0)
+            while (message := await self.ws.receive(timeout=60)).type == aiohttp.WSMsgType.TEXT:
+                if json.loads(message.data)["type"] == "snapshot":
+                    return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"{self.user} could not get into the room within 60 s")
 
     async def buy(self, sale_id: str, spread: float) -> None:
         await asyncio.sleep(random.uniform(0, spread))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             command_id = next(self._ids)
-            await self.ws.send_str(json.dumps({
-                "id": command_id, "cmd": "sale.buy", "sale_id": sale_id, "quantity": 1,
-                "idempotency_key": self.key}))
-            while True:
-                frame = json.loads((await self.ws.receive(timeout=60)).data)
-                if frame.get("id") == command_id:
-                    break
+            try:
+                await self.ws.send_str(json.dumps({
+                    "id": command_id, "cmd": "sale.buy", "sale_id": sale_id, "quantity": 1,
+                    "idempotency_key": self.key}))
+                frame = await self._answer(command_id)
+            except ConnectionResetError:  # closed while sending
+                frame = None
+            if frame is None:  # closed: in again, and the same buy again
+                await self.connect(self.http)
+                continue
             self.last = frame
             if frame["type"] == "ack":
                 self.acked.append(frame["order"]["id"])
@@ -205,6 +220,14 @@ class Buyer:
             self.retries += 1
             await asyncio.sleep(0.2)
         self.outcome = "gave up"
+
+    async def _answer(self, command_id: int) -> dict | None:
+        """The answer to the command, or None if the server closed the connection first."""
+        while (message := await self.ws.receive(timeout=60)).type == aiohttp.WSMsgType.TEXT:
+            frame = json.loads(message.data)
+            if frame.get("id") == command_id:
+                return frame
+        return None
 
 
 def _stall(node, seconds: float) -> None:
