@@ -4,6 +4,7 @@ instance from one relay leg from A. Three `liveroom serve` processes on a Redis 
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -43,11 +44,20 @@ async def test_the_studio_on_one_instance_plays_in_room_pages_on_two_others(inst
         await playing(page, "[data-video]")
         await expect(page.locator("#video")).to_have_attribute("data-video-state", "playing")
 
-    at_a, at_b, at_c = [await metrics(server.url) for server in (a, b, c)]
-    assert sample(at_a, "liveroom_media_legs", room=ROOM, direction="out") == 2
-    assert sample(at_a, "liveroom_peer_connections", kind="viewer") == 0
-    assert sample(at_b, "liveroom_peer_connections", kind="viewer") == 1
-    assert sample(at_c, "liveroom_peer_connections", kind="viewer") == 1
+    # B and C each pull one leg from A and serve their own page; A serves no viewer. (A leg
+    # cut for stalling on a starved machine is opened again at once: the figures settle.)
+    expected, seen = (2, 0, 1, 1), []
+
+    async def served_by_their_own_instances() -> bool:
+        at_a, at_b, at_c = [await metrics(server.url) for server in (a, b, c)]
+        seen.append((sample(at_a, "liveroom_media_legs", room=ROOM, direction="out"),
+                     *(sample(at, "liveroom_peer_connections", kind="viewer")
+                       for at in (at_a, at_b, at_c))))
+        return seen[-1] == expected
+
+    with contextlib.suppress(AssertionError):
+        await eventually(served_by_their_own_instances, timeout=10, interval=0.2)
+    assert seen[-1] == expected, "(legs out of A, viewers on A, on B, on C)"
     await expect(studio.get_by_role("status").filter(has_text="You are live.")).to_be_visible()
 
 
