@@ -27,6 +27,7 @@ or valid signature).
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import aiohttp
@@ -42,6 +43,7 @@ from liveroom.gate import GATE
 from . import signing
 from .keys import HLS, HLS_CLIENT
 from .segmenter import hls_compatible
+from .service import STALE_AFTER
 from .store import media_playlist, valid_name, valid_segment
 
 log = logging.getLogger(__name__)
@@ -116,7 +118,7 @@ async def _proxy_recording(request: web.Request, room: str,
     if _hopped(request, room):
         return None
     for record in await request.app[ENGINE].media.replays(room):
-        if record.get("id") == session:
+        if record.get("id") == session and _vouched(record):
             if record.get("instance") == request.app[SETTINGS].instance_id:
                 return None  # ours, and gone from the disk
             return await _forward(request, room, record.get("url"), record.get("instance"))
@@ -231,9 +233,15 @@ async def _records(request: web.Request, room: str) -> list[dict[str, Any]]:
     for record in await request.app[ENGINE].media.replays(room):
         if record.get("instance") == request.app[SETTINGS].instance_id:
             record = service.record(room, record["id"]) or {}
-        if record.get("duration"):
+        if record.get("duration") and _vouched(record):
             out.append({**record, "room": room})
     return out
+
+
+def _vouched(record: dict[str, Any]) -> bool:
+    """Whether the instance holding a recording vouched for it lately (service.py): one that
+    is gone for good took the files with it, and its record is not shown or followed."""
+    return time.time() - float(record.get("vouched_at") or 0) <= STALE_AFTER
 
 
 async def list_replays(request: web.Request) -> web.Response:

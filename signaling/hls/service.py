@@ -37,6 +37,11 @@ log = logging.getLogger(__name__)
 TICK = 0.5
 CLEAN_EVERY = 60.0
 INDEX_EVERY = 5.0  # seconds between updates of a recording's duration in the engine's index
+# An instance vouches for the recordings on its disk this often (their index records, stamped
+# anew); other instances stop listing a record not vouched for in STALE_AFTER seconds: its
+# instance is gone, and its files with it (wall clocks, so with room for their skew).
+VOUCH_EVERY = 60.0
+STALE_AFTER = 300.0
 DEMO_DEMAND = 30.0  # seconds the demo host stays segmented after its room's last HLS request
 KEPT_EVENTS = ("chat.message", "chat.deleted", "product.pinned", "product.unpinned",
                "sale.scheduled", "sale.started", "sale.sold_out", "sale.ended", "sale.cancelled")
@@ -56,6 +61,7 @@ class HlsService:
         self._task: asyncio.Task | None = None
         self._last_clean = 0.0
         self._last_index = 0.0
+        self._last_vouch = time.monotonic()  # index_all() at start vouches first
         self._indexed = False  # this instance's recordings put in the engine's index
         self.disk: dict[str, int] = {}  # room -> bytes of its recordings, at the last pass
         if fanout is not None:
@@ -80,7 +86,8 @@ class HlsService:
             try:
                 self.sync()
                 await self._follow()
-                if not self._indexed:
+                if not self._indexed or time.monotonic() - self._last_vouch > VOUCH_EVERY:
+                    self._last_vouch = time.monotonic()
                     await self.index_all()
                 if time.monotonic() - self._last_index > INDEX_EVERY:
                     self._last_index = time.monotonic()
@@ -154,6 +161,7 @@ class HlsService:
             "interrupted": not recording and not meta.get("ended"),
             "instance": self.registry.instance,
             "url": self.registry.media.instance_url or None,  # (the one setup.py worked out)
+            "vouched_at": time.time(),
         }
 
     async def _index(self, room: str, session: str) -> None:
@@ -174,7 +182,7 @@ class HlsService:
     async def index_all(self) -> None:
         """Put every recording on this instance's disk in the engine's index (at start: the
         embedded engine's index is in memory, and a recording interrupted by a crash is
-        indexed as such)."""
+        indexed as such; then every VOUCH_EVERY, to vouch for them)."""
         try:
             for room in await asyncio.to_thread(self.store.rooms):
                 for session in await asyncio.to_thread(self.store.sessions, room):

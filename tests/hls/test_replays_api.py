@@ -3,10 +3,16 @@ deleted by staff; retention deletes the oldest and /metrics shows each room's di
 
 from __future__ import annotations
 
+import time
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from liveroom.client import RoomClient
+from liveroom.engine import ENGINE
+from signaling.hls import service
 from signaling.hls.keys import HLS
+from signaling.hls.segmenter import new_session_id
+from signaling.hls.service import STALE_AFTER
 
 from ..helpers import bearer, eventually, token
 from ..signaling.clients import answer, local_offer, post_sdp, publisher_pc
@@ -98,3 +104,44 @@ async def test_retention_keeps_the_newest_sessions_and_metrics_show_disk_use(med
     disk = {s.labels["room"]: s.value for f in text_string_to_metric_families(text)
             for s in f.samples if s.name == "liveroom_hls_disk_bytes"}
     assert disk == {ROOM: on_disk}
+
+
+async def test_a_recording_whose_instance_is_gone_is_no_longer_listed_nor_followed(
+        media_server, http, peers):
+    """Another instance's recordings are listed while it vouches for them (it does every
+    minute); one it stopped vouching for (the instance is gone, its disk with it) is not
+    listed, and its playlist is answered here rather than asked of a dead address."""
+    srv = await media_server()
+    await _session(srv, http, peers)
+    [ours] = await _replays(http, srv)
+    now = time.time()
+    theirs = {"room": ROOM, "started_at": now - 900, "publisher": "Siam", "duration": 60.0,
+              "recording": False, "interrupted": False, "instance": "elsewhere",
+              "url": "http://127.0.0.1:9"}
+    alive = {**theirs, "id": new_session_id(now - 900), "vouched_at": now - 30}
+    gone = {**theirs, "id": new_session_id(now - 800), "vouched_at": now - STALE_AFTER - 60}
+    for record in (alive, gone):
+        await srv.app[ENGINE].media.put_replay(ROOM, record)
+    assert [r["id"] for r in await _replays(http, srv)] == [ours["id"], alive["id"]]
+    async with http.get(f"{srv.base_url}/hls/rooms/{ROOM}/{gone['id']}/index.m3u8") as response:
+        assert response.status == 404
+        assert (await response.json())["error"]["code"] == "replay_not_found"
+
+
+async def test_an_instance_vouches_for_its_recordings_again_and_again(media_server, http, peers,
+                                                                      monkeypatch):
+    monkeypatch.setattr(service, "VOUCH_EVERY", 0.5)
+    srv = await media_server()
+    await _session(srv, http, peers)
+
+    async def vouched_at() -> float:
+        [record] = await srv.app[ENGINE].media.replays(ROOM)
+        return record["vouched_at"]
+
+    first = await vouched_at()
+    assert time.time() - first < service.STALE_AFTER
+
+    async def vouched_again() -> bool:
+        return await vouched_at() > first
+
+    await eventually(vouched_again, timeout=5, what="the recording vouched for again")
