@@ -77,7 +77,15 @@ async def _mark(page) -> None:
 
 async def _until_all(pages, what: str, timeout: float) -> float:
     started = time.monotonic()
-    await eventually(lambda: _all(pages), timeout=timeout, interval=0.1, what=what)
+    try:
+        await eventually(lambda: _all(pages), timeout=timeout, interval=0.1, what=what)
+    except AssertionError as late:  # say where each page stands
+        states = [await page.evaluate("""() => ({
+            video: document.querySelector('#video')?.dataset.videoState,
+            live: document.body.dataset.live,
+            width: document.querySelector('[data-video]')?.videoWidth,
+            time: document.querySelector('[data-video]')?.currentTime })""") for page in pages]
+        raise AssertionError(f"{late}; the pages: {states}") from None
     return time.monotonic() - started
 
 
