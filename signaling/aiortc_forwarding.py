@@ -62,7 +62,7 @@ from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 
-from .rtp_fanout import ExtensionLayout, RtpStream
+from .rtp_fanout import ExtensionLayout, RtpStream, shared_layout
 
 SUPPORTED = ((1, 9), (1, 17))  # [low, high): keep in step with pyproject.toml
 
@@ -313,9 +313,9 @@ class Wire:
     `take_over` replaces the sender's RTP loop with `run` (started by aiortc's own send(),
     stopped by its stop()) and its NACK answer with `retransmit`; `on_start(wire)` is called once
     the connection is up and the negotiated parameters known, `on_stop()` when the sender stops.
-    `send(payloads, ts, picture)` then writes one frame: headers per viewer (rtp_fanout), SRTP,
-    and the ICE pair's socket, without a coroutine per packet; it answers False when the socket
-    holds too much unsent (the viewer is behind) or the connection is gone.
+    `send(payloads, ts, picture, ntp)` then writes one frame: headers per viewer (rtp_fanout),
+    SRTP, and the ICE pair's socket, without a coroutine per packet; it answers False when the
+    socket holds too much unsent (the viewer is behind) or the connection is gone.
     """
 
     def __init__(self, sender: RTCRtpSender, on_start: Callable[[Wire], None],
@@ -325,6 +325,7 @@ class Wire:
         self.stream: RtpStream | None = None
         self._on_start, self._on_stop = on_start, on_stop
         self._extensions = ExtensionLayout((), None)
+        self._dtls = sender.transport  # final once run() starts (bundling may replace it)
         self.dropped_writes = 0  # packets a filter (tests) or a full socket did not take
         self._nominated: dict = {}  # the ICE connection's nominated pairs (by component)
         self._pair = None  # the pair the cached route below is for
@@ -358,8 +359,8 @@ class Wire:
                                 rtx=None if rtx is None else (rtx, self.sender._rtx_ssrc))
         ids = {x.uri: x.id for x in parameters.headerExtensions}
         mid = (parameters.muxId or "").encode()
-        self._extensions = ExtensionLayout(
-            [(ids[MID], mid)] if MID in ids and mid else [], ids.get(ABS_SEND_TIME))
+        self._extensions = shared_layout(
+            ((ids[MID], mid),) if MID in ids and mid else (), ids.get(ABS_SEND_TIME))
 
     def _extension(self, ntp: int) -> bytes:
         # abs-send-time: 6.18 fixed point seconds, as aiortc stamps it (NTP time >> 14)
@@ -369,7 +370,8 @@ class Wire:
         getattr(self.sender, _SENDER + "rtp_started").set()
         try:
             # Final by now: bundling replaced transports before the sender was started.
-            self._nominated = self.sender.transport.transport._connection._nominated
+            self._dtls = self.sender.transport
+            self._nominated = self._dtls.transport._connection._nominated
             if self.stream is not None:
                 self._on_start(self)
             await asyncio.get_running_loop().create_future()  # until stop() cancels it
@@ -379,11 +381,14 @@ class Wire:
             self._on_stop()
             getattr(self.sender, _SENDER + "rtp_exited").set()
 
-    def send(self, payloads: list[bytes], ts: int, picture: tuple[object, int] | None) -> bool:
+    def send(self, payloads: list[bytes], ts: int, picture: tuple[object, int] | None,
+             ntp: int | None = None) -> bool:
+        """Write a frame; `ntp` is when it is sent (NTP 32.32), the same for all its viewers."""
         stream = self.stream
         if stream is None:
             return False
-        ntp = ntp_now()
+        if ntp is None:
+            ntp = ntp_now()
         packets = stream.frame(payloads, ts, self._extension(ntp), picture)
         ok = self._write(packets)
         sender = self.sender  # the figures its RTCP sender reports carry
@@ -400,7 +405,7 @@ class Wire:
                 self._write([packet])
 
     def _write(self, packets: list[bytes]) -> bool:
-        dtls = self.sender.transport
+        dtls = self._dtls
         srtp = dtls._tx_srtp
         pair = self._nominated.get(1)
         if srtp is None or pair is None or dtls._state is not _DTLS_CONNECTED:

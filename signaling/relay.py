@@ -98,15 +98,17 @@ class Frame:
     """One encoded frame of a source, shared by all its viewers; `payloads()` packetizes it
     for RTP once, the first time a viewer's lean sender asks (aiortc_forwarding.Wire)."""
 
-    __slots__ = ("data", "ts", "key", "index", "origin", "_payloads")
+    __slots__ = ("data", "ts", "key", "index", "origin", "at", "ntp", "_payloads")
 
     def __init__(self, data: bytes, ts: int, key: bool, index: int = 0,
-                 origin: Source | None = None) -> None:
+                 origin: Source | None = None, at: float = 0.0, ntp: int | None = None) -> None:
         self.data = data
         self.ts = ts  # in the codec's clock, from the publisher's first frame
         self.key = key
         self.index = index  # the source's frame count: VP8's picture id
         self.origin = origin
+        self.at = at  # when it arrived (time.monotonic())
+        self.ntp = ntp  # and in NTP time: the send time stamped on its packets, when live
         self._payloads: list[bytes] | None = None
 
     def payloads(self) -> list[bytes]:
@@ -138,9 +140,11 @@ class Source:
         """A frame from the publisher (called on the event loop)."""
         if self.ended:
             return
-        frame = Frame(data, ts, is_keyframe(self.codec.mime, data), self.frames_in, self)
+        now = time.monotonic()
+        frame = Frame(data, ts, is_keyframe(self.codec.mime, data), self.frames_in, self, now,
+                      forwarding.ntp_now())
         self.frames_in += 1
-        self.last_frame_at = time.monotonic()
+        self.last_frame_at = now
         if self.frames_in == 1 and self.on_first_frame is not None:
             self.on_first_frame()
         if self.kind == "video":
@@ -195,8 +199,9 @@ class Source:
 
 
 # A lean sender (aiortc_forwarding.Wire.send): a frame's shared RTP payloads, this viewer's
-# timestamp, and for VP8 (source, picture id); False when the frame could not be written.
-Sink = Callable[[list[bytes], int, "tuple[object, int] | None"], bool]
+# timestamp, for VP8 (source, picture id), and the send time to stamp (None: now); False when
+# the frame could not be written.
+Sink = Callable[[list[bytes], int, "tuple[object, int] | None", "int | None"], bool]
 
 
 class ForwardTrack(MediaStreamTrack):
@@ -239,6 +244,20 @@ class ForwardTrack(MediaStreamTrack):
         self._offset = None
 
     def put(self, frame: Frame) -> None:
+        sink = self._sink
+        if sink is not None and self._offset is not None and not self._skipping:
+            # The hot path (a frame, a viewer on a lean sender, nothing to mend): what
+            # _enqueue and _deliver do, in one call per frame and viewer.
+            ts = frame.ts + self._offset
+            self._last_ts, self._last_at = ts, frame.at
+            if sink(frame.payloads(), ts,
+                    (frame.origin, frame.index & 0x7FFF) if self._vp8 else None, frame.ntp):
+                self.frames_out += 1
+                if self.first_frame_at is None:
+                    self.first_frame_at = time.monotonic()
+                return
+            self._not_written()
+            return
         if self._skipping:
             if not frame.key:
                 return
@@ -289,12 +308,15 @@ class ForwardTrack(MediaStreamTrack):
         if self._skipping and not frame.key:
             return  # a frame could not be written: nothing decodes until the next keyframe
         picture = (frame.origin, frame.index & 0x7FFF) if self._vp8 else None
-        if sink(frame.payloads(), ts, picture):
+        if sink(frame.payloads(), ts, picture, None):  # a cached or queued frame: sent now
             self._skipping = False
             self.frames_out += 1
             if self.first_frame_at is None:
                 self.first_frame_at = time.monotonic()
             return
+        self._not_written()
+
+    def _not_written(self) -> None:
         self.dropped += 1
         if self.kind == "video":
             self._skipping = True

@@ -13,6 +13,7 @@ wrapping when negotiated). Pure bytes in, bytes out: no network, no aiortc.
 
 from __future__ import annotations
 
+import functools
 import random
 import struct
 from collections import deque
@@ -57,22 +58,22 @@ class RtpStream:
         """The packets of one frame: `payloads` as packetized for every viewer, `ts` this
         viewer's timestamp in the codec's clock, `extension` its header extension block
         (profile, length and elements) or none, `picture` (source, picture id) for VP8."""
-        if not payloads:
+        last = len(payloads) - 1
+        if last < 0:
             return []  # nothing a packetizer could split (no NAL unit in it)
         timestamp = (self.ts_origin + ts) & 0xFFFFFFFF
-        pid = self._picture_id(*picture) if picture is not None and self.vp8 else None
+        if picture is not None and self.vp8:
+            pid = self._picture_id(*picture)
+            if self._picture_shift:
+                payloads = [_with_picture_id(p, pid) for p in payloads]
         first = 0x90 if extension else 0x80
-        seq, count, pt, ssrc = self.seq, len(payloads), self.payload_type, self.ssrc
-        pack, join = _HEADER.pack, b"".join
-        if pid is not None and self._picture_shift:
-            payloads = [_with_picture_id(p, pid) for p in payloads]
-        packets = [join((pack(first, pt, (seq + i) & 0xFFFF, timestamp, ssrc), extension, p))
-                   for i, p in enumerate(payloads[:-1])]
-        packets.append(join((pack(first, 0x80 | pt, (seq + count - 1) & 0xFFFF, timestamp,
-                                  ssrc), extension, payloads[-1])))
+        seq, pt, ssrc, pack = self.seq, self.payload_type, self.ssrc, _HEADER.pack
+        # Run per frame and viewer: one expression per packet, the marker bit on the last.
+        packets = [pack(first, pt | 0x80 if i == last else pt, (seq + i) & 0xFFFF, timestamp,
+                        ssrc) + extension + p for i, p in enumerate(payloads)]
         self._history.append((seq, payloads, timestamp))
-        self.seq = (seq + count) & 0xFFFF
-        self.packets_sent += count
+        self.seq = (seq + last + 1) & 0xFFFF
+        self.packets_sent += last + 1
         self.octets_sent += sum(map(len, payloads))
         self.last_timestamp = timestamp
         return packets
@@ -130,7 +131,10 @@ def extension_block(elements: Sequence[tuple[int, bytes]]) -> bytes:
 
 class ExtensionLayout:
     """A viewer's header extensions, laid out once: elements that never change (the mid) and
-    abs-send-time, whose three bytes are the only ones written per frame."""
+    abs-send-time, whose three bytes are the only ones written per frame. Viewers that
+    negotiated the same extensions share one layout (`shared_layout`), which remembers the
+    last block it made: every viewer of a frame is stamped with the frame's send time, so the
+    block is made once per frame, not once per viewer."""
 
     def __init__(self, fixed: Sequence[tuple[int, bytes]], abs_send_time: int | None) -> None:
         self._fixed = list(fixed)
@@ -145,13 +149,25 @@ class ExtensionLayout:
             self._prefix = struct.pack("!HH", 0xBEDE, (len(body) + 3 + padding) // 4) + body
             self._padding = b"\x00" * padding
         self._static = extension_block(self._fixed) if abs_send_time is None else b""
+        self._last: tuple[int, bytes] = (-1, b"")
 
     def block(self, abs_send_time: int) -> bytes:
         """The extension block of a packet sent at `abs_send_time` (6.18 fixed point s)."""
         if self._ast is None:
             return self._static
+        at = abs_send_time & 0xFFFFFF
+        if self._last[0] == at:
+            return self._last[1]
         if self._prefix is not None:
-            return b"".join((self._prefix, (abs_send_time & 0xFFFFFF).to_bytes(3, "big"),
-                             self._padding))
-        return extension_block(
-            [*self._fixed, (self._ast, (abs_send_time & 0xFFFFFF).to_bytes(3, "big"))])
+            block = b"".join((self._prefix, at.to_bytes(3, "big"), self._padding))
+        else:
+            block = extension_block([*self._fixed, (self._ast, at.to_bytes(3, "big"))])
+        self._last = (at, block)
+        return block
+
+
+@functools.lru_cache(maxsize=256)
+def shared_layout(fixed: tuple[tuple[int, bytes], ...], abs_send_time: int | None
+                  ) -> ExtensionLayout:
+    """One ExtensionLayout for every viewer that negotiated these extensions."""
+    return ExtensionLayout(fixed, abs_send_time)

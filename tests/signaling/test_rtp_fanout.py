@@ -93,3 +93,17 @@ def test_abs_send_time_is_the_only_part_of_the_extensions_written_per_frame():
                              extensions)
     assert (packet.extensions.mid, packet.extensions.abs_send_time) == ("video0", 0xABCDEF)
     assert ExtensionLayout([(1, b"0")], None).block(5) == extension_block([(1, b"0")])
+
+
+def test_viewers_with_the_same_extensions_share_a_layout_that_stamps_each_send_time():
+    """One layout for every viewer that negotiated the same extensions, so a frame's block is
+    made once for all its viewers; a new send time still gets a block of its own."""
+    from signaling.rtp_fanout import shared_layout
+
+    one = shared_layout(((1, b"0"),), 4)
+    assert shared_layout(((1, b"0"),), 4) is one
+    assert shared_layout(((1, b"1"),), 4) is not one
+    first = one.block(0x000001)
+    assert one.block(0x000001) is first
+    assert one.block(0x000002) == extension_block([(1, b"0"), (4, b"\x00\x00\x02")])
+    assert one.block(0x1000001) == first  # 24 bits wrap
