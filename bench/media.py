@@ -23,7 +23,9 @@ WHEP offer to the first whole frame), the server's resident memory, the load gen
 (all viewer processes, % of one core), how busy the whole machine was (all cores, whatever
 ran: on a shared machine other work shows here) and the sample viewer's pattern check; then
 the floor: SRTP-protect and sendto of the same packet sequence in a tight loop on one socket,
-per viewer.
+per viewer; and the paced floor: the same work as a server must do it, each viewer with its own
+SRTP session and socket, at the stream's pace (sleeping between frames), to sockets held as the
+viewers hold theirs: the cost of the pace itself, with none of the server's Python.
 
 With --instances 3, per instance (A holds the publisher): its viewers, the sessions it serves,
 its CPU and CPU per served viewer, fps (slowest, median), frames lost, first frame p50/p95 and
@@ -566,15 +568,9 @@ while True:
 """
 
 
-def floor(codec: str, seconds: float = 3.0) -> float:
-    """% of a core per viewer for nothing but SRTP-protecting and sending a viewer's packets:
-    one second of the publisher's stream (30 video frames, 50 Opus packets) as RTP, protected
-    with pylibsrtp (the profile aiortc picks) and sent with sendto on one UDP socket, in a
-    tight loop, to a socket another process reads (on loopback the sender's CPU also carries
-    the delivery, as the server's does for its viewers)."""
-    import pylibsrtp
-    from aiortc.rtcdtlstransport import SRTP_PROFILES
-
+def one_second(codec: str) -> list[tuple[float, list[bytes]]]:
+    """One second of the publisher's stream as RTP (30 video frames, 50 Opus packets), each
+    frame's packets with the time into the second it is sent at."""
     from signaling.aiortc_forwarding import packetizer
     from signaling.demo_host import beep_packets
     from signaling.rtp_fanout import RtpStream
@@ -582,18 +578,35 @@ def floor(codec: str, seconds: float = 3.0) -> float:
     video = encoded_loop(codec)
     packetize = packetizer({"vp8": "video/VP8", "h264": "video/H264"}[codec])
     stream, sound = RtpStream(0x1234, 96), RtpStream(0x5678, 111)
-    packets: list[bytes] = []
-    for i in range(FPS):
-        packets += stream.frame(packetize(video[i], i), i * 3000)
-    for i, opus in enumerate(beep_packets()):
-        packets += sound.frame([opus], i * 960)
+    frames = [(i / FPS, stream.frame(packetize(video[i], i), i * 3000)) for i in range(FPS)]
+    frames += [(i * 0.02, sound.frame([opus], i * 960))
+               for i, opus in enumerate(beep_packets())]
+    return sorted(frames, key=lambda frame: frame[0])
+
+
+def srtp_session():
+    """A sending SRTP session as aiortc makes one (its first profile, AES-256-GCM), allowed to
+    protect the same packets again and again."""
+    import pylibsrtp
+    from aiortc.rtcdtlstransport import SRTP_PROFILES
+
     profile = SRTP_PROFILES[0]
     policy = pylibsrtp.Policy(key=os.urandom(profile.key_length + profile.salt_length),
                               ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND,
                               srtp_profile=profile.libsrtp_profile)
-    policy.allow_repeat_tx = True  # the same packets again and again
+    policy.allow_repeat_tx = True
     policy.window_size = 4096  # more packets a second than the default window
-    session = pylibsrtp.Session(policy)
+    return pylibsrtp.Session(policy)
+
+
+def floor(codec: str, seconds: float = 3.0) -> float:
+    """% of a core per viewer for nothing but SRTP-protecting and sending a viewer's packets:
+    one second of the publisher's stream as RTP, protected with pylibsrtp (the profile aiortc
+    picks) and sent with sendto on one UDP socket, in a tight loop, to a socket another
+    process reads (on loopback the sender's CPU also carries the delivery, as the server's
+    does for its viewers)."""
+    packets = [p for _at, frame in one_second(codec) for p in frame]
+    session = srtp_session()
     drain = subprocess.Popen([sys.executable, "-c", DRAIN], stdout=subprocess.PIPE, text=True)
     address = ("127.0.0.1", int(drain.stdout.readline()))
     out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -612,6 +625,59 @@ def floor(codec: str, seconds: float = 3.0) -> float:
     drain.wait()
     out.close()
     return used / rounds * 100  # CPU seconds per viewer-second, in % of a core
+
+
+RECEIVERS = """
+import asyncio, sys
+async def main():
+    loop = asyncio.get_running_loop()
+    ports = []
+    for _ in range(int(sys.argv[1])):
+        transport, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol,
+                                                           local_addr=("127.0.0.1", 0))
+        ports.append(transport.get_extra_info("sockname")[1])
+    print(*ports, flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+def paced_floor(codec: str, n: int, seconds: float = 5.0) -> float:
+    """The floor's work done as a server must do it: the same packets, each viewer with its
+    own SRTP session and socket, sent at the stream's pace (a frame when it is due, sleeping in
+    between) to n sockets held by asyncio processes of VIEWERS_PER_PROCESS each, as the viewers
+    hold theirs. % of a core per viewer. Against `floor`, what a real-time pace costs by itself
+    (caches gone cold and receivers woken between frames), with no Python of the server's."""
+    frames = one_second(codec)
+    receivers = [subprocess.Popen([sys.executable, "-c", RECEIVERS,
+                                   str(min(VIEWERS_PER_PROCESS, n - i))],
+                                  stdout=subprocess.PIPE, text=True)
+                 for i in range(0, n, VIEWERS_PER_PROCESS)]
+    addresses = [("127.0.0.1", int(port)) for r in receivers for port in r.stdout.readline().split()]
+    viewers = []
+    for address in addresses:
+        out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        out.setblocking(False)
+        viewers.append((srtp_session().protect, out, address))
+    start, used_before = time.monotonic(), time.process_time()
+    for second in range(int(seconds)):
+        for at, packets in frames:
+            delay = start + second + at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            for protect, out, address in viewers:
+                for packet in packets:
+                    try:
+                        out.sendto(protect(packet), address)
+                    except BlockingIOError:
+                        pass
+    used = time.process_time() - used_before
+    for receiver in receivers:
+        receiver.kill()
+        receiver.wait()
+    for _protect, out, _address in viewers:
+        out.close()
+    return used / int(seconds) / n * 100
 
 
 # --- three instances -------------------------------------------------------------------------
@@ -835,6 +901,10 @@ def main() -> None:
         base = floor(codec)
         print(f"  floor (SRTP-protect + sendto, one socket): {base:.3f}% of a core per viewer; "
               f"all instances' per-viewer CPU is {r['per_viewer_all'] / base:.1f}x it")
+        paced = paced_floor(codec, n // 3)
+        print(f"  paced floor (the same for {n // 3} viewers' own sessions and sockets, at the "
+              f"stream's pace): {paced:.3f}% per viewer; all instances' is "
+              f"{r['per_viewer_all'] / paced:.1f}x it")
         steps = args.capacity if args.capacity else [50, 100, 150, 200]
     else:
         steps = args.capacity or []
@@ -866,6 +936,14 @@ def main() -> None:
             for r in results:
                 print(f"  {r['n']:>4} viewers, {r['mode']:>9}: {r['per_viewer'] / base:5.1f}x "
                       "the floor")
+            print("paced floor (the same, each viewer with its own SRTP session and socket, "
+                  "at the stream's pace, to sockets held as the viewers hold theirs):")
+            for n in viewers:
+                paced = paced_floor(codec, n)
+                print(f"  {n:>4} viewers: {paced:.3f}% of a core per viewer ({paced / base:.1f}x "
+                      "the floor); " + ", ".join(
+                          f"{r['mode']} {r['per_viewer'] / paced:.1f}x it"
+                          for r in results if r["n"] == n), flush=True)
     if steps:
         print(f"Capacity of one instance (lean, {codec.upper()}, {args.seconds:.0f} s windows):",
               flush=True)
