@@ -31,8 +31,10 @@ def test_the_readme_test_command_installs_what_the_tests_need_and_ci_runs_it():
     run, test = _quickstart_blocks()[:2]
     assert "liveroom serve" in run
     assert test.strip().count("\n") == 0  # one line a newcomer pastes
+    # the whole suite (no path picked), in two workers whose plugin the test extra installs
     assert test.startswith(".ci/install-test-deps && ") and test.strip().endswith(
-        "python -m pytest")
+        "python -m pytest -n 2")
+    assert '"pytest-xdist' in (ROOT / "pyproject.toml").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
     assert 'export CI=true' in ci and "[1]" in ci and 'bash -c "$test_cmd"' in ci
     assert "apt-get" not in ci  # the same script installs, not a copy of it
