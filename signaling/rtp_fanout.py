@@ -4,7 +4,7 @@ A source's frame is packetized once (relay.Frame.payloads); what differs between
 only the RTP header: their SSRC, sequence numbers, timestamp origin, payload type and header
 extensions (negotiated per connection), and for VP8 the picture id, which must keep counting
 across a change of publisher. `RtpStream` writes those headers in front of the shared payloads:
-a struct.pack and a join per packet, no RtpPacket objects, no coroutine.
+one struct.pack and two concatenations per packet, no RtpPacket objects, no coroutine.
 
 It also remembers the last frames it sent (references to the shared payloads, not copies) so a
 viewer's NACK is answered with the very packet it lost, rebuilt on demand (RFC 4588's RTX
