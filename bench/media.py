@@ -653,7 +653,8 @@ def paced_floor(codec: str, n: int, seconds: float = 5.0) -> float:
                                    str(min(VIEWERS_PER_PROCESS, n - i))],
                                   stdout=subprocess.PIPE, text=True)
                  for i in range(0, n, VIEWERS_PER_PROCESS)]
-    addresses = [("127.0.0.1", int(port)) for r in receivers for port in r.stdout.readline().split()]
+    addresses = [("127.0.0.1", int(port))
+                 for r in receivers for port in r.stdout.readline().split()]
     viewers = []
     for address in addresses:
         out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
