@@ -246,17 +246,11 @@ class ForwardTrack(MediaStreamTrack):
     def put(self, frame: Frame) -> None:
         sink = self._sink
         if sink is not None and self._offset is not None and not self._skipping:
-            # The hot path (a frame, a viewer on a lean sender, nothing to mend): what
-            # _enqueue and _deliver do, in one call per frame and viewer.
+            # The hot path (a live frame, a viewer on a lean sender, nothing to mend): straight
+            # to _deliver, stamped with the frame's own send time.
             ts = frame.ts + self._offset
             self._last_ts, self._last_at = ts, frame.at
-            if sink(frame.payloads(), ts,
-                    (frame.origin, frame.index & 0x7FFF) if self._vp8 else None, frame.ntp):
-                self.frames_out += 1
-                if self.first_frame_at is None:
-                    self.first_frame_at = time.monotonic()
-                return
-            self._not_written()
+            self._deliver(sink, frame, ts, frame.ntp)
             return
         if self._skipping:
             if not frame.key:
@@ -304,19 +298,17 @@ class ForwardTrack(MediaStreamTrack):
             frame, ts = self._queue.popleft()
             self._deliver(sink, frame, ts)
 
-    def _deliver(self, sink: Sink, frame: Frame, ts: int) -> None:
+    def _deliver(self, sink: Sink, frame: Frame, ts: int, ntp: int | None = None) -> None:
+        """Hand a frame to the lean sender; `ntp` None (a cached or queued frame): sent now."""
         if self._skipping and not frame.key:
             return  # a frame could not be written: nothing decodes until the next keyframe
         picture = (frame.origin, frame.index & 0x7FFF) if self._vp8 else None
-        if sink(frame.payloads(), ts, picture, None):  # a cached or queued frame: sent now
+        if sink(frame.payloads(), ts, picture, ntp):
             self._skipping = False
             self.frames_out += 1
             if self.first_frame_at is None:
                 self.first_frame_at = time.monotonic()
             return
-        self._not_written()
-
-    def _not_written(self) -> None:
         self.dropped += 1
         if self.kind == "video":
             self._skipping = True
