@@ -1,4 +1,5 @@
-"""Everything that reaches inside aiortc (and aioice): the rest of signaling/ uses public API only.
+"""Everything that reaches inside aiortc (and aioice, pylibsrtp, asyncio's datagram transport):
+the rest of signaling/ uses public API only.
 
 aiortc decodes whatever a receiver gets and encodes whatever a sender sends, unless the sender's
 track yields encoded `av.Packet`s: then it only packetizes them (the path that
@@ -24,9 +25,13 @@ transcoding therefore needs four things aiortc has no public API for:
   serializes it and awaits three coroutines per packet for every viewer; for forwarded tracks
   the relay packetizes a frame once (aiortc's own H.264/VP8 packetizers) and a Wire takes over
   the viewer's sender: it stands in for its RTP loop (`_run_rtp`) and its NACK answer
-  (`_retransmit`), writes rtp_fanout.py's packets through the connection's SRTP session and the
-  ICE pair's socket directly, and keeps the counters its RTCP sender reports come from. aiortc
-  keeps ICE, DTLS, SRTP keys and every incoming RTCP (PLI, NACK, REMB, reports).
+  (`_retransmit`), writes rtp_fanout.py's headers and the shared payloads through the
+  connection's SRTP session and the ICE pair's socket directly, and keeps the counters its RTCP
+  sender reports come from. aiortc keeps ICE, DTLS, SRTP keys and every incoming RTCP (PLI,
+  NACK, REMB, reports).
+- `SrtpWriter`: under a Wire, a packet's header and payload go into the SRTP session's own
+  buffer (pylibsrtp's context and buffer), are protected there and sent from there on the
+  socket under asyncio's transport, when the transport holds nothing back.
 
 `check()` verifies each of these against the installed aiortc and raises IncompatibleAiortc
 with what changed; tests/signaling/test_aiortc_forwarding.py runs it and the real paths, so an
@@ -44,10 +49,11 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import aioice.ice
 import aiortc
+import pylibsrtp
 from aiortc import (
     RTCDtlsTransport,
     RTCIceGatherer,
@@ -61,10 +67,14 @@ from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
+from pylibsrtp._binding import ffi as srtp_ffi
+from pylibsrtp._binding import lib as srtp_lib
 
 from .rtp_fanout import ExtensionLayout, RtpStream, shared_layout
 
 SUPPORTED = ((1, 9), (1, 17))  # [low, high): keep in step with pyproject.toml
+# asyncio's datagram transport on the selector loop (the one aiortc's sockets get here)
+_SELECTOR_DATAGRAM_TRANSPORT = getattr(asyncio.selector_events, "_SelectorDatagramTransport")
 
 _QUEUE = "_RTCRtpReceiver__decoder_queue"
 _THREAD = "_RTCRtpReceiver__decoder_thread"
@@ -301,9 +311,28 @@ def _lean_problems() -> list[str]:
     if "self.transport.sendto(data, addr)" not in inspect.getsource(
             aioice.ice.StunProtocol.send_data):
         problems.append("aioice's StunProtocol.send_data no longer writes to its transport")
+    problems += _writer_problems()
     state = inspect.getsource(getattr(RTCDtlsTransport, "state").fget)
     if "str(self._state)" not in state:
         problems.append("RTCDtlsTransport.state no longer reads self._state (a State)")
+    return problems
+
+
+def _writer_problems() -> list[str]:
+    """What SrtpWriter takes from pylibsrtp's Session and asyncio's datagram transport."""
+    problems = []
+    session = pylibsrtp.Session()
+    if not (isinstance(getattr(session, "_srtp", None), srtp_ffi.CData)
+            and isinstance(getattr(session, "_cdata", None), srtp_ffi.CData)):
+        problems.append("pylibsrtp's Session no longer keeps its context (_srtp) and buffer "
+                        "(_cdata)")
+    if "lib.srtp_protect, SRTP_MAX_TRAILER_LEN" not in inspect.getsource(pylibsrtp.Session):
+        problems.append("pylibsrtp's Session.protect() no longer calls srtp_protect in its "
+                        "buffer")
+    sendto = inspect.getsource(_SELECTOR_DATAGRAM_TRANSPORT.sendto)
+    if "if not self._buffer:" not in sendto or "self._sock.sendto(data, addr)" not in sendto:
+        problems.append("asyncio's datagram transport no longer writes to self._sock when "
+                        "nothing waits in self._buffer")
     return problems
 
 
@@ -329,7 +358,8 @@ class Wire:
         self.dropped_writes = 0  # packets a filter (tests) or a full socket did not take
         self._nominated: dict = {}  # the ICE connection's nominated pairs (by component)
         self._pair = None  # the pair the cached route below is for
-        self._route: tuple = ()  # (asyncio datagram transport or None, protocol, address)
+        # (SRTP session, its SrtpWriter or None when relayed, ICE protocol, address)
+        self._route: tuple = (None, None, None, None)
         self._relayed: deque[bytes] = deque()  # for a TURN client, waiting to be sent
         self._relaying: asyncio.Future | None = None
         self.write_filter: Callable[[bytes], bool] | None = None  # tests: lose a packet
@@ -389,8 +419,7 @@ class Wire:
             return False
         if ntp is None:
             ntp = ntp_now()
-        packets = stream.frame(payloads, ts, self._extension(ntp), picture)
-        ok = self._write(packets)
+        ok = self._write(*stream.headers(payloads, ts, self._extension(ntp), picture))
         sender = self.sender  # the figures its RTCP sender reports carry
         setattr(sender, _NTP_TIMESTAMP, ntp)
         setattr(sender, _RTP_TIMESTAMP, stream.last_timestamp)
@@ -402,39 +431,37 @@ class Wire:
         if self.stream is not None:
             packet = self.stream.retransmission(sequence_number, self._extension(ntp_now()))
             if packet is not None:
-                self._write([packet])
+                self._write([packet], [b""])  # a whole packet: all header, nothing to add
 
-    def _write(self, packets: list[bytes]) -> bool:
+    def _write(self, headers: list[bytes], payloads: Sequence[bytes]) -> bool:
+        """Protect and send packets given as headers and payloads; False when nothing could
+        be written (no connection yet, or the viewer is behind)."""
         dtls = self._dtls
         srtp = dtls._tx_srtp
         pair = self._nominated.get(1)
         if srtp is None or pair is None or dtls._state is not _DTLS_CONNECTED:
             return False
-        if pair is not self._pair:
+        if pair is not self._pair or srtp is not self._route[0]:
             protocol = pair.protocol
-            direct = protocol.transport if type(protocol) is aioice.ice.StunProtocol else None
-            self._pair, self._route = pair, (direct, protocol, pair.remote_addr)
-        transport, protocol, addr = self._route
+            transport = protocol.transport if type(protocol) is aioice.ice.StunProtocol else None
+            writer = None if transport is None else SrtpWriter(srtp, transport, pair.remote_addr)
+            self._pair, self._route = pair, (srtp, writer, protocol, pair.remote_addr)
+        _srtp, writer, protocol, addr = self._route
         if self.write_filter is not None:
-            kept = [p for p in packets if self.write_filter(p)]
-            self.dropped_writes += len(packets) - len(kept)
-            packets = kept
-        if transport is not None:
-            # asyncio's datagram transports buffer what the socket refuses (typeshed's stub
-            # lacks the method that tells how much)
-            if transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
-                self.dropped_writes += len(packets)
+            kept = [(h, p) for h, p in zip(headers, payloads) if self.write_filter(h + p)]
+            self.dropped_writes += len(headers) - len(kept)
+            headers, payloads = [h for h, _p in kept], tuple(p for _h, p in kept)
+        if writer is not None:
+            if writer.backlog() > WRITE_BUFFER_LIMIT:
+                self.dropped_writes += len(headers)
                 return False
-            protect, sendto = srtp.protect, transport.sendto
-            for packet in packets:
-                sendto(protect(packet), addr)
-            return True
+            return writer.write(headers, payloads)
         # Relayed through TURN: the TURN client frames each datagram itself, a coroutine that
         # may wait (TCP); one task sends them in order from a bounded queue.
         if len(self._relayed) > RELAYED_LIMIT:
-            self.dropped_writes += len(packets)
+            self.dropped_writes += len(headers)
             return False
-        self._relayed.extend(srtp.protect(p) for p in packets)
+        self._relayed.extend(srtp.protect(h + p) for h, p in zip(headers, payloads))
         if self._relaying is None or self._relaying.done():
             self._relaying = asyncio.ensure_future(self._send_relayed(protocol, addr))
         return True
@@ -443,6 +470,73 @@ class Wire:
         with contextlib.suppress(Exception):  # the connection is closing: nothing to do
             while self._relayed:
                 await protocol.send_data(self._relayed.popleft(), addr)
+
+
+class SrtpWriter:
+    """A viewer's packets, as headers and payloads, SRTP-protected and sent on its ICE socket.
+
+    pylibsrtp's protect() takes a whole packet (a header and payload joined first), copies it
+    into the session's buffer, protects it there, and copies it out again, allocating on every
+    call; asyncio's sendto() then checks the transport before it calls the socket's. Per packet
+    and viewer, that Python was most of what the forward path spent outside libsrtp and the
+    kernel. Here each header and payload are copied once, into the session's own buffer;
+    libsrtp protects them in place and the socket sends them from there. When asyncio already
+    holds datagrams of that socket (it refused some), they go through the transport instead,
+    so that they leave in order.
+
+    The session is aiortc's (its keys come from the DTLS handshake). Its buffer is only used
+    within a call, and every call runs on the event loop, so aiortc's own use of it (RTCP)
+    never meets ours.
+    """
+
+    def __init__(self, session: pylibsrtp.Session, transport: asyncio.DatagramTransport,
+                 addr: tuple) -> None:
+        self._session = session  # keeps the context and the buffer below alive
+        self._context = session._srtp[0]
+        self._buffer = session._cdata
+        self._bytes = srtp_ffi.buffer(session._cdata)
+        self._view = memoryview(self._bytes)
+        self._room = len(self._bytes) - pylibsrtp.SRTP_MAX_TRAILER_LEN
+        self._length = srtp_ffi.new("int *")
+        self._transport = transport
+        # Straight to the socket only where asyncio's own sendto would do the same.
+        direct = type(transport) is _SELECTOR_DATAGRAM_TRANSPORT
+        self._socket = transport._sock if direct else None  # type: ignore[attr-defined]
+        self._addr = addr
+
+    def backlog(self) -> int:
+        """Bytes the socket refused that asyncio holds: the viewer is behind."""
+        # typeshed's DatagramTransport lacks the method, which asyncio's transports all have
+        return self._transport.get_write_buffer_size()  # type: ignore[attr-defined]
+
+    def write(self, headers: list[bytes], payloads: Sequence[bytes]) -> bool:
+        """False when the socket is closed (the connection is going): nothing was sent."""
+        transport, sock, addr = self._transport, self._socket, self._addr
+        if transport.is_closing():
+            return False
+        data, view, length, room = self._bytes, self._view, self._length, self._room
+        protect, context, buffer = srtp_lib.srtp_protect, self._context, self._buffer
+        for header, payload in zip(headers, payloads):
+            start = len(header)
+            end = start + len(payload)
+            if end > room:
+                raise ValueError(f"an RTP packet of {end} bytes is too long to protect")
+            data[0:start] = header
+            data[start:end] = payload
+            length[0] = end
+            status = protect(context, buffer, length)
+            if status:
+                raise pylibsrtp.Error(f"srtp_protect failed with status {status}")
+            packet = view[:length[0]]
+            if sock is None or transport._buffer:  # type: ignore[attr-defined]
+                transport.sendto(bytes(packet), addr)
+                continue
+            try:
+                sock.sendto(packet, addr)
+            except OSError:
+                # Refused (full) or failed: asyncio's sendto keeps it or reports it, as ever.
+                transport.sendto(bytes(packet), addr)
+        return True
 
 
 _NTP_EPOCH = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)

@@ -3,8 +3,10 @@
 A source's frame is packetized once (relay.Frame.payloads); what differs between its viewers is
 only the RTP header: their SSRC, sequence numbers, timestamp origin, payload type and header
 extensions (negotiated per connection), and for VP8 the picture id, which must keep counting
-across a change of publisher. `RtpStream` writes those headers in front of the shared payloads:
-one struct.pack and two concatenations per packet, no RtpPacket objects, no coroutine.
+across a change of publisher. `RtpStream` writes those headers for the shared payloads: one
+struct.pack and one concatenation (the extension block) per packet, no RtpPacket objects, no
+coroutine. `headers` gives them apart from the payloads, for a writer that joins the two where
+it protects them (aiortc_forwarding.SrtpWriter); `frame` gives whole packets.
 
 It also remembers the last frames it sent (references to the shared payloads, not copies) so a
 viewer's NACK is answered with the very packet it lost, rebuilt on demand (RFC 4588's RTX
@@ -58,9 +60,17 @@ class RtpStream:
         """The packets of one frame: `payloads` as packetized for every viewer, `ts` this
         viewer's timestamp in the codec's clock, `extension` its header extension block
         (profile, length and elements) or none, `picture` (source, picture id) for VP8."""
+        headers, payloads = self.headers(payloads, ts, extension, picture)
+        return [header + payload for header, payload in zip(headers, payloads)]
+
+    def headers(self, payloads: Sequence[bytes], ts: int, extension: bytes = b"",
+                picture: tuple[object, int] | None = None
+                ) -> tuple[list[bytes], Sequence[bytes]]:
+        """One frame as `frame` makes it, each packet's header (with `extension`) apart from
+        its payload, for a writer that joins them where they are protected."""
         last = len(payloads) - 1
         if last < 0:
-            return []  # nothing a packetizer could split (no NAL unit in it)
+            return [], payloads  # nothing a packetizer could split (no NAL unit in it)
         timestamp = (self.ts_origin + ts) & 0xFFFFFFFF
         if picture is not None and self.vp8:
             pid = self._picture_id(*picture)
@@ -69,14 +79,14 @@ class RtpStream:
         first = 0x90 if extension else 0x80
         seq, pt, ssrc, pack = self.seq, self.payload_type, self.ssrc, _HEADER.pack
         # Run per frame and viewer: one expression per packet, the marker bit on the last.
-        packets = [pack(first, pt | 0x80 if i == last else pt, (seq + i) & 0xFFFF, timestamp,
-                        ssrc) + extension + p for i, p in enumerate(payloads)]
+        headers = [pack(first, pt | 0x80 if i == last else pt, (seq + i) & 0xFFFF, timestamp,
+                        ssrc) + extension for i in range(last + 1)]
         self._history.append((seq, payloads, timestamp))
         self.seq = (seq + last + 1) & 0xFFFF
         self.packets_sent += last + 1
         self.octets_sent += sum(map(len, payloads))
         self.last_timestamp = timestamp
-        return packets
+        return headers, payloads
 
     def _picture_id(self, origin: object, pid: int) -> int:
         """VP8 picture ids count on across a new source (a decoder seeing them jump back may

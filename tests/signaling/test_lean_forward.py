@@ -189,7 +189,7 @@ async def test_a_viewer_too_slow_to_write_to_skips_to_the_next_keyframe(media_se
     dropped = track.dropped
     wire = viewer.wires["video"]
     original = wire._write
-    wire._write = lambda packets: False  # the socket holds too much: nothing can be written
+    wire._write = lambda *packets: False  # the socket holds too much: nothing can be written
     await eventually(lambda: track.dropped > dropped, what="a frame dropped")
     wire._write = original
     # It skipped to a keyframe (asking the publisher for one) and plays on.
