@@ -79,12 +79,16 @@ class RtpStream:
         first = 0x90 if extension else 0x80
         seq, pt, ssrc, pack = self.seq, self.payload_type, self.ssrc, _HEADER.pack
         # Run per frame and viewer: one expression per packet, the marker bit on the last.
-        headers = [pack(first, pt | 0x80 if i == last else pt, (seq + i) & 0xFFFF, timestamp,
-                        ssrc) + extension for i in range(last + 1)]
+        if last == 0:  # an audio frame, most frames sent: no comprehension to set up
+            headers = [pack(first, pt | 0x80, seq, timestamp, ssrc) + extension]
+            self.octets_sent += len(payloads[0])
+        else:
+            headers = [pack(first, pt | 0x80 if i == last else pt, (seq + i) & 0xFFFF,
+                            timestamp, ssrc) + extension for i in range(last + 1)]
+            self.octets_sent += sum(map(len, payloads))
         self._history.append((seq, payloads, timestamp))
         self.seq = (seq + last + 1) & 0xFFFF
         self.packets_sent += last + 1
-        self.octets_sent += sum(map(len, payloads))
         self.last_timestamp = timestamp
         return headers, payloads
 
