@@ -24,11 +24,12 @@ transcoding therefore needs four things aiortc has no public API for:
 - `packetizer`, `Wire`: the lean forward path. A sender packetizes, builds an RtpPacket,
   serializes it and awaits three coroutines per packet for every viewer; for forwarded tracks
   the relay packetizes a frame once (aiortc's own H.264/VP8 packetizers) and a Wire takes over
-  the viewer's sender: it stands in for its RTP loop (`_run_rtp`) and its NACK answer
-  (`_retransmit`), writes rtp_fanout.py's headers and the shared payloads through the
-  connection's SRTP session and the ICE pair's socket directly, and keeps the counters its RTCP
-  sender reports come from. aiortc keeps ICE, DTLS, SRTP keys and every incoming RTCP (PLI,
-  NACK, REMB, reports).
+  the viewer's sender: it stands in for its RTP loop (`_run_rtp`), its NACK answer
+  (`_retransmit`) and its RTCP loop (`_run_rtcp`), writes rtp_fanout.py's headers and the
+  shared payloads through the connection's SRTP session and the ICE pair's socket directly,
+  sends the sender reports itself and keeps the counters aiortc's statistics and round-trip
+  times read. aiortc keeps ICE, DTLS, SRTP keys and every incoming RTCP (PLI, NACK, REMB,
+  reports).
 - `SrtpWriter`: under a Wire, a packet's header and payload go into the SRTP session's own
   buffer (pylibsrtp's context and buffer), are protected there and sent from there on the
   socket under asyncio's transport, when the transport holds nothing back.
@@ -46,6 +47,7 @@ import asyncio
 import contextlib
 import inspect
 import queue
+import random
 import threading
 import time
 from collections import deque
@@ -70,7 +72,13 @@ from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from pylibsrtp._binding import ffi as srtp_ffi
 from pylibsrtp._binding import lib as srtp_lib
 
-from .rtp_fanout import ExtensionLayout, RtpStream, shared_layout
+from .rtp_fanout import (
+    ExtensionLayout,
+    RtpStream,
+    goodbye,
+    sender_report,
+    shared_layout,
+)
 
 SUPPORTED = ((1, 9), (1, 17))  # [low, high): keep in step with pyproject.toml
 # asyncio's datagram transport on the selector loop (the one aiortc's sockets get here)
@@ -257,8 +265,9 @@ ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 WRITE_BUFFER_LIMIT = 256 * 1024  # bytes the socket could not take yet: the viewer is behind
 RELAYED_LIMIT = 256  # datagrams waiting for a TURN client: the viewer is behind
 _SENDER = "_RTCRtpSender__"
-_NTP_TIMESTAMP, _RTP_TIMESTAMP, _PACKET_COUNT, _OCTET_COUNT = (
-    _SENDER + name for name in ("ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count"))
+_NTP_TIMESTAMP, _RTP_TIMESTAMP, _PACKET_COUNT, _OCTET_COUNT, _LSR, _LSR_TIME = (
+    _SENDER + name for name in ("ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count",
+                                "lsr", "lsr_time"))
 _DTLS_CONNECTED = DtlsState.CONNECTED
 
 
@@ -293,10 +302,16 @@ def _lean_problems() -> list[str]:
     stop = inspect.getsource(RTCRtpSender.stop)
     if "self.__rtp_started.wait()" not in stop or "self.__rtp_exited.wait()" not in stop:
         problems.append("RTCRtpSender.stop() no longer waits for __rtp_started/__rtp_exited")
-    rtcp = inspect.getsource(RTCRtpSender._run_rtcp)
-    for name in ("__ntp_timestamp", "__rtp_timestamp", "__packet_count", "__octet_count"):
-        if f"self.{name}" not in rtcp:
-            problems.append(f"RTCRtpSender's sender reports no longer read self.{name}")
+    if "asyncio.ensure_future(self._run_rtcp())" not in send:
+        problems.append("RTCRtpSender.send() no longer starts self._run_rtcp()")
+    if "self.__rtcp_started.wait()" not in stop or "self.__rtcp_exited.wait()" not in stop:
+        problems.append("RTCRtpSender.stop() no longer waits for __rtcp_started/__rtcp_exited")
+    stats = inspect.getsource(RTCRtpSender.getStats)
+    if "self.__packet_count" not in stats or "self.__octet_count" not in stats:
+        problems.append("RTCRtpSender.getStats() no longer reads __packet_count/__octet_count")
+    handle = inspect.getsource(RTCRtpSender._handle_rtcp_packet)
+    if "self.__lsr == report.lsr" not in handle or "self.__lsr_time" not in handle:
+        problems.append("RTCRtpSender no longer times round trips from __lsr and __lsr_time")
     rtp = inspect.getsource(RTCDtlsTransport._send_rtp)
     if "self._tx_srtp.protect(data)" not in rtp or "self.transport._send(data)" not in rtp:
         problems.append("RTCDtlsTransport._send_rtp no longer protects with _tx_srtp and "
@@ -339,12 +354,14 @@ def _writer_problems() -> list[str]:
 class Wire:
     """One viewer's sender, taken over for forwarded frames.
 
-    `take_over` replaces the sender's RTP loop with `run` (started by aiortc's own send(),
-    stopped by its stop()) and its NACK answer with `retransmit`; `on_start(wire)` is called once
-    the connection is up and the negotiated parameters known, `on_stop()` when the sender stops.
-    `send(payloads, ts, picture, ntp)` then writes one frame: headers per viewer (rtp_fanout),
-    SRTP, and the ICE pair's socket, without a coroutine per packet; it answers False when the
-    socket holds too much unsent (the viewer is behind) or the connection is gone.
+    `take_over` replaces the sender's RTP loop with `run` and its RTCP loop with `run_reports`
+    (both started by aiortc's own send(), stopped by its stop()) and its NACK answer with
+    `retransmit`; `on_start(wire)` is called once the connection is up and the negotiated
+    parameters known, `on_stop()` when the sender stops. `send(payloads, ts, picture, ntp)` then
+    writes one frame: headers per viewer (rtp_fanout), SRTP, and the ICE pair's socket, without
+    a coroutine per packet; it answers False when the socket holds too much unsent (the viewer
+    is behind) or the connection is gone. The sender's own statistics (getStats) are brought
+    up to date with each sender report, not with each frame.
     """
 
     def __init__(self, sender: RTCRtpSender, on_start: Callable[[Wire], None],
@@ -363,6 +380,8 @@ class Wire:
         self._relayed: deque[bytes] = deque()  # for a TURN client, waiting to be sent
         self._relaying: asyncio.Future | None = None
         self.write_filter: Callable[[bytes], bool] | None = None  # tests: lose a packet
+        self._cname: str | None = None  # the connection's, in its sender reports
+        self._last_ntp = 0  # when the last frame was sent (NTP 32.32)
 
     @classmethod
     def take_over(cls, sender: RTCRtpSender, on_start: Callable[[Wire], None],
@@ -377,6 +396,7 @@ class Wire:
         sender.send = send  # type: ignore[method-assign]
         sender._run_rtp = wire.run  # type: ignore[method-assign]
         sender._retransmit = wire.retransmit  # type: ignore[method-assign]
+        sender._run_rtcp = wire.run_reports  # type: ignore[method-assign]
         return wire
 
     def _configure(self, parameters: RTCRtpSendParameters) -> None:
@@ -387,6 +407,7 @@ class Wire:
                     and c.parameters.get("apt") == codec.payloadType), None)
         self.stream = RtpStream(self.sender._ssrc, codec.payloadType, vp8=self.vp8,
                                 rtx=None if rtx is None else (rtx, self.sender._rtx_ssrc))
+        self._cname = parameters.rtcp.cname
         ids = {x.uri: x.id for x in parameters.headerExtensions}
         mid = (parameters.muxId or "").encode()
         self._extensions = shared_layout(
@@ -419,13 +440,8 @@ class Wire:
             return False
         if ntp is None:
             ntp = ntp_now()
-        ok = self._write(*stream.headers(payloads, ts, self._extension(ntp), picture))
-        sender = self.sender  # the figures its RTCP sender reports carry
-        setattr(sender, _NTP_TIMESTAMP, ntp)
-        setattr(sender, _RTP_TIMESTAMP, stream.last_timestamp)
-        setattr(sender, _PACKET_COUNT, stream.packets_sent)
-        setattr(sender, _OCTET_COUNT, stream.octets_sent)
-        return ok
+        self._last_ntp = ntp  # with stream.last_timestamp, the instant sender reports give
+        return self._write(*stream.headers(payloads, ts, self._extension(ntp), picture))
 
     async def retransmit(self, sequence_number: int) -> None:
         if self.stream is not None:
@@ -433,20 +449,28 @@ class Wire:
             if packet is not None:
                 self._write([packet], [b""])  # a whole packet: all header, nothing to add
 
-    def _write(self, headers: list[bytes], payloads: Sequence[bytes]) -> bool:
-        """Protect and send packets given as headers and payloads; False when nothing could
-        be written (no connection yet, or the viewer is behind)."""
+    def _routed(self) -> tuple | None:
+        """(SRTP session, its SrtpWriter or None when relayed, ICE protocol, address), or None
+        before the connection is up or after it is gone."""
         dtls = self._dtls
         srtp = dtls._tx_srtp
         pair = self._nominated.get(1)
         if srtp is None or pair is None or dtls._state is not _DTLS_CONNECTED:
-            return False
+            return None
         if pair is not self._pair or srtp is not self._route[0]:
             protocol = pair.protocol
             transport = protocol.transport if type(protocol) is aioice.ice.StunProtocol else None
             writer = None if transport is None else SrtpWriter(srtp, transport, pair.remote_addr)
             self._pair, self._route = pair, (srtp, writer, protocol, pair.remote_addr)
-        _srtp, writer, protocol, addr = self._route
+        return self._route
+
+    def _write(self, headers: list[bytes], payloads: Sequence[bytes]) -> bool:
+        """Protect and send packets given as headers and payloads; False when nothing could
+        be written (no connection yet, or the viewer is behind)."""
+        route = self._routed()
+        if route is None:
+            return False
+        srtp, writer, protocol, addr = route
         if self.write_filter is not None:
             kept = [(h, p) for h, p in zip(headers, payloads) if self.write_filter(h + p)]
             self.dropped_writes += len(headers) - len(kept)
@@ -456,15 +480,62 @@ class Wire:
                 self.dropped_writes += len(headers)
                 return False
             return writer.write(headers, payloads)
-        # Relayed through TURN: the TURN client frames each datagram itself, a coroutine that
-        # may wait (TCP); one task sends them in order from a bounded queue.
         if len(self._relayed) > RELAYED_LIMIT:
             self.dropped_writes += len(headers)
             return False
-        self._relayed.extend(srtp.protect(h + p) for h, p in zip(headers, payloads))
+        self._relay([srtp.protect(h + p) for h, p in zip(headers, payloads)], protocol, addr)
+        return True
+
+    # --- RTCP ---------------------------------------------------------------------------------
+    async def run_reports(self) -> None:
+        """Stands in for the sender's RTCP loop (`_run_rtcp`): a sender report with its CNAME
+        every 0.5-1.5 s, as aiortc spaces them, written as the frames are; a BYE at the end.
+        aiortc's own loop builds packet objects and awaits four coroutines per report, which
+        with two senders per viewer cost as much as a sixth of the viewer's forwarding."""
+        getattr(self.sender, _SENDER + "rtcp_started").set()
+        try:
+            while True:
+                await asyncio.sleep(0.5 + random.random())
+                self._report()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            if self.stream is not None:
+                self._send_rtcp(goodbye(self.stream.ssrc))
+            getattr(self.sender, _SENDER + "rtcp_exited").set()
+
+    def _report(self) -> None:
+        stream = self.stream
+        if stream is None or not stream.packets_sent:
+            return  # nothing sent: nothing for a receiver to sync or count
+        sender, ntp = self.sender, self._last_ntp
+        # What aiortc's sender reads for its statistics and for round trips from RRs.
+        setattr(sender, _NTP_TIMESTAMP, ntp)
+        setattr(sender, _RTP_TIMESTAMP, stream.last_timestamp)
+        setattr(sender, _PACKET_COUNT, stream.packets_sent)
+        setattr(sender, _OCTET_COUNT, stream.octets_sent)
+        setattr(sender, _LSR, (ntp >> 16) & 0xFFFFFFFF)
+        setattr(sender, _LSR_TIME, time.time())
+        self._send_rtcp(sender_report(stream.ssrc, ntp, stream.last_timestamp,
+                                      stream.packets_sent, stream.octets_sent, self._cname))
+
+    def _send_rtcp(self, packet: bytes) -> None:
+        route = self._routed()
+        if route is None:
+            return
+        srtp, writer, protocol, addr = route
+        protected = srtp.protect_rtcp(packet)
+        if writer is not None:
+            writer.send(protected)
+        else:
+            self._relay([protected], protocol, addr)
+
+    def _relay(self, datagrams: list[bytes], protocol, addr) -> None:
+        # Relayed through TURN: the TURN client frames each datagram itself, a coroutine that
+        # may wait (TCP); one task sends them in order from a bounded queue.
+        self._relayed.extend(datagrams)
         if self._relaying is None or self._relaying.done():
             self._relaying = asyncio.ensure_future(self._send_relayed(protocol, addr))
-        return True
 
     async def _send_relayed(self, protocol, addr) -> None:
         with contextlib.suppress(Exception):  # the connection is closing: nothing to do
@@ -503,6 +574,11 @@ class SrtpWriter:
         direct = type(transport) is _SELECTOR_DATAGRAM_TRANSPORT
         self._socket = transport._sock if direct else None  # type: ignore[attr-defined]
         self._addr = addr
+
+    def send(self, datagram: bytes) -> None:
+        """A datagram protected elsewhere (RTCP), after everything written before it."""
+        if not self._transport.is_closing():
+            self._transport.sendto(datagram, self._addr)
 
     def backlog(self) -> int:
         """Bytes the socket refused that asyncio holds: the viewer is behind."""

@@ -8,6 +8,8 @@ struct.pack and one concatenation (the extension block) per packet, no RtpPacket
 coroutine. `headers` gives them apart from the payloads, for a writer that joins the two where
 it protects them (aiortc_forwarding.SrtpWriter); `frame` gives whole packets.
 
+`sender_report` and `goodbye` are the RTCP a sender of such a stream owes its receivers.
+
 It also remembers the last frames it sent (references to the shared payloads, not copies) so a
 viewer's NACK is answered with the very packet it lost, rebuilt on demand (RFC 4588's RTX
 wrapping when negotiated). Pure bytes in, bytes out: no network, no aiortc.
@@ -25,6 +27,7 @@ HISTORY_FRAMES = 96  # about 3 s of video at 30 fps, more than a NACK's round tr
 _HEADER = struct.Struct("!BBHII")
 _SEQ = struct.Struct("!H")
 _PICTURE_ID = struct.Struct("!H")
+_SENDER_REPORT = struct.Struct("!BBHIIIIII")
 
 
 def random_sequence_number() -> int:
@@ -120,6 +123,27 @@ class RtpStream:
             return b"".join((_HEADER.pack(first_byte, marker | rtx_type, rtx_seq, timestamp,
                                           rtx_ssrc), extension, _SEQ.pack(seq), payload))
         return None
+
+
+def sender_report(ssrc: int, ntp: int, timestamp: int, packets: int, octets: int,
+                  cname: str | None) -> bytes:
+    """An RTCP sender report (RFC 3550 6.4.1) with no report blocks, and the SDES CNAME that
+    must travel with it in one compound packet: `ntp` (32.32) and `timestamp` (RTP clock) are
+    the same instant, `packets` and `octets` what the stream has sent."""
+    report = _SENDER_REPORT.pack(0x80, 200, 6, ssrc, ntp >> 32, ntp & 0xFFFFFFFF,
+                                 timestamp & 0xFFFFFFFF, packets & 0xFFFFFFFF,
+                                 octets & 0xFFFFFFFF)
+    if cname is None:
+        return report
+    name = cname.encode()[:255]
+    chunk = struct.pack("!IBB", ssrc, 1, len(name)) + name
+    chunk += b"\x00" * (4 - len(chunk) % 4)  # a null octet ends the items, then pad to 32 bits
+    return report + struct.pack("!BBH", 0x81, 202, len(chunk) // 4) + chunk
+
+
+def goodbye(ssrc: int) -> bytes:
+    """An RTCP BYE (RFC 3550 6.6) for one source."""
+    return struct.pack("!BBHI", 0x81, 203, 1, ssrc)
 
 
 def _with_picture_id(payload: bytes, pid: int) -> bytes:

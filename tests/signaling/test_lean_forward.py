@@ -220,3 +220,28 @@ async def test_sender_reports_carry_what_the_wire_sent(media_server, http, peers
     assert stats.ssrc == stream.ssrc and stats.packetsSent <= stream.packets_sent
     assert stats.bytesSent > 0
     watcher.stop()
+
+
+async def test_round_trips_are_timed_from_the_viewers_receiver_reports(media_server, http,
+                                                                       peers):
+    """A viewer's receiver reports echo the last sender report it got (LSR): the server's
+    sender times the round trip from them, and its statistics count what the Wire sent."""
+    srv = await media_server()
+    await publish(srv, http, peers)
+    watcher = await watch(srv, http, peers)
+    await eventually(lambda: watcher.counts_up(10), timeout=15, what="frames")
+    wire = _viewers(srv)[0].wires["video"]
+
+    async def stats_of(kind: str):
+        return [s for s in (await wire.sender.getStats()).values() if s.type == kind]
+
+    async def timed():
+        remote = await stats_of("remote-inbound-rtp")
+        return remote and remote[0].roundTripTime is not None
+
+    await eventually(timed, timeout=10, interval=0.3, what="a round-trip time")
+    remote = (await stats_of("remote-inbound-rtp"))[0]
+    assert 0 <= remote.roundTripTime < 1  # loopback
+    sent = (await stats_of("outbound-rtp"))[0]
+    assert 0 < sent.packetsSent <= wire.stream.packets_sent and sent.bytesSent > 0
+    watcher.stop()

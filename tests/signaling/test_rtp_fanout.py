@@ -4,10 +4,23 @@ aiortc's own parser: what a receiver sees."""
 from __future__ import annotations
 
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
-from aiortc.rtp import HeaderExtensionsMap, RtpPacket
+from aiortc.rtp import (
+    HeaderExtensionsMap,
+    RtcpByePacket,
+    RtcpPacket,
+    RtcpSdesPacket,
+    RtcpSrPacket,
+    RtpPacket,
+)
 
 from signaling.aiortc_forwarding import packetizer
-from signaling.rtp_fanout import ExtensionLayout, RtpStream, extension_block
+from signaling.rtp_fanout import (
+    ExtensionLayout,
+    RtpStream,
+    extension_block,
+    goodbye,
+    sender_report,
+)
 
 MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 
@@ -107,3 +120,20 @@ def test_viewers_with_the_same_extensions_share_a_layout_that_stamps_each_send_t
     assert one.block(0x000001) is first
     assert one.block(0x000002) == extension_block([(1, b"0"), (4, b"\x00\x00\x02")])
     assert one.block(0x1000001) == first  # 24 bits wrap
+
+
+def test_a_sender_report_and_a_goodbye_read_back_as_a_receiver_reads_them():
+    for cname in ("", "a", "abcd", "{7c1e-viewer-cname}"):
+        ntp = (3_900_000_000 << 32) | 123_456
+        report, sdes = RtcpPacket.parse(sender_report(0xDEADBEEF, ntp, 2**32 + 9, 2**32 + 5,
+                                                      70_000, cname))
+        assert isinstance(report, RtcpSrPacket) and report.ssrc == 0xDEADBEEF
+        info = report.sender_info
+        # RTP timestamps and counters wrap at 32 bits, as RFC 3550 says
+        assert (info.ntp_timestamp, info.rtp_timestamp, info.packet_count,
+                info.octet_count) == (ntp, 9, 5, 70_000)
+        assert isinstance(sdes, RtcpSdesPacket)
+        assert sdes.chunks[0].ssrc == 0xDEADBEEF
+        assert sdes.chunks[0].items == [(1, cname.encode())]
+    bye, = RtcpPacket.parse(goodbye(42))
+    assert isinstance(bye, RtcpByePacket) and bye.sources == [42]
