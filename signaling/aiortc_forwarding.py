@@ -269,6 +269,7 @@ _NTP_TIMESTAMP, _RTP_TIMESTAMP, _PACKET_COUNT, _OCTET_COUNT, _LSR, _LSR_TIME = (
     _SENDER + name for name in ("ntp_timestamp", "rtp_timestamp", "packet_count", "octet_count",
                                 "lsr", "lsr_time"))
 _DTLS_CONNECTED = DtlsState.CONNECTED
+_NTP_SECOND = 1 << 32
 
 
 def packetizer(mime: str) -> Packetizer:
@@ -381,7 +382,7 @@ class Wire:
         self._relaying: asyncio.Future | None = None
         self.write_filter: Callable[[bytes], bool] | None = None  # tests: lose a packet
         self._cname: str | None = None  # the connection's, in its sender reports
-        self._last_ntp = 0  # when the last frame was sent (NTP 32.32)
+        self._report_due = 0  # when the next sender report is (NTP): with the first frame
 
     @classmethod
     def take_over(cls, sender: RTCRtpSender, on_start: Callable[[Wire], None],
@@ -440,8 +441,13 @@ class Wire:
             return False
         if ntp is None:
             ntp = ntp_now()
-        self._last_ntp = ntp  # with stream.last_timestamp, the instant sender reports give
-        return self._write(*stream.headers(payloads, ts, self._extension(ntp), picture))
+        ok = self._write(*stream.headers(payloads, ts, self._extension(ntp), picture))
+        if ntp >= self._report_due and ok:
+            # Right behind a frame: the viewer is being woken for it anyway, where a report
+            # of its own would wake it once more (dear on a virtual machine).
+            self._report_due = ntp + int((0.5 + random.random()) * _NTP_SECOND)
+            self._report(stream, ntp)
+        return ok
 
     async def retransmit(self, sequence_number: int) -> None:
         if self.stream is not None:
@@ -488,15 +494,15 @@ class Wire:
 
     # --- RTCP ---------------------------------------------------------------------------------
     async def run_reports(self) -> None:
-        """Stands in for the sender's RTCP loop (`_run_rtcp`): a sender report with its CNAME
-        every 0.5-1.5 s, as aiortc spaces them, written as the frames are; a BYE at the end.
-        aiortc's own loop builds packet objects and awaits four coroutines per report, which
-        with two senders per viewer cost as much as a sixth of the viewer's forwarding."""
+        """Stands in for the sender's RTCP loop (`_run_rtcp`), which sends a sender report with
+        its CNAME every 0.5-1.5 s on a timer of its own, building packet objects and awaiting
+        four coroutines per report. Here `send` writes the report behind a frame, as often;
+        this only keeps aiortc's start and stop in step and says goodbye (a BYE) at the end.
+        Reports only go out while frames do: a sender that sends nothing has nothing to
+        report (RFC 3550 6.4)."""
         getattr(self.sender, _SENDER + "rtcp_started").set()
         try:
-            while True:
-                await asyncio.sleep(0.5 + random.random())
-                self._report()
+            await asyncio.get_running_loop().create_future()  # until stop() cancels it
         except asyncio.CancelledError:
             pass
         finally:
@@ -504,11 +510,9 @@ class Wire:
                 self._send_rtcp(goodbye(self.stream.ssrc))
             getattr(self.sender, _SENDER + "rtcp_exited").set()
 
-    def _report(self) -> None:
-        stream = self.stream
-        if stream is None or not stream.packets_sent:
-            return  # nothing sent: nothing for a receiver to sync or count
-        sender, ntp = self.sender, self._last_ntp
+    def _report(self, stream: RtpStream, ntp: int) -> None:
+        """A sender report for the frame just sent (`ntp` and its RTP timestamp: one instant)."""
+        sender = self.sender
         # What aiortc's sender reads for its statistics and for round trips from RRs.
         setattr(sender, _NTP_TIMESTAMP, ntp)
         setattr(sender, _RTP_TIMESTAMP, stream.last_timestamp)

@@ -147,11 +147,13 @@ async def test_a_viewer_reached_through_turn_gets_its_packets_protected_and_in_o
 
         async def send_data(self, data: bytes, addr: tuple) -> None:
             await asyncio.sleep(0)
-            self.received.append((rx.unprotect(data), addr))
+            rtcp = 192 <= data[1] <= 223  # RFC 5761: RTCP packet types, muxed with RTP
+            self.received.append((rx.unprotect_rtcp(data) if rtcp else rx.unprotect(data), addr))
 
     turn = TurnClient()
     pair = SimpleNamespace(protocol=turn, remote_addr=("203.0.113.9", 49152))
     from aiortc.rtcdtlstransport import State
+    from aiortc.rtp import RtcpPacket, RtcpSrPacket
 
     dtls = SimpleNamespace(_tx_srtp=tx, _state=State.CONNECTED)
     wire = forwarding.Wire(SimpleNamespace(transport=dtls), lambda w: None, lambda: None)
@@ -162,7 +164,11 @@ async def test_a_viewer_reached_through_turn_gets_its_packets_protected_and_in_o
     assert wire.send([b"c" * 100], 3000, None)
     for _ in range(10):
         await asyncio.sleep(0)
-    sequence = [int.from_bytes(p[2:4], "big") for p, _addr in turn.received]
-    assert sequence == [first, first + 1, first + 2]
-    assert [p[12:13] for p, _addr in turn.received] == [b"a", b"b", b"c"]
+    # The first frame, its sender report right behind it, the next frame.
+    report = RtcpPacket.parse(turn.received[2][0])[0]
+    assert isinstance(report, RtcpSrPacket) and report.ssrc == 4242
+    assert report.sender_info.packet_count == 2
+    rtp = [p for i, (p, _addr) in enumerate(turn.received) if i != 2]
+    assert [int.from_bytes(p[2:4], "big") for p in rtp] == [first, first + 1, first + 2]
+    assert [p[12:13] for p in rtp] == [b"a", b"b", b"c"]
     assert {addr for _p, addr in turn.received} == {("203.0.113.9", 49152)}
