@@ -23,7 +23,7 @@ WHEP offer to the first whole frame), the server's resident memory, the load gen
 (all viewer processes, % of one core), how busy the whole machine was (all cores, whatever
 ran: on a shared machine other work shows here) and the sample viewer's pattern check; then
 the floor: SRTP-protect and sendto of the same packet sequence in a tight loop on one socket,
-per viewer; and the paced floor: the same work as a server must do it, each viewer with its own
+per viewer (the median of five one-second runs, with their range); and the paced floor: the same work as a server must do it, each viewer with its own
 SRTP session and socket, at the stream's pace (sleeping between frames), to sockets held as the
 viewers hold theirs: the cost of the pace itself, with none of the server's Python.
 
@@ -599,7 +599,7 @@ def srtp_session():
     return pylibsrtp.Session(policy)
 
 
-def floor(codec: str, seconds: float = 3.0) -> float:
+def floor(codec: str, seconds: float = 1.0) -> float:
     """% of a core per viewer for nothing but SRTP-protecting and sending a viewer's packets:
     one second of the publisher's stream as RTP, protected with pylibsrtp (the profile aiortc
     picks) and sent with sendto on one UDP socket, in a tight loop, to a socket another
@@ -625,6 +625,14 @@ def floor(codec: str, seconds: float = 3.0) -> float:
     drain.wait()
     out.close()
     return used / rounds * 100  # CPU seconds per viewer-second, in % of a core
+
+
+def floor_runs(codec: str, runs: int = 5) -> tuple[float, float, float]:
+    """The floor measured `runs` times, one second each: (median, lowest, highest). One
+    measurement swings by a tenth or more from run to run (where the drain process runs, what
+    else the machine does), which a single figure would pass on to every ratio against it."""
+    values = sorted(floor(codec) for _ in range(runs))
+    return values[len(values) // 2], values[0], values[-1]
 
 
 RECEIVERS = """
@@ -899,9 +907,10 @@ def main() -> None:
         forward = args.forward[0]
         r = run_three(n, args.seconds, forward, codec)
         print_three(r, n, args.seconds, codec, forward)
-        base = floor(codec)
-        print(f"  floor (SRTP-protect + sendto, one socket): {base:.3f}% of a core per viewer; "
-              f"all instances' per-viewer CPU is {r['per_viewer_all'] / base:.1f}x it")
+        base, low, high = floor_runs(codec)
+        print(f"  floor (SRTP-protect + sendto, one socket): {base:.3f}% of a core per viewer "
+              f"(median of 5 runs, {low:.3f}-{high:.3f}); all instances' per-viewer CPU is "
+              f"{r['per_viewer_all'] / base:.1f}x it")
         paced = paced_floor(codec, n // 3)
         print(f"  paced floor (the same for {n // 3} viewers' own sessions and sockets, at the "
               f"stream's pace): {paced:.3f}% per viewer; all instances' is "
@@ -931,9 +940,9 @@ def main() -> None:
                       f"{r['ttff_p95'] * 1000:>7.0f}ms {r['rss']:>7.0f} {r['load']:>10.0f}% "
                       f"{r['machine']:>6.0f}%  {r['sample']}{never}", flush=True)
         if results:
-            base = floor(codec)
+            base, low, high = floor_runs(codec)
             print(f"floor (SRTP-protect + sendto of the same packets, one socket): "
-                  f"{base:.3f}% of a core per viewer")
+                  f"{base:.3f}% of a core per viewer (median of 5 runs, {low:.3f}-{high:.3f})")
             for r in results:
                 print(f"  {r['n']:>4} viewers, {r['mode']:>9}: {r['per_viewer'] / base:5.1f}x "
                       "the floor")
