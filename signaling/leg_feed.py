@@ -27,7 +27,7 @@ from . import leg_auth, leg_wire
 from .config import MEDIA_SETTINGS
 from .keys import REGISTRY
 from .registry import Registry
-from .relay import ForwardTrack, Source, is_keyframe
+from .relay import ForwardTrack, Source
 
 log = logging.getLogger(__name__)
 
@@ -160,15 +160,12 @@ class Feed:
         self._bound.pop(slot, None)
 
     async def _pump(self, track_id: int, track: ForwardTrack) -> None:
-        mime = track.codec.mime
         while True:
             try:
-                packet = await track.recv()
+                frame, ts = await track.next_frame()
             except MediaStreamError:
                 return
-            data = bytes(packet)
-            message = leg_wire.frame(track_id, is_keyframe(mime, data), int(packet.pts or 0),
-                                     data)
+            message = leg_wire.frame(track_id, frame.key, ts, frame.data)
             if self.sent == self.acked:
                 self._progress_at = time.monotonic()  # caught up: the wait starts now
             async with self._send_lock:

@@ -317,6 +317,15 @@ class ForwardTrack(MediaStreamTrack):
 
     # --- read by the sender -------------------------------------------------------------------
     async def recv(self) -> av.Packet:
+        frame, ts = await self.next_frame()
+        packet = av.Packet(frame.data)
+        packet.pts = ts
+        packet.time_base = self._time_base
+        return packet
+
+    async def next_frame(self) -> tuple[Frame, int]:
+        """The next frame as it is, with this track's timestamp for it: for a reader that
+        wants the frame's bytes rather than an av.Packet (a relay leg)."""
         while not self._queue:
             if self.readyState != "live":
                 raise MediaStreamError
@@ -328,13 +337,10 @@ class ForwardTrack(MediaStreamTrack):
         if self.readyState != "live":
             raise MediaStreamError
         frame, ts = self._queue.popleft()
-        packet = av.Packet(frame.data)
-        packet.pts = ts
-        packet.time_base = self._time_base
         self.frames_out += 1
         if self.first_frame_at is None:
             self.first_frame_at = time.monotonic()
-        return packet
+        return frame, ts
 
     def queued(self) -> int:
         return len(self._queue)
