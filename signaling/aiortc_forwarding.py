@@ -560,8 +560,8 @@ class SrtpWriter:
     so that they leave in order.
 
     The session is aiortc's (its keys come from the DTLS handshake). Its buffer is only used
-    within a call, and every call runs on the event loop, so aiortc's own use of it (RTCP)
-    never meets ours.
+    within a call, and every call runs on the event loop, so no other use of it (RTCP through
+    pylibsrtp's own protect_rtcp, say) ever meets ours.
     """
 
     def __init__(self, session: pylibsrtp.Session, transport: asyncio.DatagramTransport,
