@@ -23,9 +23,10 @@ WHEP offer to the first whole frame), the server's resident memory, the load gen
 (all viewer processes, % of one core), how busy the whole machine was (all cores, whatever
 ran: on a shared machine other work shows here) and the sample viewer's pattern check; then
 the floor: SRTP-protect and sendto of the same packet sequence in a tight loop on one socket,
-per viewer (the median of five one-second runs, with their range); and the paced floor: the same work as a server must do it, each viewer with its own
-SRTP session and socket, at the stream's pace (sleeping between frames), to sockets held as the
-viewers hold theirs: the cost of the pace itself, with none of the server's Python.
+per viewer (the median of five one-second runs, with their range); and the paced floor: the
+same work as a server must do it, each viewer with its own SRTP session and socket, at the
+stream's pace (sleeping between frames), to sockets held as the viewers hold theirs: the cost
+of the pace itself, with none of the server's Python.
 
 With --instances 3, per instance (A holds the publisher): its viewers, the sessions it serves,
 its CPU and CPU per served viewer, fps (slowest, median), frames lost, first frame p50/p95 and
