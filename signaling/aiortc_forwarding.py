@@ -52,6 +52,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import aioice.ice
 import aiortc
@@ -79,6 +80,9 @@ from .rtp_fanout import (
     sender_report,
     shared_layout,
 )
+
+if TYPE_CHECKING:  # relay.py imports this module
+    from .relay import Frame
 
 SUPPORTED = ((1, 9), (1, 17))  # [low, high): keep in step with pyproject.toml
 # asyncio's datagram transport on the selector loop (the one aiortc's sockets get here)
@@ -358,7 +362,7 @@ class Wire:
     `take_over` replaces the sender's RTP loop with `run` and its RTCP loop with `run_reports`
     (both started by aiortc's own send(), stopped by its stop()) and its NACK answer with
     `retransmit`; `on_start(wire)` is called once the connection is up and the negotiated
-    parameters known, `on_stop()` when the sender stops. `send(payloads, ts, picture, ntp)` then
+    parameters known, `on_stop()` when the sender stops. `send(frame, ts, ntp)` then
     writes one frame: headers per viewer (rtp_fanout), SRTP, and the ICE pair's socket, without
     a coroutine per packet; it answers False when the socket holds too much unsent (the viewer
     is behind) or the connection is gone. The sender's own statistics (getStats) are brought
@@ -433,15 +437,16 @@ class Wire:
             self._on_stop()
             getattr(self.sender, _SENDER + "rtp_exited").set()
 
-    def send(self, payloads: list[bytes], ts: int, picture: tuple[object, int] | None,
-             ntp: int | None = None) -> bool:
-        """Write a frame; `ntp` is when it is sent (NTP 32.32), the same for all its viewers."""
+    def send(self, frame: Frame, ts: int, ntp: int | None = None) -> bool:
+        """Write a frame (its RTP payloads, made once for all viewers) under timestamp `ts`;
+        `ntp` is when it is sent (NTP 32.32), the same for all its viewers."""
         stream = self.stream
         if stream is None:
             return False
         if ntp is None:
             ntp = ntp_now()
-        ok = self._write(*stream.headers(payloads, ts, self._extension(ntp), picture))
+        picture = (frame.origin, frame.index & 0x7FFF) if self.vp8 else None
+        ok = self._write(*stream.headers(frame.payloads(), ts, self._extension(ntp), picture))
         if ntp >= self._report_due and ok:
             # Right behind a frame: the viewer is being woken for it anyway, where a report
             # of its own would wake it once more (dear on a virtual machine).

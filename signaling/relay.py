@@ -5,9 +5,10 @@ tapped receiver, see aiortc_forwarding.py, or by the demo host's encoder) and ha
 every `ForwardTrack` attached to it. A ForwardTrack hands each frame to its viewer's lean
 sender (aiortc_forwarding.Wire), which writes the frame's RTP packets, made once per source
 (`Frame.payloads`), under this viewer's headers; or, with LIVEROOM_MEDIA_FORWARD=aiortc, it is
-what aiortc's RTCRtpSender reads: `av.Packet`s, which aiortc packetizes without encoding. The
-bytes of a frame are shared by all viewers; per viewer there is only a queue of references and
-a timestamp offset.
+what aiortc's RTCRtpSender reads: `av.Packet`s, which aiortc packetizes without encoding. A
+relay leg to another instance reads a ForwardTrack too (leg_feed.py), bound to the leg's outbox.
+The bytes of a frame are shared by all viewers; per viewer there is only a queue of references
+and a timestamp offset.
 
 - **Late joiners start at once.** A video source keeps its latest keyframe group (the keyframe
   and the frames after it, bounded); a new viewer gets it first, stamped a millisecond apart so
@@ -198,16 +199,17 @@ class Source:
         self.gop = []
 
 
-# A lean sender (aiortc_forwarding.Wire.send): a frame's shared RTP payloads, this viewer's
-# timestamp, for VP8 (source, picture id), and the send time to stamp (None: now); False when
-# the frame could not be written.
-Sink = Callable[[list[bytes], int, "tuple[object, int] | None", "int | None"], bool]
+# Where a bound track hands its frames (a viewer's lean sender, aiortc_forwarding.Wire.send,
+# or a relay leg, leg_feed.Feed): the frame, this track's timestamp for it, and the send time
+# to stamp (None: now); False when the frame could not be written.
+Sink = Callable[[Frame, int, "int | None"], bool]
 
 
 class ForwardTrack(MediaStreamTrack):
     """What one viewer's sender reads: the frames of whichever source it is attached to, as
     av.Packets with this viewer's timestamps, through a bounded queue; or, once `bind` gave it
-    a lean sender, handed to that sender as they come (their packets shared, see Frame)."""
+    a lean sender (or a relay leg), handed to it as they come (their packets shared, see
+    Frame)."""
 
     def __init__(self, codec: Codec) -> None:
         super().__init__()
@@ -219,7 +221,6 @@ class ForwardTrack(MediaStreamTrack):
         self._limit = VIDEO_QUEUE_FRAMES if codec.kind == "video" else AUDIO_QUEUE_FRAMES
         self._queue: deque[tuple[Frame, int]] = deque()
         self._sink: Sink | None = None
-        self._vp8 = codec.mime.lower() == "video/vp8"
         self._waiter: asyncio.Future | None = None
         self._skipping = False
         self._offset: int | None = None  # viewer ts = source ts + offset
@@ -289,7 +290,7 @@ class ForwardTrack(MediaStreamTrack):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    # --- written by a lean sender ---------------------------------------------------------------
+    # --- written by a lean sender or a leg ------------------------------------------------------
     def bind(self, sink: Sink) -> None:
         """From now on hand frames to `sink` as they come (what was queued first); nothing
         reads recv() any more."""
@@ -299,11 +300,10 @@ class ForwardTrack(MediaStreamTrack):
             self._deliver(sink, frame, ts)
 
     def _deliver(self, sink: Sink, frame: Frame, ts: int, ntp: int | None = None) -> None:
-        """Hand a frame to the lean sender; `ntp` None (a cached or queued frame): sent now."""
+        """Hand a frame to the sink; `ntp` None (a cached or queued frame): sent now."""
         if self._skipping and not frame.key:
             return  # a frame could not be written: nothing decodes until the next keyframe
-        picture = (frame.origin, frame.index & 0x7FFF) if self._vp8 else None
-        if sink(frame.payloads(), ts, picture, ntp):
+        if sink(frame, ts, ntp):
             self._skipping = False
             self.frames_out += 1
             if self.first_frame_at is None:
@@ -324,8 +324,7 @@ class ForwardTrack(MediaStreamTrack):
         return packet
 
     async def next_frame(self) -> tuple[Frame, int]:
-        """The next frame as it is, with this track's timestamp for it: for a reader that
-        wants the frame's bytes rather than an av.Packet (a relay leg)."""
+        """The next frame as it is, with this track's timestamp for it."""
         while not self._queue:
             if self.readyState != "live":
                 raise MediaStreamError
