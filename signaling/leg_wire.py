@@ -1,9 +1,16 @@
 """What travels over a relay leg: one WebSocket from the room's origin instance to an instance
 with viewers of the room (leg_feed.py sends, legs.py receives).
 
-Binary messages, origin to leg: one encoded frame each, a fixed header then the frame's bytes
-    track id (uint16) | flags (uint8, bit 0: keyframe) | timestamp (uint64, in the track's
-    codec clock, moving forward only) | sent at (float64, the origin's Unix time)
+Binary messages, origin to leg, in one of two forms, chosen by the WebSocket subprotocol:
+    "liveroom-leg.2" (the leg offers it, the origin picks it): one or more frames per message,
+        each a fixed header with the frame's length, then the frame's bytes
+            track id (uint16) | flags (uint8, bit 0: keyframe) | timestamp (uint64, in the
+            track's codec clock, moving forward only) | sent at (float64, the origin's Unix
+            time) | length (uint32)
+        so that the origin writes a video frame and the audio frames before it with one send
+        (a send, not a byte, is what a leg costs the origin; see leg_feed.py);
+    no subprotocol (an instance from before it): one frame per message, the same header
+        without the length, then the frame's bytes to the end of the message.
 Text messages, JSON objects with a "type":
     origin to leg:  {"type": "tracks", "tracks": [{"id", "slot", "kind", "codec"}]}
                     the room's tracks now: it replaces the list before; a track whose id is
@@ -20,30 +27,72 @@ from __future__ import annotations
 import json
 import struct
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .relay import Codec
 
-HEADER = struct.Struct("!HBQd")
+BATCHED = "liveroom-leg.2"  # the subprotocol of several frames per message
+HEADER = struct.Struct("!HBQd")  # one frame per message
+RECORD = struct.Struct("!HBQdI")  # one of several: with its length
 KEYFRAME = 0x01
 MAX_CONTROL_BYTES = 64 * 1024  # what either side accepts as one message besides frames
 MAX_FRAME_BYTES = 8 * 1024 * 1024
+
+# One frame as it travels: (track id, keyframe, timestamp, sent at, frame bytes)
+Record = tuple[int, bool, int, float, bytes]
 
 
 class BadMessage(ValueError):
     """A leg message that does not follow this format."""
 
 
-def frame(track: int, key: bool, timestamp: int, data: bytes) -> bytes:
-    return HEADER.pack(track, KEYFRAME if key else 0, timestamp, time.time()) + data
+def frame(track: int, key: bool, timestamp: int, data: bytes,
+          sent_at: float | None = None) -> bytes:
+    """One frame as a message of its own (no subprotocol); sent at now unless given."""
+    return HEADER.pack(track, KEYFRAME if key else 0, timestamp,
+                       time.time() if sent_at is None else sent_at) + data
 
 
-def read_frame(message: bytes) -> tuple[int, bool, int, float, bytes]:
-    """(track id, keyframe, timestamp, sent at, frame bytes)."""
+def read_frame(message: bytes) -> Record:
+    """A message of one frame."""
     if len(message) < HEADER.size:
         raise BadMessage("a frame message shorter than its header")
     track, flags, timestamp, sent_at = HEADER.unpack_from(message)
     return track, bool(flags & KEYFRAME), timestamp, sent_at, message[HEADER.size:]
+
+
+def frames(batch: list[Record]) -> bytes:
+    """Several frames as one message."""
+    pack = RECORD.pack
+    return b"".join([part for track, key, timestamp, sent_at, data in batch
+                     for part in (pack(track, KEYFRAME if key else 0, timestamp, sent_at,
+                                       len(data)), data)])
+
+
+def read_frames(message: bytes) -> list[Record]:
+    """The frames of a message of several; BadMessage when one is cut short."""
+    out: list[Record] = []
+    at, end = 0, len(message)
+    unpack = RECORD.unpack_from
+    while at < end:
+        if end - at < RECORD.size:
+            raise BadMessage("a frame record shorter than its header")
+        track, flags, timestamp, sent_at, length = unpack(message, at)
+        at += RECORD.size
+        if length > end - at:
+            raise BadMessage("a frame record longer than its message")
+        out.append((track, bool(flags & KEYFRAME), timestamp, sent_at,
+                    message[at:at + length]))
+        at += length
+    return out
+
+
+def reader(protocol: str | None) -> Callable[[bytes], list[Record]]:
+    """How to read the frame messages of a leg whose subprotocol is `protocol`."""
+    if protocol == BATCHED:
+        return read_frames
+    return lambda message: [read_frame(message)]
 
 
 def codec_dict(codec: Codec) -> dict[str, Any]:

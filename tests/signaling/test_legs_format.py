@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from liveroom.domain.errors import LiveroomError
 from signaling import leg_auth, leg_wire
@@ -35,6 +37,34 @@ def test_a_frame_keeps_its_track_timestamp_keyframe_flag_and_bytes():
     assert sent_at > 0
     with pytest.raises(leg_wire.BadMessage):
         leg_wire.read_frame(b"short")
+
+
+RECORDS = st.lists(st.tuples(
+    st.integers(0, 0xFFFF), st.booleans(), st.integers(0, 2**64 - 1),
+    st.floats(allow_nan=False, allow_infinity=False), st.binary(max_size=300)), max_size=8)
+
+
+@given(RECORDS)
+def test_frames_batched_in_one_message_come_out_as_they_went_in(records):
+    assert leg_wire.read_frames(leg_wire.frames(records)) == records
+    assert leg_wire.reader(leg_wire.BATCHED)(leg_wire.frames(records)) == records
+
+
+@given(RECORDS.filter(bool), st.data())
+def test_a_batch_cut_short_anywhere_inside_a_frame_is_refused(records, data):
+    message = leg_wire.frames(records)
+    ends, at = set(), 0  # where a whole frame ends: a batch cut there is a shorter batch
+    for record in records:
+        at += leg_wire.RECORD.size + len(record[4])
+        ends.add(at)
+    cut = data.draw(st.integers(1, len(message) - 1).filter(lambda n: n not in ends))
+    with pytest.raises(leg_wire.BadMessage):
+        leg_wire.read_frames(message[:cut])
+
+
+def test_a_leg_without_the_subprotocol_reads_one_frame_per_message():
+    message = leg_wire.frame(7, False, 900, b"\x00\x00\x00\x10audio", sent_at=12.5)
+    assert leg_wire.reader(None)(message) == [(7, False, 900, 12.5, b"\x00\x00\x00\x10audio")]
 
 
 @pytest.mark.parametrize("tracks", [
