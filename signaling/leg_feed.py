@@ -3,10 +3,17 @@ instance opens to serve the room's viewers it holds (legs.py is that end; leg_wi
 format; leg_auth.py who may open one).
 
 A leg reads the room's local publishers like one more viewer: each of their Sources gets a
-ForwardTrack, so a leg starts at the cached keyframe group, and a leg that falls behind loses
-its queue and skips to the next keyframe, exactly as a slow viewer does; nothing waits for it
+ForwardTrack bound to the leg, so a leg starts at the cached keyframe group, and a leg that
+falls behind (frames have waited for its socket for BACKLOG_SECONDS) has frames refused, and
+its video skips to the next keyframe, exactly as a slow viewer's does; nothing waits for it
 and nothing grows. A leg that stops reading altogether (it acknowledges nothing for
 LIVEROOM_LEG_STALL_TIMEOUT while frames wait) is cut; its instance opens a new one.
+
+Frames travel in batches where the leg reads them (leg_wire.BATCHED): a video frame goes at
+once, with whatever waits; an audio frame waits for the next video frame, at most AUDIO_HOLD.
+What a leg costs the origin is mostly its sends (each one runs the kernel's loopback or network
+path and wakes the other end), so a video frame and the audio before it go as one: about 30
+sends a second rather than 80, for audio up to one video frame interval later.
 """
 
 from __future__ import annotations
@@ -18,7 +25,6 @@ import time
 from collections.abc import Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
-from aiortc.mediastreams import MediaStreamError
 
 from liveroom.config import SETTINGS
 from liveroom.domain.errors import LiveroomError
@@ -27,7 +33,7 @@ from . import leg_auth, leg_wire
 from .config import MEDIA_SETTINGS
 from .keys import REGISTRY
 from .registry import Registry
-from .relay import ForwardTrack, Source
+from .relay import GOP_MAX_BYTES, ForwardTrack, Frame, Sink, Source
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +41,11 @@ HEARTBEAT = 5.0  # WebSocket pings: a leg whose instance vanished is noticed
 CLOSE_TOO_SLOW = 4008
 CLOSE_BAD_MESSAGE = 4400
 SLOTS = ("host", "cohost")
+AUDIO_HOLD = 0.04  # seconds audio waits for a video frame to travel with (25 fps and up)
+BACKLOG_SECONDS = 1.0  # frames waited this long for the socket: the leg is behind, refuse more
+BACKLOG_BYTES = 2 * GOP_MAX_BYTES  # a cached keyframe group (a new leg's start), and as much
+BATCH_BYTES = 1024 * 1024  # at most this in one message (and a frame more), far below the
+# leg's message limit (leg_wire.MAX_FRAME_BYTES)
 
 
 class Feed:
@@ -52,8 +63,13 @@ class Feed:
         self._bound: dict[str, dict[str, Source]] = {}  # slot -> the sources its tracks read
         self._next_id = 0
         self._send_lock = asyncio.Lock()
-        self._pumps: dict[int, asyncio.Task] = {}
         self._dirty = asyncio.Event()
+        self.batched = ws.ws_protocol == leg_wire.BATCHED
+        self._outbox: list[leg_wire.Record] = []  # frames the writer has yet to take
+        self._outbox_bytes = 0
+        self._waiting_since = 0.0  # when the oldest frame in the outbox came
+        self._due = asyncio.Event()  # the writer's turn
+        self._hold: asyncio.TimerHandle | None = None  # audio's wait for video, bounded
         self.sent = 0
         self.acked = 0
         self.skipped_before = 0  # frames dropped by tracks that are gone
@@ -69,6 +85,7 @@ class Feed:
         self.registry.listen(self.room, self._changed)
         syncer = asyncio.create_task(self._keep_in_sync(), name=f"leg-sync-{self.room}")
         watchdog = asyncio.create_task(self._watch(), name=f"leg-watch-{self.room}")
+        writer = asyncio.create_task(self._write(), name=f"leg-write-{self.room}")
         try:
             async for message in self.ws:
                 if message.type == WSMsgType.TEXT:
@@ -81,8 +98,10 @@ class Feed:
         finally:
             self.registry.unlisten(self.room, self._changed)
             self.registry.feeds.discard(self)
-            for task in (syncer, watchdog, *self._pumps.values()):
+            for task in (syncer, watchdog, writer):
                 task.cancel()
+            if self._hold is not None:
+                self._hold.cancel()
             for slot in SLOTS:
                 self._drop(slot)
 
@@ -145,8 +164,8 @@ class Feed:
         async with self._send_lock:
             await self.ws.send_str(leg_wire.tracks_message(listing))
         for track_id, track, source in fresh:
-            source.attach(track)
-            self._pumps[track_id] = asyncio.create_task(self._pump(track_id, track))
+            source.attach(track)  # queues the cached keyframe group
+            track.bind(self._sink(track_id, track.kind))  # hands it over, then live frames
 
     def _drop(self, slot: str) -> None:
         for track_id, (s, track) in list(self.tracks.items()):
@@ -154,26 +173,65 @@ class Feed:
                 del self.tracks[track_id]
                 self.skipped_before += track.dropped
                 track.stop()
-                pump = self._pumps.pop(track_id, None)
-                if pump is not None:
-                    pump.cancel()
         self._bound.pop(slot, None)
 
-    async def _pump(self, track_id: int, track: ForwardTrack) -> None:
+    # --- its frames ---------------------------------------------------------------------------
+    def _sink(self, track_id: int, kind: str) -> Sink:
+        """What a track of this leg hands its frames to: the outbox, unless the leg is behind
+        (then False: the track drops the frame, and video skips to the next keyframe)."""
+        held = kind == "audio" and self.batched
+        loop = asyncio.get_running_loop()
+
+        def put(frame: Frame, ts: int, ntp: int | None) -> bool:
+            if self._outbox:
+                if (time.monotonic() - self._waiting_since > BACKLOG_SECONDS
+                        or self._outbox_bytes > BACKLOG_BYTES):
+                    return False
+            else:
+                self._waiting_since = time.monotonic()
+            self._outbox.append((track_id, frame.key, ts, time.time(), frame.data))
+            self._outbox_bytes += len(frame.data)
+            if not held:
+                self._due.set()  # the writer runs once this turn of the loop is done
+            elif self._hold is None:
+                self._hold = loop.call_later(AUDIO_HOLD, self._due.set)
+            return True
+        return put
+
+    async def _write(self) -> None:
+        """Take what the outbox holds, each time it is due, and send it."""
         while True:
-            try:
-                frame, ts = await track.next_frame()
-            except MediaStreamError:
-                return
-            message = leg_wire.frame(track_id, frame.key, ts, frame.data)
+            await self._due.wait()
+            self._due.clear()
+            if self._hold is not None:
+                self._hold.cancel()
+                self._hold = None
+            batch, self._outbox, self._outbox_bytes = self._outbox, [], 0
+            if not batch:
+                continue
             if self.sent == self.acked:
                 self._progress_at = time.monotonic()  # caught up: the wait starts now
+            self.sent += len(batch)  # counted as they go: a send may wait on a full socket
             async with self._send_lock:
                 try:
-                    await self.ws.send_bytes(message)
+                    for message in self._messages(batch):
+                        await self.ws.send_bytes(message)
                 except (ConnectionError, RuntimeError):
                     return  # closing; run() ends the rest
-            self.sent += 1
+
+    def _messages(self, batch: list[leg_wire.Record]) -> list[bytes]:
+        if not self.batched:
+            return [leg_wire.frame(track, key, ts, data, sent_at)
+                    for track, key, ts, sent_at, data in batch]
+        messages, start, size = [], 0, 0
+        for i, record in enumerate(batch):
+            size += len(record[4])
+            if size > BATCH_BYTES:
+                messages.append(leg_wire.frames(batch[start:i + 1]))
+                start, size = i + 1, 0
+        if start < len(batch):
+            messages.append(leg_wire.frames(batch[start:]))
+        return messages
 
     # --- a leg that stops reading -------------------------------------------------------------
     async def _watch(self) -> None:
@@ -206,7 +264,7 @@ async def leg_endpoint(request: web.Request) -> web.StreamResponse:
         raise LiveroomError("bad_request", "an instance opens no leg to itself")
     # Encoded video does not deflate: no compression, whatever the other end offers.
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=leg_wire.MAX_CONTROL_BYTES,
-                               compress=False)
+                               compress=False, protocols=(leg_wire.BATCHED,))
     await ws.prepare(request)
 
     def abort() -> None:

@@ -133,7 +133,9 @@ class Leg:
         # stopped process) must not keep the leg from looking elsewhere.
         ws = await asyncio.wait_for(legs.http().ws_connect(
             address, headers=headers, heartbeat=HEARTBEAT,
-            max_msg_size=leg_wire.MAX_FRAME_BYTES), CONNECT_TIMEOUT)
+            max_msg_size=leg_wire.MAX_FRAME_BYTES, protocols=(leg_wire.BATCHED,)),
+            CONNECT_TIMEOUT)
+        read = leg_wire.reader(ws.protocol)  # an origin from before batches picks none
         async with ws:
             self._ws, self.origin = ws, instance
             self.failing = False
@@ -143,7 +145,8 @@ class Leg:
             try:
                 async for message in ws:
                     if message.type == aiohttp.WSMsgType.BINARY:
-                        self._on_frame(message.data)
+                        for frame in read(message.data):
+                            self._on_frame(*frame)
                     elif message.type == aiohttp.WSMsgType.TEXT:
                         control = leg_wire.control(message.data)
                         if control["type"] == "tracks":
@@ -172,8 +175,8 @@ class Leg:
         self._publish_slots(changed)
         self.ready.set()
 
-    def _on_frame(self, message: bytes) -> None:
-        track, _key, timestamp, sent_at, data = leg_wire.read_frame(message)
+    def _on_frame(self, track: int, _key: bool, timestamp: int, sent_at: float,
+                  data: bytes) -> None:
         self.frames_in += 1
         self.delay = time.time() - sent_at
         entry = self._sources.get(track)

@@ -10,6 +10,7 @@ from aiortc import RTCSessionDescription
 
 from liveroom.client import RoomClient
 from signaling import leg_auth, leg_wire
+from signaling.relay import is_keyframe
 
 from ..helpers import SECRET, create_room, eventually, token
 from ..signaling.clients import Watcher, answer, local_offer, post_sdp, viewer_pc
@@ -208,6 +209,43 @@ async def test_a_keyframe_request_travels_up_a_leg_to_the_publisher(shared_redis
                     asked_at = since_key
                 elif asked_at is not None:
                     assert since_key is not None and since_key < 90, "no keyframe came"
+
+
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "as-before-batches"])
+async def test_a_leg_carries_every_frame_intact_in_batches_or_one_per_message(
+        shared_redis, start_servers, peers, batched):
+    """A leg that reads batches (what instances offer now) gets the audio frames with the
+    video frame after them: far fewer messages than frames. A leg from an instance that
+    predates batches (no subprotocol: a rolling update) still gets one frame per message.
+    Either way each video frame's keyframe flag agrees with its bytes and each track's
+    timestamps only move forward."""
+    (a,) = start_servers(shared_redis, n=1, extra_env=LOOPBACK)
+    await create_room(a.url)
+    await publish(a.url, peers)
+    await eventually(lambda: live(a.url), timeout=10, what="live")
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(f"{a.url}/internal/media/legs/{ROOM}", headers={
+                "Authorization": leg_auth.header(SECRET, ROOM, "b0b0")},
+                protocols=(leg_wire.BATCHED,) if batched else ()) as ws:
+            assert ws.protocol == (leg_wire.BATCHED if batched else None)
+            kinds = {t["id"]: t["kind"] for t in (await ws.receive_json(timeout=5))["tracks"]}
+            read = leg_wire.reader(ws.protocol)
+            messages, frames, last = 0, {"audio": 0, "video": 0}, {}
+            while frames["video"] < 90:
+                for track, key, ts, _sent_at, data in read(await ws.receive_bytes(timeout=5)):
+                    frames[kinds[track]] += 1
+                    if kinds[track] == "video":
+                        assert key == is_keyframe("video/VP8", data)
+                    assert ts > last.get(track, -1)
+                    last[track] = ts
+                messages += 1
+                if messages % 15 == 0:
+                    await ws.send_json({"type": "ack", "frames": sum(frames.values())})
+    assert frames["audio"] > 90  # 50 a second
+    if batched:
+        assert messages < 0.75 * sum(frames.values())
+    else:
+        assert messages == sum(frames.values())
 
 
 async def test_the_demo_host_of_one_instance_plays_on_the_others(shared_redis, start_servers,
