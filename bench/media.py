@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import fractions
 import json
 import math
@@ -235,7 +236,15 @@ async def publisher_main(url: str, token: str, codec: str) -> None:
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
     print(json.dumps({"publisher": "live", "kbps": kbps(video),
                       "instance": location.rsplit("/", 1)[1].rsplit("-", 1)[0]}), flush=True)
-    await asyncio.Event().wait()
+    await stdin_closed()
+    await pc.close()
+
+
+async def stdin_closed() -> None:
+    """Until the orchestrator closes this process's stdin (Proc.stop): then it hangs up."""
+    loop = asyncio.get_running_loop()
+    while await loop.run_in_executor(None, sys.stdin.readline):
+        pass
 
 
 # --- the viewer processes --------------------------------------------------------------------
@@ -357,7 +366,8 @@ async def viewers_main(url: str, count: int, sample: bool) -> None:
         loop = asyncio.get_running_loop()
         while True:
             line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
+            if not line:  # told to go: hang up, so the server stops sending at once
+                await asyncio.gather(*(pc.close() for pc, _c, _t in viewers))
                 return
             print(json.dumps({
                 "frames": [c.frames for _pc, c, _t in viewers],
@@ -397,6 +407,9 @@ class Proc:
         return self.read()
 
     def stop(self) -> None:
+        self.proc.stdin.close()  # every role hangs up when its stdin ends
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(10)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
