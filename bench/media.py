@@ -31,7 +31,10 @@ of the pace itself, with none of the server's Python.
 With --instances 3, per instance (A holds the publisher): its viewers, the sessions it serves,
 its CPU and CPU per served viewer, fps (slowest, median), frames lost, first frame p50/p95 and
 how much later the same frames reach its viewers than A's (a relay leg's latency, once legs
-exist); then the floor, and the capacity search of one instance.
+exist); what a leg costs A against a viewer, two ways: A with its viewers and legs against A
+alone with as many viewers as both (a run of its own, on a quieter machine), and at the same
+moment of the same run (EXTRA legs more, then EXTRA viewers more, see price_a_leg); then the
+floor, and the capacity search of one instance.
 """
 
 from __future__ import annotations
@@ -381,6 +384,42 @@ async def viewers_main(url: str, count: int, sample: bool) -> None:
             for _pc, c, _t in viewers:
                 if c.arrivals is not None:
                     c.arrivals = {}
+
+
+async def legs_main(base: str, count: int) -> None:
+    """`count` relay legs from A, each read and acknowledged as an instance reads one (the
+    frames only counted); prints once every leg has frames, then holds them until stopped."""
+    import aiohttp
+
+    from signaling import leg_auth, leg_wire
+
+    received = [0] * count
+    opened = asyncio.Event()
+
+    async def leg(http: aiohttp.ClientSession, i: int) -> None:
+        headers = {"Authorization": leg_auth.header(SECRET, ROOM, f"be{i:04x}")}
+        async with http.ws_connect(f"{base}/internal/media/legs/{ROOM}", headers=headers,
+                                   protocols=(leg_wire.BATCHED,),
+                                   max_msg_size=leg_wire.MAX_FRAME_BYTES) as ws:
+            read, acked_at = leg_wire.reader(ws.protocol), time.monotonic()
+            async for message in ws:
+                if message.type != aiohttp.WSMsgType.BINARY:
+                    continue
+                received[i] += len(read(message.data))
+                if all(received):
+                    opened.set()
+                if time.monotonic() - acked_at > 0.5:
+                    acked_at = time.monotonic()
+                    await ws.send_json({"type": "ack", "frames": received[i]})
+
+    async with aiohttp.ClientSession() as http:
+        tasks = [asyncio.create_task(leg(http, i)) for i in range(count)]
+        await opened.wait()
+        print(json.dumps({"legs": count}), flush=True)
+        await stdin_closed()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 # --- the orchestration -----------------------------------------------------------------------
@@ -760,7 +799,9 @@ def run_three(n: int, seconds: float, forward: str, codec: str) -> dict:
             })
         total = sum(seen["cpu"][x] - idle[x] for x in names) / n
         legs = any(row["serves"] for row in rows[1:])
-        alone = None
+        alone = marginal = None
+        if legs:
+            marginal = price_a_leg(servers[0].pid, bases[0], seconds)
         if legs:  # A with as many viewers as it serves plus one per leg, to price a leg
             legs_open = sum(1 for row in rows[1:] if row["serves"])
             # on the same engine as A (Redis), its own namespace
@@ -768,7 +809,7 @@ def run_three(n: int, seconds: float, forward: str, codec: str) -> dict:
                         redis=(url, f"{namespace}a"))
         return {"rows": rows, "kbps": live["kbps"], "load": seen["load"], "legs": legs,
                 "machine": seen["machine"],
-                "alone": alone,
+                "alone": alone, "marginal": marginal,
                 "load_per_process": seen["load_per_process"], "sample": seen["sample"],
                 "per_viewer_all": total}
     finally:
@@ -781,6 +822,38 @@ def run_three(n: int, seconds: float, forward: str, codec: str) -> dict:
             for key in client.scan_iter(pattern, count=1000):
                 client.delete(key)
         client.close()
+
+
+EXTRA = 10  # legs, then viewers, added to A to price one of each
+
+
+def price_a_leg(pid: int, base: str, seconds: float) -> dict:
+    """What one more leg and one more viewer cost A at the same moment of the same run: EXTRA
+    more legs (read as an instance reads one), then EXTRA more viewers, each against the mean
+    of the windows of A just before and just after, with B, C and every other viewer still
+    running. Unlike A alone in a run of its own, both see the machine as busy as the three
+    instances make it."""
+    first = measure_cpu(pid, seconds)
+    legs = Proc([sys.executable, __file__, "--role", "legs", base, str(EXTRA)])
+    try:
+        legs.read()
+        with_legs = measure_cpu(pid, seconds)
+    finally:
+        legs.stop()
+    between = measure_cpu(pid, seconds)
+    viewers = Proc([sys.executable, __file__, "--role", "viewers", base, str(EXTRA), "-"])
+    try:
+        viewers.read(timeout=300)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and None in viewers.ask()["first"]:
+            time.sleep(1)
+        with_viewers = measure_cpu(pid, seconds)
+    finally:
+        viewers.stop()
+    last = measure_cpu(pid, seconds)
+    return {"legs": (with_legs - (first + between) / 2) / EXTRA,
+            "viewers": (with_viewers - (between + last) / 2) / EXTRA,
+            "windows": (first, with_legs, between, with_viewers, last)}
 
 
 def later_than(theirs: dict[str, float], reference: dict[str, float]) -> float | None:
@@ -820,6 +893,12 @@ def print_three(r: dict, n: int, seconds: float, codec: str, forward: str) -> No
               f"with {alone['n']} viewers: {alone['cpu'] - alone['idle_cpu']:.1f}%: a leg costs "
               f"{per_leg:.2f}% against {alone['per_viewer']:.2f}% per viewer; a leg adds the "
               "'later than A' column")
+        m = r["marginal"]
+        w = m["windows"]
+        print(f"  at the same moment, A's CPU as is / with {EXTRA} legs more / as is / with "
+              f"{EXTRA} viewers more / as is: {' / '.join(f'{x:.1f}%' for x in w)}: "
+              f"{m['legs']:.2f}% per leg, {m['viewers']:.2f}% per viewer; a leg costs "
+              f"{m['legs'] / m['viewers']:.2f} of a viewer")
 
 
 # --- capacity --------------------------------------------------------------------------------
@@ -898,12 +977,16 @@ def main() -> None:
                              ">= 29 fps (with --instances 3: default 50 100 150 200)")
     parser.add_argument("--demo", action="store_true",
                         help="measure the demo hosts of a --demo server instead")
-    parser.add_argument("--role", choices=["publisher", "viewers"], help=argparse.SUPPRESS)
+    parser.add_argument("--role", choices=["publisher", "viewers", "legs"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role == "publisher":
         asyncio.run(publisher_main(f"{args.rest[0]}/whip/rooms/{ROOM}", args.rest[1],
                                    args.rest[2] if len(args.rest) > 2 else "vp8"))
+        return
+    if args.role == "legs":
+        asyncio.run(legs_main(args.rest[0], int(args.rest[1])))
         return
     if args.role == "viewers":
         room = args.rest[3] if len(args.rest) > 3 else ROOM
