@@ -11,9 +11,9 @@ LIVEROOM_LEG_STALL_TIMEOUT while frames wait) is cut; its instance opens a new o
 
 Frames travel in batches where the leg reads them (leg_wire.BATCHED): a video frame goes at
 once, with whatever waits; an audio frame waits for the next video frame, at most AUDIO_HOLD.
-What a leg costs the origin is mostly its sends (each one runs the kernel's loopback or network
-path and wakes the other end), so a video frame and the audio before it go as one: about 30
-sends a second rather than 80, for audio up to one video frame interval later.
+Much of what a leg costs the origin goes per send (aiohttp's write, the kernel's TCP path, the
+other end woken), so a video frame and the audio before it go as one: about 30 sends a second
+rather than 80, for audio up to one video frame interval later.
 """
 
 from __future__ import annotations
