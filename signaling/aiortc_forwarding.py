@@ -52,7 +52,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import aioice.ice
 import aiortc
@@ -80,9 +80,6 @@ from .rtp_fanout import (
     sender_report,
     shared_layout,
 )
-
-if TYPE_CHECKING:  # relay.py imports this module
-    from .relay import Frame
 
 SUPPORTED = ((1, 9), (1, 17))  # [low, high): keep in step with pyproject.toml
 # asyncio's datagram transport on the selector loop (the one aiortc's sockets get here)
@@ -356,6 +353,19 @@ def _writer_problems() -> list[str]:
     return problems
 
 
+class Packetized(Protocol):
+    """What a Wire needs of a frame (relay.Frame): its RTP payloads, made once for all its
+    viewers, and for VP8 its source and its count there (the picture id)."""
+
+    @property
+    def origin(self) -> object: ...
+
+    @property
+    def index(self) -> int: ...
+
+    def payloads(self) -> list[bytes]: ...
+
+
 class Wire:
     """One viewer's sender, taken over for forwarded frames.
 
@@ -437,7 +447,7 @@ class Wire:
             self._on_stop()
             getattr(self.sender, _SENDER + "rtp_exited").set()
 
-    def send(self, frame: Frame, ts: int, ntp: int | None = None) -> bool:
+    def send(self, frame: Packetized, ts: int, ntp: int | None = None) -> bool:
         """Write a frame (its RTP payloads, made once for all viewers) under timestamp `ts`;
         `ntp` is when it is sent (NTP 32.32), the same for all its viewers."""
         stream = self.stream

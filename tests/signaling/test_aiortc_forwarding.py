@@ -160,8 +160,11 @@ async def test_a_viewer_reached_through_turn_gets_its_packets_protected_and_in_o
     wire.stream = RtpStream(4242, 96)
     wire._nominated = {1: pair}
     first = wire.stream.seq
-    assert wire.send([b"a" * 900, b"b" * 900], 0, None)
-    assert wire.send([b"c" * 100], 3000, None)
+    def frame(*payloads: bytes) -> SimpleNamespace:  # what the Wire reads of a relay.Frame
+        return SimpleNamespace(payloads=lambda: list(payloads), origin=None, index=0)
+
+    assert wire.send(frame(b"a" * 900, b"b" * 900), 0, None)
+    assert wire.send(frame(b"c" * 100), 3000, None)
     for _ in range(10):
         await asyncio.sleep(0)
     # The first frame, its sender report right behind it, the next frame.
