@@ -4,16 +4,20 @@ format; leg_auth.py who may open one).
 
 A leg reads the room's local publishers like one more viewer: each of their Sources gets a
 ForwardTrack bound to the leg, so a leg starts at the cached keyframe group, and a leg that
-falls behind (frames have waited for its socket for BACKLOG_SECONDS) has frames refused, and
+falls behind (its socket has held unsent bytes for BACKLOG_SECONDS) has frames refused, and
 its video skips to the next keyframe, exactly as a slow viewer's does; nothing waits for it
 and nothing grows. A leg that stops reading altogether (it acknowledges nothing for
 LIVEROOM_LEG_STALL_TIMEOUT while frames wait) is cut; its instance opens a new one.
 
 Frames travel in batches where the leg reads them (leg_wire.BATCHED): a video frame goes at
 once, with whatever waits; an audio frame waits for the next video frame, at most AUDIO_HOLD.
-Much of what a leg costs the origin goes per send (aiohttp's write, the kernel's TCP path, the
-other end woken), so a video frame and the audio before it go as one: about 30 sends a second
-rather than 80, for audio up to one video frame interval later.
+Most of what a leg costs the origin goes per send (the kernel's TCP path, the other end woken),
+so a video frame and the audio before it go as one: about 30 sends a second rather than 80,
+for audio up to one video frame interval later. The batches are written to the connection's
+transport as WebSocket frames of our own (leg_wire.binary_frame), from the track's call, with
+no task, lock or coroutine per batch: the write never waits (asyncio keeps what the socket
+does not take, and the backlog check above bounds that), and aiohttp's own writes (the tracks
+message, pings, the close) go to the same transport whole, so frames never interleave.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -33,7 +36,7 @@ from . import leg_auth, leg_wire
 from .config import MEDIA_SETTINGS
 from .keys import REGISTRY
 from .registry import Registry
-from .relay import GOP_MAX_BYTES, ForwardTrack, Frame, Sink, Source
+from .relay import ForwardTrack, Frame, Sink, Source
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +45,7 @@ CLOSE_TOO_SLOW = 4008
 CLOSE_BAD_MESSAGE = 4400
 SLOTS = ("host", "cohost")
 AUDIO_HOLD = 0.04  # seconds audio waits for a video frame to travel with (25 fps and up)
-BACKLOG_SECONDS = 1.0  # frames waited this long for the socket: the leg is behind, refuse more
-BACKLOG_BYTES = 2 * GOP_MAX_BYTES  # a cached keyframe group (a new leg's start), and as much
+BACKLOG_SECONDS = 1.0  # the socket held unsent bytes this long: the leg is behind, refuse more
 BATCH_BYTES = 1024 * 1024  # at most this in one message (and a frame more), far below the
 # leg's message limit (leg_wire.MAX_FRAME_BYTES)
 
@@ -52,9 +54,9 @@ class Feed:
     """One leg's sending end: every track of the room's local publishers onto its socket."""
 
     def __init__(self, ws: web.WebSocketResponse, registry: Registry, room: str,
-                 downstream: str, stall_timeout: float, abort: Callable[[], None]) -> None:
+                 downstream: str, stall_timeout: float, transport: asyncio.Transport) -> None:
         self.ws = ws
-        self._abort_transport = abort
+        self._transport = transport
         self.registry = registry
         self.room = room
         self.downstream = downstream  # the instance that opened it
@@ -62,14 +64,12 @@ class Feed:
         self.tracks: dict[int, tuple[str, ForwardTrack]] = {}  # id -> (slot, track)
         self._bound: dict[str, dict[str, Source]] = {}  # slot -> the sources its tracks read
         self._next_id = 0
-        self._send_lock = asyncio.Lock()
         self._dirty = asyncio.Event()
         self.batched = ws.ws_protocol == leg_wire.BATCHED
-        self._outbox: list[leg_wire.Record] = []  # frames the writer has yet to take
-        self._outbox_bytes = 0
-        self._waiting_since = 0.0  # when the oldest frame in the outbox came
-        self._due = asyncio.Event()  # the writer's turn
+        self._outbox: list[leg_wire.Record] = []  # frames to write at the next flush
+        self._flush_due = False  # a flush is scheduled for this turn of the loop
         self._hold: asyncio.TimerHandle | None = None  # audio's wait for video, bounded
+        self._behind_since: float | None = None  # since when the socket holds unsent bytes
         self.sent = 0
         self.acked = 0
         self.skipped_before = 0  # frames dropped by tracks that are gone
@@ -85,7 +85,6 @@ class Feed:
         self.registry.listen(self.room, self._changed)
         syncer = asyncio.create_task(self._keep_in_sync(), name=f"leg-sync-{self.room}")
         watchdog = asyncio.create_task(self._watch(), name=f"leg-watch-{self.room}")
-        writer = asyncio.create_task(self._write(), name=f"leg-write-{self.room}")
         try:
             async for message in self.ws:
                 if message.type == WSMsgType.TEXT:
@@ -98,7 +97,7 @@ class Feed:
         finally:
             self.registry.unlisten(self.room, self._changed)
             self.registry.feeds.discard(self)
-            for task in (syncer, watchdog, writer):
+            for task in (syncer, watchdog):
                 task.cancel()
             if self._hold is not None:
                 self._hold.cancel()
@@ -161,8 +160,7 @@ class Feed:
                 fresh.append((self._next_id, track, source))
         listing = [(track_id, slot, track.kind, track.codec)
                    for track_id, (slot, track) in self.tracks.items()]
-        async with self._send_lock:
-            await self.ws.send_str(leg_wire.tracks_message(listing))
+        await self.ws.send_str(leg_wire.tracks_message(listing))
         for track_id, track, source in fresh:
             source.attach(track)  # queues the cached keyframe group
             track.bind(self._sink(track_id, track.kind))  # hands it over, then live frames
@@ -183,41 +181,45 @@ class Feed:
         loop = asyncio.get_running_loop()
 
         def put(frame: Frame, ts: int, ntp: int | None) -> bool:
-            if self._outbox:
-                if (time.monotonic() - self._waiting_since > BACKLOG_SECONDS
-                        or self._outbox_bytes > BACKLOG_BYTES):
-                    return False
-            else:
-                self._waiting_since = time.monotonic()
+            if self._behind_since is not None and self._behind():
+                return False
             self._outbox.append((track_id, frame.key, ts, time.time(), frame.data))
-            self._outbox_bytes += len(frame.data)
             if not held:
-                self._due.set()  # the writer runs once this turn of the loop is done
+                if not self._flush_due:  # once this turn of the loop is done
+                    self._flush_due = True
+                    loop.call_soon(self._flush)
             elif self._hold is None:
-                self._hold = loop.call_later(AUDIO_HOLD, self._due.set)
+                self._hold = loop.call_later(AUDIO_HOLD, self._flush)
             return True
         return put
 
-    async def _write(self) -> None:
-        """Take what the outbox holds, each time it is due, and send it."""
-        while True:
-            await self._due.wait()
-            self._due.clear()
-            if self._hold is not None:
-                self._hold.cancel()
-                self._hold = None
-            batch, self._outbox, self._outbox_bytes = self._outbox, [], 0
-            if not batch:
-                continue
-            if self.sent == self.acked:
-                self._progress_at = time.monotonic()  # caught up: the wait starts now
-            self.sent += len(batch)  # counted as they go: a send may wait on a full socket
-            async with self._send_lock:
-                try:
-                    for message in self._messages(batch):
-                        await self.ws.send_bytes(message)
-                except (ConnectionError, RuntimeError):
-                    return  # closing; run() ends the rest
+    def _behind(self) -> bool:
+        """Whether the socket has held unsent bytes for BACKLOG_SECONDS (asked again: it may
+        have drained since the last write)."""
+        if not self._transport.get_write_buffer_size():
+            self._behind_since = None
+            return False
+        return self._behind_since is not None and (
+            time.monotonic() - self._behind_since > BACKLOG_SECONDS)
+
+    def _flush(self) -> None:
+        """Write what the outbox holds."""
+        self._flush_due = False
+        if self._hold is not None:
+            self._hold.cancel()
+            self._hold = None
+        batch, self._outbox = self._outbox, []
+        if not batch or self.ws.closed or self._transport.is_closing():
+            return  # closing: run() ends the rest
+        if self.sent == self.acked:
+            self._progress_at = time.monotonic()  # caught up: the wait starts now
+        self.sent += len(batch)
+        for message in self._messages(batch):
+            self._transport.write(leg_wire.binary_frame(message))
+        if not self._transport.get_write_buffer_size():
+            self._behind_since = None
+        elif self._behind_since is None:
+            self._behind_since = time.monotonic()
 
     def _messages(self, batch: list[leg_wire.Record]) -> list[bytes]:
         if not self.batched:
@@ -252,7 +254,8 @@ class Feed:
             await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), 1)
         except (asyncio.TimeoutError, ConnectionError, RuntimeError):
             pass
-        self._abort_transport()  # a full socket takes nothing more: drop the connection
+        if not self._transport.is_closing():
+            self._transport.abort()  # a full socket takes nothing more: drop the connection
 
 
 async def leg_endpoint(request: web.Request) -> web.StreamResponse:
@@ -266,14 +269,10 @@ async def leg_endpoint(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=leg_wire.MAX_CONTROL_BYTES,
                                compress=False, protocols=(leg_wire.BATCHED,))
     await ws.prepare(request)
-
-    def abort() -> None:
-        transport = request.transport
-        if transport is not None and not transport.is_closing():
-            transport.abort()
-
+    transport = request.transport
+    assert transport is not None, "a prepared WebSocket has its connection"
     feed = Feed(ws, request.app[REGISTRY], room, downstream,
-                request.app[MEDIA_SETTINGS].leg_stall_timeout, abort)
+                request.app[MEDIA_SETTINGS].leg_stall_timeout, transport)
     log.info("room %s: leg to instance %s opened", room, downstream)
     try:
         await feed.run()

@@ -35,6 +35,8 @@ from .relay import Codec
 BATCHED = "liveroom-leg.2"  # the subprotocol of several frames per message
 HEADER = struct.Struct("!HBQd")  # one frame per message
 RECORD = struct.Struct("!HBQdI")  # one of several: with its length
+_FRAME_16 = struct.Struct("!BBH")  # a WebSocket frame's first bytes: FIN and binary, length
+_FRAME_64 = struct.Struct("!BBQ")
 KEYFRAME = 0x01
 MAX_CONTROL_BYTES = 64 * 1024  # what either side accepts as one message besides frames
 MAX_FRAME_BYTES = 8 * 1024 * 1024
@@ -68,6 +70,17 @@ def frames(batch: list[Record]) -> bytes:
     return b"".join([part for track, key, timestamp, sent_at, data in batch
                      for part in (pack(track, KEYFRAME if key else 0, timestamp, sent_at,
                                        len(data)), data)])
+
+
+def binary_frame(message: bytes) -> bytes:
+    """`message` as one unmasked, unfragmented binary WebSocket frame (RFC 6455 5.2), the
+    form an origin sends in (leg_feed.py writes frames to its connection itself)."""
+    size = len(message)
+    if size < 126:
+        return bytes((0x82, size)) + message
+    if size < 0x10000:
+        return _FRAME_16.pack(0x82, 126, size) + message
+    return _FRAME_64.pack(0x82, 127, size) + message
 
 
 def read_frames(message: bytes) -> list[Record]:

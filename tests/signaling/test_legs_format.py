@@ -62,6 +62,21 @@ def test_a_batch_cut_short_anywhere_inside_a_frame_is_refused(records, data):
         leg_wire.read_frames(message[:cut])
 
 
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 1 << 20])
+def test_a_message_goes_out_as_one_binary_websocket_frame_of_its_length(size):
+    message = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    frame = leg_wire.binary_frame(message)
+    assert frame[0] == 0x82  # FIN, binary; one fragment
+    assert not frame[1] & 0x80  # a server's frames are not masked
+    length, at = frame[1], 2  # RFC 6455 5.2: 7 bits, or 126 + 16 bits, or 127 + 64 bits
+    if length == 126:
+        length, at = int.from_bytes(frame[2:4], "big"), 4
+    elif length == 127:
+        length, at = int.from_bytes(frame[2:10], "big"), 10
+    assert length == size and frame[at:] == message
+    assert at == (2 if size < 126 else 4 if size < 65536 else 10)  # the shortest form
+
+
 def test_a_leg_without_the_subprotocol_reads_one_frame_per_message():
     message = leg_wire.frame(7, False, 900, b"\x00\x00\x00\x10audio", sent_at=12.5)
     assert leg_wire.reader(None)(message) == [(7, False, 900, 12.5, b"\x00\x00\x00\x10audio")]
