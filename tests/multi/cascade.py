@@ -7,9 +7,10 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from signaling import leg_auth
 from signaling.aiortc_forwarding import restrict_host_addresses
 
-from ..helpers import token
+from ..helpers import SECRET, create_room, eventually, token
 from ..signaling.clients import (
     Watcher,
     answer,
@@ -38,6 +39,24 @@ async def publish(url: str, peers, **kwargs) -> tuple[object, str]:
                                   token(ROOM, "host"))
         await answer(pc, response)
         return pc, str(response.url.origin()) + response.headers["Location"]
+
+
+async def live_origin(start_servers, redis, peers, extra_env: dict | None = None,
+                      **publish_kwargs):
+    """One instance with the room live on it (a publisher over WHIP): the origin a test opens
+    a leg to itself, standing in for another instance."""
+    (origin,) = start_servers(redis, n=1, extra_env={**LOOPBACK, **(extra_env or {})})
+    await create_room(origin.url)
+    await publish(origin.url, peers, **publish_kwargs)
+    await eventually(lambda: live(origin.url), timeout=10, what="live")
+    return origin
+
+
+def open_leg(http: aiohttp.ClientSession, base_url: str, **kwargs):
+    """A leg of the room from the instance at `base_url`, signed with the instances' secret as
+    instance b0b0 (`async with` it, or await it)."""
+    return http.ws_connect(f"{base_url}/internal/media/legs/{ROOM}", headers={
+        "Authorization": leg_auth.header(SECRET, ROOM, "b0b0")}, **kwargs)
 
 
 async def play(url: str, peers) -> tuple[Watcher, str]:

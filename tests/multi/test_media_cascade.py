@@ -19,7 +19,9 @@ from .cascade import (
     ROOM,
     instance_id,
     live,
+    live_origin,
     metrics,
+    open_leg,
     play,
     publish,
     sample,
@@ -99,10 +101,7 @@ async def _equals(read, expected) -> bool:
 
 async def test_a_leg_is_refused_to_anyone_without_the_instances_secret(shared_redis,
                                                                        start_servers, peers):
-    (a,) = start_servers(shared_redis, n=1, extra_env=LOOPBACK)
-    await create_room(a.url)
-    await publish(a.url, peers)
-    await eventually(lambda: live(a.url), timeout=10, what="live")
+    a = await live_origin(start_servers, shared_redis, peers)
     url = f"{a.url}/internal/media/legs/{ROOM}"
     async with aiohttp.ClientSession() as http:
         async with http.get(url) as response:  # no credentials at all
@@ -119,8 +118,7 @@ async def test_a_leg_is_refused_to_anyone_without_the_instances_secret(shared_re
                 assert response.status == 403 or header.startswith("Bearer")
         # The same request signed with the shared secret opens the leg, which says what the
         # room has: the host's video and audio.
-        async with http.ws_connect(url, headers={
-                "Authorization": leg_auth.header(SECRET, ROOM, "b0b0")}) as ws:
+        async with open_leg(http, a.url) as ws:
             tracks = await ws.receive_json(timeout=5)
             assert tracks["type"] == "tracks"
             assert sorted((t["slot"], t["kind"]) for t in tracks["tracks"]) == [
@@ -132,8 +130,7 @@ async def test_a_leg_is_refused_to_anyone_without_the_instances_secret(shared_re
         for bad, why in (('{"type": "keyframe", "track": [1]}', "track must be a track id"),
                          ('{"type": "subscribe"}', "unknown message type"),
                          ("ack", "must be JSON")):
-            async with http.ws_connect(url, headers={
-                    "Authorization": leg_auth.header(SECRET, ROOM, "b0b0")}) as ws:
+            async with open_leg(http, a.url) as ws:
                 await ws.send_str(bad)
                 while (message := await ws.receive(timeout=5)).type in (
                         aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
@@ -184,13 +181,9 @@ async def test_a_keyframe_request_travels_up_a_leg_to_the_publisher(shared_redis
     """The publisher (aiortc's VP8 encoder) sends keyframes only when asked, or when the
     origin's keyframe cache passes 150 frames: a request sent over the leg while the cache is
     young is answered with a keyframe well before that."""
-    (a,) = start_servers(shared_redis, n=1, extra_env=LOOPBACK)
-    await create_room(a.url)
-    await publish(a.url, peers)
-    await eventually(lambda: live(a.url), timeout=10, what="live")
+    a = await live_origin(start_servers, shared_redis, peers)
     async with aiohttp.ClientSession() as http:
-        async with http.ws_connect(f"{a.url}/internal/media/legs/{ROOM}", headers={
-                "Authorization": leg_auth.header(SECRET, ROOM, "b0b0")}) as ws:
+        async with open_leg(http, a.url) as ws:
             tracks = (await ws.receive_json(timeout=5))["tracks"]
             video = next(t["id"] for t in tracks if t["kind"] == "video")
             received, since_key, asked_at = 0, None, None
@@ -219,14 +212,10 @@ async def test_a_leg_carries_every_frame_intact_in_batches_or_one_per_message(
     predates batches (no subprotocol: a rolling update) still gets one frame per message.
     Either way each video frame's keyframe flag agrees with its bytes and each track's
     timestamps only move forward."""
-    (a,) = start_servers(shared_redis, n=1, extra_env=LOOPBACK)
-    await create_room(a.url)
-    await publish(a.url, peers)
-    await eventually(lambda: live(a.url), timeout=10, what="live")
+    a = await live_origin(start_servers, shared_redis, peers)
     async with aiohttp.ClientSession() as http:
-        async with http.ws_connect(f"{a.url}/internal/media/legs/{ROOM}", headers={
-                "Authorization": leg_auth.header(SECRET, ROOM, "b0b0")},
-                protocols=(leg_wire.BATCHED,) if batched else ()) as ws:
+        async with open_leg(http, a.url,
+                            protocols=(leg_wire.BATCHED,) if batched else ()) as ws:
             assert ws.protocol == (leg_wire.BATCHED if batched else None)
             kinds = {t["id"]: t["kind"] for t in (await ws.receive_json(timeout=5))["tracks"]}
             read = leg_wire.reader(ws.protocol)

@@ -33,7 +33,17 @@ from ..signaling.clients import (
     prefer,
     viewer_pc,
 )
-from .cascade import LOOPBACK, ROOM, live, metrics, play, publish, sample
+from .cascade import (
+    LOOPBACK,
+    ROOM,
+    live,
+    live_origin,
+    metrics,
+    open_leg,
+    play,
+    publish,
+    sample,
+)
 
 pytestmark = [pytest.mark.multi, pytest.mark.usefixtures("loopback_peers")]
 
@@ -167,15 +177,11 @@ async def test_a_leg_that_stops_reading_is_cut_and_its_instance_recovers(
 
 async def test_a_leg_client_that_never_reads_is_cut_without_holding_memory(
         shared_redis, start_servers, peers):
-    (a,) = start_servers(shared_redis, n=1,
-                         extra_env={**LOOPBACK, "LIVEROOM_LEG_STALL_TIMEOUT": "2"})
-    await create_room(a.url)
-    await publish(a.url, peers, obs=True)  # ~500 kbit/s of H.264, like OBS
-    await eventually(lambda: live(a.url), timeout=10, what="live")
-    url = f"{a.url}/internal/media/legs/{ROOM}"
+    a = await live_origin(start_servers, shared_redis, peers,
+                          extra_env={"LIVEROOM_LEG_STALL_TIMEOUT": "2"},
+                          obs=True)  # ~500 kbit/s of H.264, like OBS
     async with aiohttp.ClientSession() as http:
-        ws = await http.ws_connect(url, headers={
-            "Authorization": leg_auth.header(SECRET, ROOM, "b0b0")})
+        ws = await open_leg(http, a.url)
         await asyncio.sleep(0)  # sends no acknowledgement, ever
         opened = time.monotonic()
 
