@@ -317,14 +317,6 @@ class ForwardTrack(MediaStreamTrack):
 
     # --- read by the sender -------------------------------------------------------------------
     async def recv(self) -> av.Packet:
-        frame, ts = await self.next_frame()
-        packet = av.Packet(frame.data)
-        packet.pts = ts
-        packet.time_base = self._time_base
-        return packet
-
-    async def next_frame(self) -> tuple[Frame, int]:
-        """The next frame as it is, with this track's timestamp for it."""
         while not self._queue:
             if self.readyState != "live":
                 raise MediaStreamError
@@ -339,7 +331,10 @@ class ForwardTrack(MediaStreamTrack):
         self.frames_out += 1
         if self.first_frame_at is None:
             self.first_frame_at = time.monotonic()
-        return frame, ts
+        packet = av.Packet(frame.data)
+        packet.pts = ts
+        packet.time_base = self._time_base
+        return packet
 
     def queued(self) -> int:
         return len(self._queue)
